@@ -1,0 +1,1 @@
+"""Contact-center CTI server for Asterisk."""

@@ -1,0 +1,1 @@
+"""Agents: accounts, work states, sign-in/busy/ready/sign-out."""

@@ -1,0 +1,1 @@
+"""AMI adapter: the only package that imports panoramisk."""

@@ -1,0 +1,1 @@
+"""Calls: legs keyed by Uniqueid, calls by Linkedid, built from AMI events."""

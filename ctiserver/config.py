@@ -1,0 +1,167 @@
+"""Configuration: defaults, then a TOML file, then environment variables.
+
+Loaded once at start into frozen dataclasses. Every setting has a help text;
+``python -m ctiserver --help`` prints them all with their environment names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or out of range."""
+
+
+def setting(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse wording
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class AmiConfig:
+    host: str = setting("", "Asterisk AMI host; empty starts the built-in PBX simulator (demo mode)")
+    port: int = setting(5038, "Asterisk AMI TCP port")
+    username: str = setting("cti", "AMI user (manager.conf section)")
+    secret: str = setting("cti-secret", "AMI secret")
+    connect_timeout: float = setting(5.0, "seconds to wait for the TCP connect and the login reply")
+    action_timeout: float = setting(10.0, "seconds to wait for the reply to one AMI action")
+    ping_interval: float = setting(10.0, "seconds between keep-alive Pings (half-open link detection)")
+    reconnect_min: float = setting(0.5, "first reconnect delay in seconds (doubles, with jitter)")
+    reconnect_max: float = setting(30.0, "largest reconnect delay in seconds")
+
+
+@dataclass(frozen=True)
+class DbConfig:
+    dsn: str = setting("", "PostgreSQL DSN; empty makes `make run` start a local cluster under .run/")
+    journal_path: str = setting(".run/journal.jsonl", "append-only journal for writes made while PostgreSQL is down")
+    pool_size: int = setting(5, "asyncpg pool size")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = setting("127.0.0.1", "address the panel and API listen on")
+    port: int = setting(8080, "port the panel and API listen on")
+    session_secret: str = setting("", "key that signs login sessions; empty makes a random one per start")
+    session_hours: float = setting(12.0, "how long a login session lasts")
+
+
+@dataclass(frozen=True)
+class IvrConfig:
+    host: str = setting("127.0.0.1", "address the FastAGI IVR listens on")
+    port: int = setting(4573, "FastAGI port (Asterisk: AGI(agi://host:port/ivr))")
+    menu_file: str = setting("", "IVR menu tree (TOML); empty uses ivr/menus/default.toml")
+
+
+@dataclass(frozen=True)
+class CallCenterConfig:
+    queues: tuple[str, ...] = setting(("support",), "queues (skills) agents sign in to by default")
+    busy_reasons: tuple[str, ...] = setting(
+        ("break", "lunch", "meeting", "training", "after-call"), "reasons an agent may give for being busy"
+    )
+    recent_workorders: int = setting(5, "how many of a customer's past work orders the screen-pop shows")
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = setting("info", "log level: debug, info, warning, error")
+    format: str = setting("auto", "log format: json, console, or auto (console on a terminal, else json)")
+
+
+@dataclass(frozen=True)
+class Config:
+    ami: AmiConfig = field(default_factory=AmiConfig)
+    db: DbConfig = field(default_factory=DbConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    ivr: IvrConfig = field(default_factory=IvrConfig)
+    callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+ENV_PREFIX = "CTI_"
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """Every setting as (toml key, environment variable, default, help)."""
+    rows = []
+    for section in dataclasses.fields(Config):
+        for f in dataclasses.fields(section.default_factory()):  # type: ignore[misc]
+            key = f"{section.name}.{f.name}"
+            env = f"{ENV_PREFIX}{section.name}_{f.name}".upper()
+            rows.append((key, env, f.default, f.metadata.get("help", "")))
+    return rows
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, tuple):
+            items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: cannot use {value!r} ({type(default).__name__} expected)") from exc
+
+
+def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> Config:
+    """Build the configuration: defaults, then the TOML file, then CTI_* environment, then overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, dict[str, Any]] = {}
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {p} not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p}: {exc}") from exc
+    sections = {}
+    for section in dataclasses.fields(Config):
+        cls = type(section.default_factory())  # type: ignore[misc]
+        given = dict(data.get(section.name, {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(given) - known
+        if unknown:
+            raise ConfigError(f"config file: unknown setting(s) {', '.join(sorted(section.name + '.' + u for u in unknown))}")
+        values = {}
+        for f in dataclasses.fields(cls):
+            key = f"{section.name}.{f.name}"
+            value = given.get(f.name, f.default)
+            env_name = f"{ENV_PREFIX}{section.name}_{f.name}".upper()
+            if env_name in env:
+                value = env[env_name]
+            if overrides and key in overrides:
+                value = overrides[key]
+            values[f.name] = _coerce(value, f.default, key)
+        sections[section.name] = cls(**values)
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not (0 < config.ami.port < 65536):
+        raise ConfigError(f"setting ami.port: {config.ami.port} is not a TCP port")
+    if not (0 <= config.http.port < 65536):
+        raise ConfigError(f"setting http.port: {config.http.port} is not a TCP port")
+    if config.log.format not in ("json", "console", "auto"):
+        raise ConfigError(f"setting log.format: {config.log.format!r} is not json, console or auto")
+    if not config.callcenter.queues:
+        raise ConfigError("setting callcenter.queues: at least one queue is needed")
