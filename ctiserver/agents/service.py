@@ -1,0 +1,89 @@
+"""Agent commands: sign in, busy with a reason, ready, sign out.
+
+A command sends the AMI actions and returns when Asterisk has accepted them;
+the state itself changes only when Asterisk confirms it with a ``QueueMember*``
+event (see ``AgentBook``), never when the command is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import structlog
+
+from ctiserver.agents import model
+from ctiserver.agents.book import Account, AgentBook
+from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+
+log = structlog.get_logger(__name__)
+
+
+class AmiSender(Protocol):
+    connected: bool
+
+    async def send(self, action: dict, timeout: float | None = None): ...
+
+
+class AgentService:
+    def __init__(self, book: AgentBook, busy_reasons: tuple[str, ...], default_queues: tuple[str, ...]) -> None:
+        self.book = book
+        self.busy_reasons = busy_reasons
+        self.default_queues = default_queues
+        self.ami: AmiSender | None = None
+
+    def view(self, agent_id: str) -> dict | None:
+        return self.book.view(agent_id)
+
+    def views(self) -> list[dict]:
+        return self.book.views()
+
+    async def change_state(self, agent_id: str, target: str, reason: str | None = None, *, by: Account) -> None:
+        """Ask Asterisk for a state change; raises a CtiError when it cannot be done."""
+        account = self.book.by_id.get(agent_id)
+        if account is None:
+            raise NotFound(f"no agent {agent_id!r}", field="agent")
+        if by.id != agent_id and not by.is_supervisor:
+            raise Forbidden("only a supervisor may change another agent's state")
+        if not isinstance(target, str):
+            raise InvalidInput("state must be a string", field="state")
+        if reason is not None and not isinstance(reason, str):
+            raise InvalidInput("reason must be a string", field="reason")
+        queues = account.queues or self.default_queues
+        plan = model.plan_change(self.book.status_of(account.interface), target, reason, queues,
+                                 self.busy_reasons)
+        ami = self.ami
+        if ami is None or not ami.connected:
+            raise Unavailable("Asterisk is not reachable; nothing was changed", code="ami_down")
+        log.info("agent_state_requested", agent=agent_id, target=target, reason=reason, by=by.id)
+        penalties = dict(zip(account.queues, account.penalties))
+        for queue in plan.sign_in:
+            await self._send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,
+                              "MemberName": account.name, "StateInterface": account.interface,
+                              "Penalty": str(penalties.get(queue, 0)),
+                              "Paused": "true" if plan.pause else "false"},
+                             tolerate="Already there")
+        if plan.pause is not None and (plan.pause or not plan.sign_in):
+            action = {"Action": "QueuePause", "Interface": account.interface,
+                      "Paused": "true" if plan.pause else "false"}
+            if plan.pause:
+                action["Reason"] = plan.reason
+            await self._send(action)
+        for queue in plan.sign_out:
+            await self._send({"Action": "QueueRemove", "Queue": queue, "Interface": account.interface},
+                             tolerate="Not there")
+
+    async def _send(self, action: dict, tolerate: str = "") -> None:
+        # Imported here so the domain module does not depend on the adapter at import time.
+        from ctiserver.ami.errors import AmiActionFailed, AmiError, AmiInjectionError
+
+        assert self.ami is not None
+        try:
+            await self.ami.send(action)
+        except AmiActionFailed as exc:
+            if tolerate and tolerate in (exc.message or ""):
+                return
+            raise Conflict(f"Asterisk refused {action['Action']}: {exc.message}", code="asterisk_refused") from exc
+        except AmiInjectionError as exc:
+            raise InvalidInput(str(exc)) from exc
+        except AmiError as exc:
+            raise Unavailable(f"Asterisk did not confirm {action['Action']}: {exc}", code="ami_down") from exc

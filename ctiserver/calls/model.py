@@ -1,0 +1,146 @@
+"""Calls and legs, and the domain events the call tracker emits.
+
+A call is keyed by Asterisk's ``Linkedid``, its legs by ``Uniqueid``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Queue results after which nobody could take the caller (app_queue's QUEUESTATUS).
+NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"})
+
+
+@dataclass(slots=True)
+class Leg:
+    uniqueid: str
+    linkedid: str
+    channel: str
+    endpoint: str
+    state: int = 0
+    bridge: str = ""
+
+
+@dataclass(slots=True)
+class Call:
+    linkedid: str
+    started_at: float
+    caller_num: str = ""
+    caller_name: str = ""
+    direction: str = "inbound"
+    caller_leg: str = ""
+    legs: set[str] = field(default_factory=set)
+    ivr_keys: list[str] = field(default_factory=list)
+    ivr_path: list[str] = field(default_factory=list)
+    ivr_reported: bool = False  # the IVR sets CTI_IVR_* itself: stop guessing from DTMF
+    customer_no: str = ""
+    authenticated: bool = False
+    queue: str = ""
+    queued_at: float | None = None
+    ringing: dict[str, str] = field(default_factory=dict)  # agent leg -> interface
+    answered_at: float | None = None
+    agent_interface: str = ""
+    agent_leg: str = ""
+    abandoned: bool = False
+    queue_status: str = ""
+    hangup_by: str = ""
+    ended_at: float | None = None
+    resynced: bool = False  # rebuilt from a snapshot: some times are estimates
+
+    @property
+    def disposition(self) -> str | None:
+        """answered / no_agent / abandoned once ended (None while the call is live)."""
+        if self.ended_at is None:
+            return None
+        if self.answered_at is not None:
+            return "answered"
+        if self.queue_status in NO_AGENT_STATUSES:
+            return "no_agent"
+        return "abandoned"
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.queued_at is None:
+            return None
+        end = self.answered_at if self.answered_at is not None else self.ended_at
+        return None if end is None else round(max(0.0, end - self.queued_at), 3)
+
+    @property
+    def talk_seconds(self) -> float | None:
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return round(max(0.0, self.ended_at - self.answered_at), 3)
+
+    @property
+    def ivr_keys_text(self) -> str:
+        return "".join(self.ivr_keys)
+
+
+# --- domain events -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    call: Call
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallIdentified:
+    """The IVR authenticated the caller as a customer (CTI_CUSTOMER_NO)."""
+
+    call: Call
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    call: Call
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging:
+    call: Call
+    interface: str
+    leg: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallRingEnded:
+    """An agent stopped being rung without answering: no_answer, declined (486) or caller_gone."""
+
+    call: Call
+    interface: str
+    leg: str
+    why: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    call: Call
+    interface: str
+    leg: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegEnded:
+    """The answering agent's leg is gone (the agent is free of this call)."""
+
+    call: Call
+    interface: str
+    leg: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call: Call
+    at: float
+
+
+CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
+             | CallAnswered | AgentLegEnded | CallEnded)

@@ -1,0 +1,253 @@
+"""Builds calls from typed AMI events, in order, and says what happened to them.
+
+``apply`` takes one event and returns the domain events it caused. ``resync``
+reconciles the tracker with a fresh ``CoreShowChannels``/``QueueStatus``
+answer after a (re)login: nothing is replayed by Asterisk after a reconnect, so
+calls that ended meanwhile are closed and calls that began are adopted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from ctiserver.ami import events as ev
+from ctiserver.calls.model import (AgentLegEnded, Call, CallAnswered, CallEnded, CallEvent, CallIdentified,
+                                   CallQueued, CallRingEnded, CallRinging, CallStarted, Leg)
+
+# AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
+CAUSE_USER_BUSY = 17
+RINGING = 5
+
+
+class CallTracker:
+    """Live calls keyed by linkedid, legs by uniqueid."""
+
+    def __init__(self, is_agent_endpoint: Callable[[str], bool]) -> None:
+        self.legs: dict[str, Leg] = {}
+        self.calls: dict[str, Call] = {}
+        self._is_agent = is_agent_endpoint
+
+    # -- events ----------------------------------------------------------
+
+    def apply(self, e: object) -> list[CallEvent]:
+        """Fold one typed AMI event in; return the call events it caused."""
+        handler = self._handlers.get(type(e))
+        return handler(self, e) if handler else []
+
+    def _created(self, e: ev.ChannelCreated) -> list[CallEvent]:
+        leg = Leg(e.uniqueid, e.linkedid, e.channel, ev.endpoint_of(e.channel), e.state)
+        self.legs[e.uniqueid] = leg
+        call = self.calls.get(e.linkedid)
+        out: list[CallEvent] = []
+        if call is None:
+            call = Call(e.linkedid, e.at, caller_num=e.caller_num, caller_name=e.caller_name,
+                        caller_leg=e.uniqueid,
+                        direction="outbound" if self._is_agent(leg.endpoint) else "inbound")
+            self.calls[e.linkedid] = call
+            out.append(CallStarted(call, e.at))
+        call.legs.add(e.uniqueid)
+        return out
+
+    def _state(self, e: ev.ChannelStateChanged) -> list[CallEvent]:
+        leg = self.legs.get(e.uniqueid)
+        if leg:
+            leg.state = e.state
+        return []
+
+    def _caller_call(self, e: ev.ChannelEvent) -> Call | None:
+        call = self.calls.get(e.linkedid)
+        return call if call and call.caller_leg == e.uniqueid else None
+
+    def _dtmf(self, e: ev.DtmfReceived) -> list[CallEvent]:
+        call = self._caller_call(e)
+        # Digits pressed before queueing are menu choices, unless our IVR reports them itself
+        # (it leaves PIN digits out, which a DTMF trace cannot).
+        if call and call.queued_at is None and not call.ivr_reported:
+            call.ivr_keys.append(e.digit)
+        return []
+
+    def _step(self, e: ev.DialplanStep) -> list[CallEvent]:
+        call = self._caller_call(e)
+        if call and call.queued_at is None and not call.ivr_reported:
+            node = f"{e.context}/{e.exten}"
+            if not call.ivr_path or call.ivr_path[-1] != node:
+                call.ivr_path.append(node)
+        return []
+
+    def _varset(self, e: ev.VariableSet) -> list[CallEvent]:
+        call = self._caller_call(e)
+        if call is None:
+            return []
+        name = e.variable.upper()
+        if name == "CTI_IVR_KEYS":
+            call.ivr_keys, call.ivr_reported = list(e.value), True
+        elif name == "CTI_IVR_PATH":
+            call.ivr_path, call.ivr_reported = [p for p in e.value.split(",") if p], True
+        elif name == "CTI_CUSTOMER_NO":
+            call.customer_no = e.value
+        elif name == "CTI_AUTHENTICATED":
+            call.authenticated = e.value == "1"
+            if call.authenticated and call.customer_no:
+                return [CallIdentified(call, e.at)]
+        elif name == "QUEUESTATUS":
+            call.queue_status = e.value
+        return []
+
+    def _joined(self, e: ev.CallerJoinedQueue) -> list[CallEvent]:
+        call = self.calls.get(e.linkedid)
+        if call is None:
+            return []
+        call.queue = e.queue
+        if call.queued_at is None:
+            call.queued_at = e.at
+        return [CallQueued(call, e.at)]
+
+    def _abandoned(self, e: ev.CallerAbandoned) -> list[CallEvent]:
+        call = self.calls.get(e.linkedid)
+        if call:
+            call.abandoned = True
+        return []
+
+    def _agent_called(self, e: ev.AgentCalled) -> list[CallEvent]:
+        call = self.calls.get(e.linkedid)
+        if call is None or e.dest_uniqueid in call.ringing:
+            return []
+        if e.dest_uniqueid not in self.legs:  # Newchannel not seen (link came up mid-dial)
+            self.legs[e.dest_uniqueid] = Leg(e.dest_uniqueid, e.linkedid, e.dest_channel,
+                                             ev.endpoint_of(e.dest_channel), RINGING)
+            call.legs.add(e.dest_uniqueid)
+        call.ringing[e.dest_uniqueid] = e.interface
+        return [CallRinging(call, e.interface, e.dest_uniqueid, e.at)]
+
+    def _connected(self, e: ev.AgentConnected) -> list[CallEvent]:
+        call = self.calls.get(e.linkedid)
+        if call is None:
+            return []
+        call.ringing.pop(e.dest_uniqueid, None)
+        if call.answered_at is None:
+            call.answered_at = e.at
+        call.agent_interface, call.agent_leg = e.interface, e.dest_uniqueid
+        return [CallAnswered(call, e.interface, e.dest_uniqueid, e.at)]
+
+    def _hangup_request(self, e: ev.HangupRequested) -> list[CallEvent]:
+        call = self.calls.get(e.linkedid)
+        if call and call.answered_at is not None and not call.hangup_by:
+            if e.uniqueid == call.agent_leg:
+                call.hangup_by = "agent"
+            elif e.uniqueid == call.caller_leg:
+                call.hangup_by = "caller"
+        return []
+
+    def _bridge(self, e: ev.BridgeEntered | ev.BridgeLeft) -> list[CallEvent]:
+        leg = self.legs.get(e.uniqueid)
+        if leg:
+            leg.bridge = e.bridge_id if isinstance(e, ev.BridgeEntered) else ""
+        return []
+
+    def _hungup(self, e: ev.ChannelHungUp) -> list[CallEvent]:
+        self.legs.pop(e.uniqueid, None)
+        call = self.calls.get(e.linkedid)
+        if call is None or e.uniqueid not in call.legs:
+            return []
+        return self._leg_gone(call, e.uniqueid, e.at, e.cause)
+
+    def _leg_gone(self, call: Call, uniqueid: str, at: float, cause: int) -> list[CallEvent]:
+        call.legs.discard(uniqueid)
+        out: list[CallEvent] = []
+        if uniqueid in call.ringing:
+            interface = call.ringing.pop(uniqueid)
+            if cause == CAUSE_USER_BUSY:
+                why = "declined"
+            elif call.answered_at is not None:
+                why = "answered_elsewhere"
+            elif call.abandoned or call.caller_leg not in call.legs:
+                why = "caller_gone"
+            else:
+                why = "no_answer"
+            out.append(CallRingEnded(call, interface, uniqueid, why, at))
+        if uniqueid == call.agent_leg:
+            if not call.hangup_by:
+                call.hangup_by = "agent"
+            out.append(AgentLegEnded(call, call.agent_interface, uniqueid, at))
+        elif uniqueid == call.caller_leg and call.answered_at is not None and not call.hangup_by:
+            call.hangup_by = "caller"
+        if not call.legs:
+            call.ended_at = at
+            del self.calls[call.linkedid]
+            out.append(CallEnded(call, at))
+        return out
+
+    _handlers: dict[type, Callable[["CallTracker", object], list[CallEvent]]] = {
+        ev.ChannelCreated: _created,
+        ev.ChannelStateChanged: _state,
+        ev.DtmfReceived: _dtmf,
+        ev.DialplanStep: _step,
+        ev.VariableSet: _varset,
+        ev.CallerJoinedQueue: _joined,
+        ev.CallerAbandoned: _abandoned,
+        ev.AgentCalled: _agent_called,
+        ev.AgentConnected: _connected,
+        ev.HangupRequested: _hangup_request,
+        ev.BridgeEntered: _bridge,
+        ev.BridgeLeft: _bridge,
+        ev.ChannelHungUp: _hungup,
+    }
+
+    # -- resync ------------------------------------------------------------
+
+    def resync(self, channels: Iterable[ev.ChannelSnapshot], entries: Iterable[ev.QueueEntrySnapshot],
+               now: float) -> list[CallEvent]:
+        """Reconcile with what Asterisk says is up now; return the call events that implies."""
+        snap = {c.uniqueid: c for c in channels}
+        waits = {q.uniqueid: q for q in entries}
+        out: list[CallEvent] = []
+        # Legs that vanished while we were not looking.
+        for call in list(self.calls.values()):
+            for uid in sorted(call.legs - snap.keys()):
+                self.legs.pop(uid, None)
+                out += self._leg_gone(call, uid, now, 0)
+        by_call: dict[str, list[ev.ChannelSnapshot]] = {}
+        for c in snap.values():
+            by_call.setdefault(c.linkedid or c.uniqueid, []).append(c)
+        for linkedid, legs in by_call.items():
+            out += self._adopt(linkedid, legs, waits, now)
+        return out
+
+    def _adopt(self, linkedid: str, legs: list[ev.ChannelSnapshot], waits: dict[str, ev.QueueEntrySnapshot],
+               now: float) -> list[CallEvent]:
+        out: list[CallEvent] = []
+        call = self.calls.get(linkedid)
+        first = next((c for c in legs if c.uniqueid == linkedid), None) or max(legs, key=lambda c: c.duration)
+        if call is None:
+            endpoint = ev.endpoint_of(first.channel)
+            call = Call(linkedid, now - max(c.duration for c in legs), caller_num=first.caller_num,
+                        caller_name=first.caller_name, caller_leg=first.uniqueid, resynced=True,
+                        direction="outbound" if self._is_agent(endpoint) else "inbound")
+            self.calls[linkedid] = call
+            out.append(CallStarted(call, now))
+        for c in legs:
+            if c.uniqueid not in self.legs:
+                self.legs[c.uniqueid] = Leg(c.uniqueid, linkedid, c.channel, ev.endpoint_of(c.channel), c.state,
+                                            c.bridge_id)
+            call.legs.add(c.uniqueid)
+            self.legs[c.uniqueid].state, self.legs[c.uniqueid].bridge = c.state, c.bridge_id
+        caller = next((c for c in legs if c.uniqueid == call.caller_leg), None)
+        if caller and caller.application == "Queue" and not call.queue:
+            call.queue = caller.appdata.split(",", 1)[0]
+            wait = waits.get(caller.uniqueid)
+            call.queued_at = now - (wait.wait if wait else caller.duration)
+            out.append(CallQueued(call, now))
+        for c in legs:
+            if c.uniqueid == call.caller_leg or c.application != "AppQueue":
+                continue
+            interface = ev.endpoint_of(c.channel)
+            bridged = caller is not None and c.bridge_id and c.bridge_id == caller.bridge_id
+            if bridged and call.agent_leg != c.uniqueid:
+                call.ringing.pop(c.uniqueid, None)
+                call.answered_at = call.answered_at or now - c.duration
+                call.agent_interface, call.agent_leg = interface, c.uniqueid
+                out.append(CallAnswered(call, interface, c.uniqueid, now))
+            elif not bridged and c.state == RINGING and c.uniqueid not in call.ringing:
+                call.ringing[c.uniqueid] = interface
+                out.append(CallRinging(call, interface, c.uniqueid, now))
+        return out

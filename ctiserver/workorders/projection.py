@@ -1,0 +1,83 @@
+"""Call events -> work-order writes. Every call is a work order from its first event.
+
+Writes are ops submitted to the store's ordered, journaled writer, so nothing is
+lost while PostgreSQL is away and a replayed op is applied once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Callable
+
+from ctiserver.calls import model as m
+from ctiserver.store.ops import WorkOrderOp
+
+
+def ref_for(linkedid: str, started_at: float) -> str:
+    """A short human reference, stable for a call (a replay or a restart gives the same one)."""
+    day = datetime.fromtimestamp(started_at, timezone.utc).strftime("%Y%m%d")
+    digest = base64.b32encode(hashlib.sha1(linkedid.encode()).digest()).decode()[:8]
+    return f"WO-{day}-{digest}"
+
+
+def _ts(value: float | None) -> str | None:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc).isoformat()
+
+
+def _op(call: m.Call, kind: str, at: float, fields: dict, data: dict | None = None) -> WorkOrderOp:
+    return WorkOrderOp(op_id=str(uuid.uuid4()), at=at, linkedid=call.linkedid, kind=kind,
+                       fields=fields, data=data if data is not None else {})
+
+
+def _ivr(call: m.Call) -> dict:
+    return {"ivr_keys": call.ivr_keys_text, "ivr_path": list(call.ivr_path)}
+
+
+def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
+    """The work-order writes one call event implies."""
+    if isinstance(ce, m.CallStarted):
+        c = ce.call
+        return [_op(c, "created", ce.at, {
+            "ref": ref_for(c.linkedid, c.started_at), "direction": c.direction, "caller_number": c.caller_num,
+            "caller_name": c.caller_name, "status": "open", "created_at": _ts(c.started_at)},
+            {"resynced": c.resynced})]
+    if isinstance(ce, m.CallQueued):
+        c = ce.call
+        return [_op(c, "queued", ce.at, {"queue": c.queue, "queued_at": _ts(c.queued_at), "status": "queued",
+                                         **_ivr(c)}, {"queue": c.queue})]
+    if isinstance(ce, m.CallRinging):
+        agent = agent_of(ce.interface)
+        return [_op(ce.call, "ringing", ce.at, {"agent_id": agent, "ringing_at": _ts(ce.at), "status": "ringing"},
+                    {"agent": agent, "interface": ce.interface})]
+    if isinstance(ce, m.CallRingEnded):
+        agent = agent_of(ce.interface)
+        return [_op(ce.call, "ring_ended", ce.at, {}, {"agent": agent, "why": ce.why})]
+    if isinstance(ce, m.CallAnswered):
+        c = ce.call
+        agent = agent_of(ce.interface)
+        return [_op(c, "answered", ce.at, {"agent_id": agent, "answered_at": _ts(c.answered_at),
+                                           "status": "in_call", "wait_seconds": c.wait_seconds},
+                    {"agent": agent})]
+    if isinstance(ce, m.CallEnded):
+        c = ce.call
+        fields = {"ended_at": _ts(c.ended_at), "status": "ended", "disposition": c.disposition,
+                  "wait_seconds": c.wait_seconds, "talk_seconds": c.talk_seconds,
+                  "hangup_by": c.hangup_by or None, **_ivr(c)}
+        if c.agent_interface:
+            fields["agent_id"] = agent_of(c.agent_interface)
+        return [_op(c, "ended", ce.at, fields, {"disposition": c.disposition, "hangup_by": c.hangup_by,
+                                                "queue_status": c.queue_status})]
+    return []
+
+
+def customer_op(call: m.Call, customer: dict | None, at: float | None = None) -> WorkOrderOp:
+    """Record who the caller is, once the lookup is done."""
+    fields = {"customer_id": customer["id"] if customer else None,
+              "customer_class": customer.get("class") if customer else "not_customer"}
+    return _op(call, "customer", at or time.time(), fields,
+               {"customer_no": customer.get("customer_no") if customer else None,
+                "authenticated": call.authenticated})
