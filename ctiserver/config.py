@@ -67,6 +67,14 @@ class CallCenterConfig:
 
 
 @dataclass(frozen=True)
+class DemoConfig:
+    rate: float = setting(3.0, "demo mode (no ami.host): simulated inbound calls per minute; 0 = none")
+    agents: tuple[str, ...] = setting(("1002", "1003"), "demo mode: agents signed in automatically so calls are answered")
+    time_scale: float = setting(1.0, "demo mode: simulator speed (2.0 = twice as fast)")
+    ami_port: int = setting(0, "demo mode: port of the simulator's AMI (0 = any free loopback port)")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = setting("info", "log level: debug, info, warning, error")
     format: str = setting("auto", "log format: json, console, or auto (console on a terminal, else json)")
@@ -79,6 +87,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     ivr: IvrConfig = field(default_factory=IvrConfig)
     callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
+    demo: DemoConfig = field(default_factory=DemoConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

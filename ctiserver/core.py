@@ -59,6 +59,7 @@ class Core:
         self.workorders = WorkOrderQueries(store)
         self.ami: Any = None
         self.ami_up = False
+        self.link_ready = asyncio.Event()  # set while the AMI link is up and resynced
         self._queue: asyncio.Queue[StreamItem] = asyncio.Queue()
         self._customers: dict[str, dict] = {}  # linkedid -> {"customer", "recent", "lookup"}
         self._popped: dict[str, set[str]] = {}  # linkedid -> agent ids that got its pop
@@ -202,8 +203,8 @@ class Core:
 
     def _agent_changes(self, changes: list[AgentChanged]) -> None:
         for ch in changes:
-            self.store.submit(AgentStateOp.new(ch.at, ch.agent_id, ch.old.value, ch.new.value,
-                                               ch.new_reason or None, ch.cause))
+            self.store.submit(AgentStateOp.new(ch.agent_id, ch.old.value, ch.new.value, ch.new_reason or None,
+                                               ch.cause, at=ch.at))
             view = self.book.view(ch.agent_id)
             self.hub.publish("agent_state", view, Audience.agents({ch.agent_id}) | SUPERVISORS)
             log.info("agent_state", agent=ch.agent_id, state=ch.new.value, reason=ch.new_reason or None,
@@ -261,12 +262,14 @@ class Core:
             self._call_event(ce)
         self._agent_changes(self.book.resync_members(members, now))
         self.ami_up = True
+        self.link_ready.set()
         self._publish_link()
         log.info("resynced", reconnect=up.reconnect, members=len(members), channels=len(snaps),
                  calls=len(self.tracker.calls))
 
     def _link_down(self, down: LinkDown) -> None:
         self.ami_up = False
+        self.link_ready.clear()
         self._publish_link()
         log.warning("ami_link_down", reason=down.reason)
 

@@ -1,0 +1,99 @@
+"""``python -m ctiserver``: start the CTI server (``--help`` lists every setting).
+
+Exit codes: 0 stopped by a signal; 2 bad configuration; 3 Asterisk refused the AMI login;
+4 PostgreSQL unreachable; 5 another start-up failure (port in use, ...). Each failure is
+one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import textwrap
+
+import structlog
+
+from ctiserver import config as config_mod
+from ctiserver.logging import configure
+
+EXIT_CONFIG, EXIT_AMI_AUTH, EXIT_DB, EXIT_START = 2, 3, 4, 5
+
+
+def _parser() -> argparse.ArgumentParser:
+    rows = config_mod.describe()
+    width = max(len(env) for _, env, _, _ in rows)
+    lines = []
+    for key, env, default, help_text in rows:
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        lines.append(f"  {env:<{width}}  {help_text} [{key}; default: {shown!r}]")
+    epilog = ("settings (TOML file section.name, or environment variable; environment wins):\n"
+              + "\n".join(lines))
+    p = argparse.ArgumentParser(
+        prog="python -m ctiserver",
+        description=textwrap.dedent("""\
+            Contact-center CTI server for Asterisk: AMI link, FastAGI IVR, agent panel and
+            work orders in PostgreSQL. With no ami.host it runs in demo mode against the
+            built-in PBX simulator."""),
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file")
+    p.add_argument("--no-demo-traffic", action="store_true", help="demo mode without simulated callers")
+    return p
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"ctiserver: {message}", file=sys.stderr)
+    return code
+
+
+async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
+    from ctiserver.ami.errors import AmiAuthError
+    from ctiserver.app import App, StartupError
+    from ctiserver.store import StoreUnavailable
+
+    app = App(cfg, demo_traffic=demo_traffic)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+    except AmiAuthError:
+        await app.stop()
+        return _fail(EXIT_AMI_AUTH, f"Asterisk at {cfg.ami.host}:{cfg.ami.port} refused the AMI login of user "
+                                    f"{cfg.ami.username!r}: check ami.secret (CTI_AMI_SECRET) and manager.conf")
+    except StoreUnavailable as exc:
+        await app.stop()
+        return _fail(EXIT_DB, f"PostgreSQL unreachable: {exc}")
+    except StartupError as exc:
+        await app.stop()
+        return _fail(EXIT_START, str(exc))
+    except OSError as exc:
+        await app.stop()
+        return _fail(EXIT_START, f"cannot start: {exc.strerror or exc}")
+    mode = "demo mode: built-in PBX simulator" if app.demo else f"Asterisk {cfg.ami.host}:{cfg.ami.port}"
+    print(f"\n  Agent panel: {app.url}   ({mode})\n"
+          + ("  Sign in as agent 1001 / password 1001, or supervisor 1900 / 1900.\n" if app.demo else ""),
+          file=sys.stderr, flush=True)
+    await stop.wait()
+    structlog.get_logger("ctiserver").info("stopping")
+    await app.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    configure(cfg.log.level, cfg.log.format)
+    try:
+        return asyncio.run(_serve(cfg, not args.no_demo_traffic))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
