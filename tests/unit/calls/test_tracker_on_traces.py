@@ -1,0 +1,81 @@
+"""The call tracker folded over real Asterisk traffic: what happened to each call, in order.
+
+Pure and fast: the recorded events are parsed into AmiMessages and applied directly
+(tests/replay does the same through the whole server over TCP).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ctiserver.agents.book import Account, AgentBook
+from ctiserver.ami.events import MemberState, translate
+from ctiserver.ami.message import AmiMessage
+from ctiserver.calls import model as cm
+from ctiserver.calls.tracker import CallTracker
+from tests.support.traces import ReplayAmi, trace_path, unsolicited
+
+AGENTS = [Account(id=a, login=a, name=f"Agent {a}", role="agent", interface=f"PJSIP/{a}", queues=("support",),
+                  penalties=(0,)) for a in ("1001", "1002", "1003")]
+
+
+def fold(trace: str) -> tuple[list[object], AgentBook, CallTracker]:
+    book = AgentBook(AGENTS)
+    tracker = CallTracker(book.is_agent_endpoint)
+    out: list[object] = []
+    for m in unsolicited(trace_path(trace)):
+        headers = tuple(m.headers) + (("Timestamp", f"{ReplayAmi.BASE_EPOCH + m.t:.6f}"),)
+        e = translate(AmiMessage(headers, 0.0, ""))
+        if isinstance(e, MemberState):
+            book.apply_member(e)
+        elif e is not None:
+            for ce in tracker.apply(e):
+                book.apply_call(ce)
+                out.append(ce)
+    return out, book, tracker
+
+
+def kinds(out: list[object]) -> list[str]:
+    return [type(ce).__name__ for ce in out if not isinstance(ce, cm.CallIdentified)]
+
+
+def test_02_answered() -> None:
+    out, book, tracker = fold("02")
+    assert kinds(out) == ["CallStarted", "CallQueued", "CallRinging", "CallAnswered", "AgentLegEnded", "CallEnded"] \
+        or kinds(out) == ["CallStarted", "CallQueued", "CallRinging", "CallAnswered", "CallEnded"]
+    end = out[-1]
+    assert isinstance(end, cm.CallEnded)
+    call = end.call
+    assert call.disposition == "answered"
+    assert call.agent_interface == "PJSIP/1001"
+    assert call.ivr_keys_text == "1"
+    assert call.wait_seconds == pytest.approx(1.51, abs=0.01)
+    assert call.talk_seconds == pytest.approx(4.50, abs=0.01)
+    assert tracker.calls == {}  # nothing left behind
+
+
+def test_03_ring_no_answer_then_next_agent() -> None:
+    out, _, _ = fold("03")
+    ring_ended = [ce for ce in out if isinstance(ce, cm.CallRingEnded)]
+    assert [(r.interface, r.why) for r in ring_ended][0] == ("PJSIP/1001", "no_answer")
+    ringing = [ce.interface for ce in out if isinstance(ce, cm.CallRinging)]
+    assert ringing == ["PJSIP/1001", "PJSIP/1002"]
+    assert out[-1].call.disposition == "answered" and out[-1].call.agent_interface == "PJSIP/1002"
+
+
+def test_16_decline_is_not_a_timeout() -> None:
+    out, _, _ = fold("16")
+    first = next(ce for ce in out if isinstance(ce, cm.CallRingEnded))
+    assert (first.interface, first.why) == ("PJSIP/1001", "declined")
+
+
+def test_04_abandon() -> None:
+    out, book, _ = fold("04")
+    call = out[-1].call
+    assert call.disposition == "abandoned"
+    assert call.wait_seconds == pytest.approx(6.0, abs=0.01)
+    assert call.talk_seconds in (None, 0, 0.0)
+    ended = [ce for ce in out if isinstance(ce, cm.CallRingEnded)]
+    assert ended and ended[0].why == "caller_gone"
+    assert book.view("1001")["state"] in ("logged_out", "ready")  # no ring left behind
+    assert book.view("1001")["call"] is None
