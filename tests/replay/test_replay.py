@@ -55,6 +55,11 @@ async def settle(stack: Stack) -> None:
     await stack.store.flush()
 
 
+async def final_state(panel: PanelClient, agent: str, state: str) -> None:
+    """Wait until the panel has been pushed the agent's last state of the scenario."""
+    await panel.expect("agent_state", lambda d: d["id"] == agent and d["state"] == state)
+
+
 def states(panel: PanelClient, agent: str) -> list[str]:
     """The agent's state badge over time, as its own panel showed it (repeats collapsed)."""
     seen: list[str] = []
@@ -69,16 +74,18 @@ def states(panel: PanelClient, agent: str) -> list[str]:
 async def only_work_order(panel: PanelClient) -> dict:
     status, body = await panel.get("/api/workorders", caller="caller")
     assert status == 200, body
-    assert len(body["items"]) == 1, body
-    status, full = await panel.get(f"/api/workorders/{body['items'][0]['ref']}")
+    assert len(body["workorders"]) == 1, body
+    status, full = await panel.get(f"/api/workorders/{body['workorders'][0]['ref']}")
     assert status == 200, full
-    return full
+    return full["workorder"]
 
 
 async def test_01_sign_in_pause_sign_out_follow_asterisk(db_dsn: str, tmp_path: Path) -> None:
     async with replayed("01", db_dsn, tmp_path) as (stack, replay, panels):
         await replay.play()
         await settle(stack)
+        await final_state(panels["1001"], "1001", "logged_out")
+        await final_state(panels["1900"], "1001", "logged_out")
         assert states(panels["1001"], "1001") == [
             "ready", "not_ready(lunch)", "ready", "not_ready(break)", "ready", "logged_out"]
         # the supervisor sees the same changes; agent 1002 sees none of 1001's
@@ -99,6 +106,7 @@ async def test_02_answered_call_pops_for_the_rung_agent_only(db_dsn: str, tmp_pa
         ended = await panels["1001"].expect("call_ended", lambda d: d["linkedid"] == pop["linkedid"])
         assert ended["disposition"] == "answered"
         assert panels["1002"].of_type("call_ringing") == []
+        await final_state(panels["1001"], "1001", "logged_out")
         assert states(panels["1001"], "1001") == ["ready", "ringing", "on_call", "ready", "logged_out"]
 
         wo = await only_work_order(panels["1900"])
@@ -119,6 +127,8 @@ async def test_03_ring_no_answer_moves_the_pop_to_the_next_agent(db_dsn: str, tm
         gone = await panels["1001"].expect("call_ended", lambda d: d["linkedid"] == first["linkedid"])
         assert gone["disposition"] == "no_answer"
         second = await panels["1002"].expect("call_ringing")
+        await final_state(panels["1001"], "1001", "logged_out")
+        await final_state(panels["1002"], "1002", "logged_out")
         assert second["linkedid"] == first["linkedid"]
         assert second["waited_seconds"] >= 17.0  # it had waited through 1001's 15 s ring and the 2 s retry
         assert states(panels["1001"], "1001")[:3] == ["ready", "ringing", "ready"]
@@ -138,7 +148,8 @@ async def test_04_caller_abandon_clears_the_pop_and_is_a_work_order(db_dsn: str,
         pop = await panels["1001"].expect("call_ringing")
         ended = await panels["1001"].expect("call_ended", lambda d: d["linkedid"] == pop["linkedid"])
         assert ended["disposition"] in ("abandoned", "caller_gone")
-        assert states(panels["1001"], "1001")[-2:] == ["ringing", "ready"]
+        await final_state(panels["1001"], "1001", "logged_out")
+        assert states(panels["1001"], "1001") == ["ready", "ringing", "ready", "logged_out"]
 
         wo = await only_work_order(panels["1900"])
         assert wo["disposition"] == "abandoned"

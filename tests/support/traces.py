@@ -8,8 +8,9 @@ login, answers the list actions the server sends after login (``QueueStatus``,
 ``CoreShowChannels``) with the items a recording holds for them (re-tagged with the
 caller's ActionID), and on :meth:`ReplayAmi.play` streams the recording's unsolicited
 events in order. The recordings carry no ``Timestamp`` header (the recorder did not ask
-for one), so the replay adds ``Timestamp: <base + t>`` to each event: the server then
-measures waits and talk times in recorded seconds while the replay runs faster.
+for one), so the replay adds ``Timestamp: <start + recorded offset>`` to each event, the
+clock starting at the moment the replay starts: the server then measures waits and talk
+times in recorded seconds while the replay runs faster.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +127,7 @@ def unsolicited(path: Path, after: float = -1.0) -> list[Msg]:
 class ReplayAmi:
     """A loopback AMI endpoint that serves one recording to the server under test."""
 
-    BASE_EPOCH = 1_790_000_000.0  # any fixed epoch: event Timestamps are base + recorded t
+    BASE_EPOCH = 1_790_000_000.0  # a fixed epoch for pure tests that stamp events themselves
 
     def __init__(self, events: list[Msg], lists: dict[str, list[Msg]] | None = None, speed: float = 50.0) -> None:
         self.events = events
@@ -163,12 +165,13 @@ class ReplayAmi:
         events = self.events if events is None else events
         start = asyncio.get_running_loop().time()
         t0 = events[0].t if events else 0.0
+        wall = time.time() - t0
         for msg in events:
             delay = start + (msg.t - t0) / self.speed - asyncio.get_running_loop().time()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the replay, not synchronising a test
             assert self._writer is not None, "the server dropped the AMI link during the replay"
-            self._writer.write(msg.encode([("Timestamp", f"{self.BASE_EPOCH + msg.t:.6f}")], drop={"timestamp"}))
+            self._writer.write(msg.encode([("Timestamp", f"{wall + msg.t:.6f}")], drop={"timestamp"}))
             await self._writer.drain()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -184,8 +187,8 @@ class ReplayAmi:
                 self.actions.append(action)
                 writer.write(self._reply(action, writer))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the server under test went away, or the replay is being stopped
         finally:
             writer.close()
 
