@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from ctiserver.calls.model import Call
 
 NOT_CUSTOMER = "not_customer"
@@ -63,7 +65,7 @@ def summary(call: Call, ref: str, agent_id: str) -> dict:
         "queue": call.queue,
         "agent_id": agent_id,
         "disposition": call.disposition,
-        "started_at": call.started_at,
+        "started_at": datetime.fromtimestamp(call.started_at, timezone.utc).isoformat(),  # as the store gives it
         "wait_seconds": call.wait_seconds,
         "talk_seconds": call.talk_seconds,
     }

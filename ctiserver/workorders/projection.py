@@ -67,8 +67,8 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         fields = {"ended_at": _ts(c.ended_at), "status": "ended", "disposition": c.disposition,
                   "wait_seconds": c.wait_seconds, "talk_seconds": c.talk_seconds,
                   "hangup_by": c.hangup_by or None, **_ivr(c)}
-        if c.agent_interface:
-            fields["agent_id"] = agent_of(c.agent_interface)
+        # The agent who answered, or none: a ringing op set agent_id to whoever was rung last.
+        fields["agent_id"] = agent_of(c.agent_interface) if c.agent_interface else None
         return [_op(c, "ended", ce.at, fields, {"disposition": c.disposition, "hangup_by": c.hangup_by,
                                                 "queue_status": c.queue_status})]
     return []

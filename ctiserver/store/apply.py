@@ -1,0 +1,84 @@
+"""How one op becomes rows: idempotent by op_id, run inside the writer's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import asyncpg
+
+from ctiserver.store.ops import WORK_ORDER_FIELDS, AgentStateOp, Op, WorkOrderOp
+from ctiserver.store.phones import normalize_phone
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """An op's time (epoch seconds or ISO 8601) as an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(float(value), timezone.utc)
+
+
+def _columns(op: WorkOrderOp) -> dict[str, Any]:
+    cols: dict[str, Any] = {}
+    for name, value in op.fields.items():
+        kind = WORK_ORDER_FIELDS[name]
+        if kind == "time":
+            value = to_datetime(value)
+        elif name == "agent_id" and value == "":
+            value = None  # an interface that is no known agent
+        cols[name] = value
+    if "caller_number" in cols:
+        cols["caller_key"] = normalize_phone(cols["caller_number"]) or None
+    return cols
+
+
+async def apply_work_order(conn: asyncpg.Connection, op: WorkOrderOp) -> bool:
+    """Upsert the work order by linkedid and append its history event; False if already applied."""
+    at = to_datetime(op.at)
+    event_id = await conn.fetchval(
+        "INSERT INTO work_order_events (op_id, linkedid, kind, at, data) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (op_id) DO NOTHING RETURNING id", op.op_id, op.linkedid, op.kind, at, op.data)
+    if event_id is None:
+        return False  # a replay of an op already written
+    cols = _columns(op)
+    created = cols.pop("created_at", None) or at
+    names = ["linkedid", "created_at", "updated_at", *cols]
+    values = [op.linkedid, created, at, *cols.values()]
+    updates = [
+        "created_at = LEAST(work_orders.created_at, EXCLUDED.created_at)",  # the earliest sighting is the start
+        "updated_at = GREATEST(work_orders.updated_at, EXCLUDED.updated_at)",
+    ]
+    for name in cols:
+        if name == "ref":
+            updates.append("ref = COALESCE(work_orders.ref, EXCLUDED.ref)")  # a reference never changes
+        else:
+            updates.append(f"{name} = EXCLUDED.{name}")
+    # Column names come from WORK_ORDER_FIELDS (checked when the op was built), never from input.
+    sql = (f"INSERT INTO work_orders ({', '.join(names)}) "
+           f"VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))}) "
+           f"ON CONFLICT (linkedid) DO UPDATE SET {', '.join(updates)}")
+    await conn.execute(sql, *values)
+    return True
+
+
+async def apply_agent_state(conn: asyncpg.Connection, op: AgentStateOp) -> bool:
+    """Append one agent state change; False if already applied."""
+    row = await conn.fetchval(
+        "INSERT INTO agent_state_log (op_id, agent_id, at, from_state, to_state, reason, cause) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (op_id) DO NOTHING RETURNING id",
+        op.op_id, op.agent_id, to_datetime(op.at), op.from_state, op.to_state, op.reason, op.cause)
+    return row is not None
+
+
+async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
+    """Apply any op; True when it changed the database, False for a replay."""
+    if isinstance(op, WorkOrderOp):
+        return await apply_work_order(conn, op)
+    if isinstance(op, AgentStateOp):
+        return await apply_agent_state(conn, op)
+    raise TypeError(f"not an op: {type(op).__name__}")

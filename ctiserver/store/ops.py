@@ -1,0 +1,193 @@
+"""Writes from the call flow: plain JSON-serialisable records, applied in order by the writer.
+
+Each op carries a uuid ``op_id`` (the unique key that makes a replay a no-op) and
+``at``, the epoch time the thing happened (kept through a journal replay). Values
+are checked when an op is built, so a bad op fails in the caller's code with a
+clear error instead of inside the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ctiserver.errors import InvalidInput
+
+# Columns of work_orders an op may set, with the kind of value each takes. Later
+# migrations that add columns add them here.
+WORK_ORDER_FIELDS: dict[str, str] = {
+    "ref": "text", "created_at": "time",
+    "direction": "text", "caller_number": "text", "caller_name": "text",
+    "customer_id": "int", "customer_class": "text", "queue": "text", "agent_id": "text",
+    "ivr_keys": "text", "ivr_path": "json", "status": "text", "disposition": "text",
+    "queued_at": "time", "ringing_at": "time", "answered_at": "time", "ended_at": "time",
+    "wait_seconds": "number", "talk_seconds": "number", "hangup_by": "text",
+    "category": "text", "urgency": "text", "department": "text", "summary": "text",
+}
+
+WORK_ORDER_CHOICES: dict[str, frozenset[str | None]] = {
+    "direction": frozenset({"inbound", "outbound"}),
+    "status": frozenset({"open", "queued", "ringing", "in_call", "ended", "completed"}),
+    "disposition": frozenset({"answered", "abandoned", "no_agent", None}),
+    "customer_class": frozenset({"vip", "ordinary", "not_customer", None}),
+}
+
+_MAX_TEXT = 10_000
+
+
+def new_op_id() -> str:
+    """A fresh op id."""
+    return str(uuid.uuid4())
+
+
+def _check_op_id(op_id: Any) -> str:
+    try:
+        return str(uuid.UUID(str(op_id)))
+    except ValueError:
+        raise InvalidInput(f"op_id {op_id!r} is not a uuid", field="op_id") from None
+
+
+def _check_at(at: Any) -> float:
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or at <= 0:
+        raise InvalidInput(f"at {at!r} is not an epoch time", field="at")
+    return float(at)
+
+
+def _check_text(name: str, value: Any, *, required: bool = False, limit: int = _MAX_TEXT) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise InvalidInput(f"{name} must be {'a non-empty' if required else 'a'} string", field=name)
+    # PostgreSQL text cannot hold NUL; refuse it here rather than lose the op later.
+    if "\x00" in value or len(value) > limit:
+        raise InvalidInput(f"{name} contains NUL or is longer than {limit} characters", field=name)
+    return value
+
+
+def _check_json(name: str, value: Any) -> Any:
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{name} is not JSON-serialisable: {exc}", field=name) from None
+    return value
+
+
+def check_work_order_field(name: str, value: Any) -> Any:
+    """Validate one work_orders column value from an op; return it (unchanged) or raise InvalidInput."""
+    kind = WORK_ORDER_FIELDS.get(name)
+    if kind is None:
+        raise InvalidInput(f"work order field {name!r} cannot be set by an op", field=name)
+    if name in WORK_ORDER_CHOICES:
+        if value not in WORK_ORDER_CHOICES[name]:
+            allowed = ", ".join(sorted(str(c) for c in WORK_ORDER_CHOICES[name]))
+            raise InvalidInput(f"{name} {value!r} is not one of {allowed}", field=name)
+        return value
+    if value is None:
+        return None
+    if kind == "text":
+        return _check_text(name, value)
+    if kind == "json":
+        return _check_json(name, value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{name} must be an integer", field=name)
+        return value
+    if kind == "time" and isinstance(value, str):
+        # ISO 8601 with a zone (what projection.py sends); naive times would be ambiguous.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"{name} {value[:40]!r} is not an ISO 8601 time", field=name) from None
+        if parsed.tzinfo is None:
+            raise InvalidInput(f"{name} {value[:40]!r} has no time zone", field=name)
+        return value
+    # "number" and "time" (epoch seconds)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"{name} must be a non-negative number", field=name)
+    return value
+
+
+@dataclass(frozen=True)
+class WorkOrderOp:
+    """Upsert the call's work order by linkedid (setting ``fields``) and append one history event."""
+
+    op_id: str
+    at: float
+    linkedid: str
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op_id", _check_op_id(self.op_id))
+        object.__setattr__(self, "at", _check_at(self.at))
+        _check_text("linkedid", self.linkedid, required=True, limit=150)
+        _check_text("kind", self.kind, required=True, limit=64)
+        if not isinstance(self.fields, dict) or not isinstance(self.data, dict):
+            raise InvalidInput("fields and data must be dicts", field="fields")
+        object.__setattr__(self, "fields", {k: check_work_order_field(k, v) for k, v in self.fields.items()})
+        object.__setattr__(self, "data", dict(_check_json("data", self.data)))
+
+    @classmethod
+    def new(cls, linkedid: str, kind: str, fields: dict[str, Any] | None = None,
+            data: dict[str, Any] | None = None, at: float | None = None) -> "WorkOrderOp":
+        """An op with a fresh op_id, at now unless given."""
+        return cls(new_op_id(), time.time() if at is None else at, linkedid, kind, dict(fields or {}), dict(data or {}))
+
+
+@dataclass(frozen=True)
+class AgentStateOp:
+    """Append one agent state transition to agent_state_log."""
+
+    op_id: str
+    at: float
+    agent_id: str
+    from_state: str | None
+    to_state: str
+    reason: str | None = None
+    cause: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op_id", _check_op_id(self.op_id))
+        object.__setattr__(self, "at", _check_at(self.at))
+        _check_text("agent_id", self.agent_id, required=True, limit=64)
+        _check_text("from_state", self.from_state, limit=64)
+        _check_text("to_state", self.to_state, required=True, limit=64)
+        _check_text("reason", self.reason, limit=200)
+        _check_text("cause", self.cause, limit=200)
+
+    @classmethod
+    def new(cls, agent_id: str, from_state: str | None, to_state: str, reason: str | None = None,
+            cause: str | None = None, at: float | None = None) -> "AgentStateOp":
+        """An op with a fresh op_id, at now unless given."""
+        return cls(new_op_id(), time.time() if at is None else at, agent_id, from_state, to_state, reason, cause)
+
+
+Op = Union[WorkOrderOp, AgentStateOp]
+
+_TYPES: dict[str, type] = {"work_order": WorkOrderOp, "agent_state": AgentStateOp}
+_NAMES = {v: k for k, v in _TYPES.items()}
+
+
+def op_to_json(op: Op) -> dict[str, Any]:
+    """The op as a JSON-ready dict with a ``type`` tag."""
+    out: dict[str, Any] = {"type": _NAMES[type(op)]}
+    out.update({f: getattr(op, f) for f in op.__dataclass_fields__})
+    return out
+
+
+def op_from_json(data: dict[str, Any]) -> Op:
+    """Rebuild an op from ``op_to_json`` output; raises InvalidInput when malformed."""
+    if not isinstance(data, dict) or data.get("type") not in _TYPES:
+        raise InvalidInput(f"not an op: {str(data)[:200]}")
+    cls = _TYPES[data["type"]]
+    kwargs = {k: v for k, v in data.items() if k != "type"}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise InvalidInput(f"malformed {data['type']} op: {exc}") from None

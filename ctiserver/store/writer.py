@@ -1,0 +1,209 @@
+"""The one ordered writer: applies submitted ops to PostgreSQL in order, retrying through outages.
+
+Ops wait in memory (and in the journal) until committed. A batch of up to
+``BATCH`` ops is one transaction with a savepoint per op, so an op PostgreSQL
+refuses for its data (class 22/23) is set aside in ``<journal>.rejected`` and the
+others still land. While PostgreSQL is unreachable the batch is retried with
+capped exponential backoff and jitter, the queue is kept, and ``healthy`` turns
+False (the core shows it on every panel). While idle, a ``SELECT 1`` every
+``probe_interval`` seconds keeps ``healthy`` true to the database's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from itertools import islice
+from typing import Callable
+
+import asyncpg
+import structlog
+
+from ctiserver.store.apply import apply_op
+from ctiserver.store.errors import is_data_error, is_outage, reason
+from ctiserver.store.journal import Journal
+from ctiserver.store.ops import AgentStateOp, Op, WorkOrderOp
+
+log = structlog.get_logger(__name__)
+
+BATCH = 200
+MAX_ATTEMPTS = 5  # an op failing this often for a reason that is neither an outage nor its data is set aside
+
+
+class _OpFailed(Exception):
+    def __init__(self, op: Op, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.op = op
+        self.exc = exc
+
+
+class Writer:
+    """Queue + task; ``submit`` is synchronous and never blocks."""
+
+    def __init__(self, pool: asyncpg.Pool, journal: Journal | None, *, retry_min: float = 0.1,
+                 retry_max: float = 5.0, probe_interval: float = 5.0,
+                 on_health: Callable[[bool], None] | None = None) -> None:
+        self._pool = pool
+        self._journal = journal
+        self.retry_min = retry_min
+        self.retry_max = retry_max
+        self.probe_interval = probe_interval
+        self._on_health = on_health
+        self._pending: deque[tuple[int, Op]] = deque()
+        self._seq = 0
+        self._done = 0  # every op with seq <= _done is committed (or set aside)
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task | None = None
+        self._failures: dict[str, int] = {}
+        self.healthy = True
+        self.applied = 0
+        self.rejected = 0
+
+    @property
+    def pending(self) -> int:
+        """Ops submitted but not yet committed."""
+        return len(self._pending)
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    def preload(self, ops: list[Op]) -> None:
+        """Queue ops read back from the journal (already in it: not written again)."""
+        for op in ops:
+            self._seq += 1
+            self._pending.append((self._seq, op))
+        self._wake.set()
+
+    def submit(self, op: Op) -> int:
+        """Journal and queue ``op``; return its sequence number."""
+        if not isinstance(op, (WorkOrderOp, AgentStateOp)):
+            raise TypeError(f"submit takes a WorkOrderOp or AgentStateOp, not {type(op).__name__}")
+        self._seq += 1
+        if self._journal is not None:
+            self._journal.append(self._seq, op)
+        self._pending.append((self._seq, op))
+        self._wake.set()
+        return self._seq
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="store-writer")
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every op submitted so far is committed; TimeoutError after ``timeout``."""
+        target = self._seq
+        async with asyncio.timeout(timeout):
+            async with self._progress:
+                await self._progress.wait_for(lambda: self._done >= target)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    # -- the task ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = self.retry_min
+        while True:
+            if not self._pending:
+                self._wake.clear()
+                try:
+                    async with asyncio.timeout(self.probe_interval):
+                        await self._wake.wait()
+                except TimeoutError:
+                    await self._probe()
+                continue
+            batch = list(islice(self._pending, BATCH))
+            if self._journal is not None:
+                await asyncio.to_thread(self._journal.sync)
+            try:
+                rejected = await self._apply(batch)
+            except Exception as exc:  # noqa: BLE001 - every failure is retried, none is lost
+                self._failed(exc)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.retry_max)
+                continue
+            delay = self.retry_min
+            self._set_health(True)
+            for _ in batch:
+                self._pending.popleft()
+            for op, why in rejected:
+                self.rejected += 1
+                self._failures.pop(op.op_id, None)
+                if self._journal is not None:
+                    self._journal.reject(op, why)
+                else:
+                    log.error("op_rejected", why=why, op_id=op.op_id)
+            self.applied += len(batch) - len(rejected)
+            self._done = batch[-1][0]
+            if self._journal is not None:
+                if self._pending:
+                    self._journal.ack(self._done)
+                else:
+                    self._journal.truncate()
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _apply(self, batch: list[tuple[int, Op]]) -> list[tuple[Op, str]]:
+        rejected: list[tuple[Op, str]] = []
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                for _, op in batch:
+                    if self._failures.get(op.op_id, 0) >= MAX_ATTEMPTS:
+                        rejected.append((op, f"failed {MAX_ATTEMPTS} times"))
+                        continue
+                    try:
+                        async with conn.transaction():  # a savepoint: a refused op leaves the others
+                            await apply_op(conn, op)
+                    except Exception as exc:
+                        if is_data_error(exc):
+                            rejected.append((op, f"{type(exc).__name__}: {exc}"))
+                            continue
+                        if is_outage(exc):
+                            raise
+                        raise _OpFailed(op, exc) from exc
+        return rejected
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, _OpFailed):
+            count = self._failures[exc.op.op_id] = self._failures.get(exc.op.op_id, 0) + 1
+            if is_outage(exc.exc):
+                self._set_health(False, exc.exc)
+            else:
+                log.error("op_failed", op_id=exc.op.op_id, attempt=count, error=f"{type(exc.exc).__name__}: {exc.exc}")
+            return
+        if is_outage(exc):
+            self._set_health(False, exc)
+        else:
+            log.exception("writer_batch_failed")
+
+    async def _probe(self) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception as exc:  # noqa: BLE001
+            if is_outage(exc):
+                self._set_health(False, exc)
+            else:
+                log.warning("db_probe_failed", error=str(exc))
+            return
+        self._set_health(True)
+
+    def _set_health(self, ok: bool, exc: BaseException | None = None) -> None:
+        if ok == self.healthy:
+            return
+        self.healthy = ok
+        if ok:
+            log.info("db_up", pending=len(self._pending))
+        else:
+            log.warning("db_down", error=reason(exc) if exc else None, pending=len(self._pending))
+        if self._on_health is not None:
+            try:
+                self._on_health(ok)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the writer
+                log.exception("on_health_failed")
