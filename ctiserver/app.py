@@ -76,11 +76,12 @@ class App:
         await core.load()
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
 
-        from ivr.agi import IvrServer
+        if cfg.ivr.enabled or self.demo:
+            from ivr.agi import IvrServer
 
-        self.ivr = IvrServer(store=self.store, host=cfg.ivr.host, port=cfg.ivr.port,
-                             menu=cfg.ivr.menu_file or None)
-        await self.ivr.start()
+            self.ivr = IvrServer(store=self.store, host=cfg.ivr.host, port=cfg.ivr.port,
+                                 menu=cfg.ivr.menu_file or None)
+            await self.ivr.start()
 
         ami_cfg = cfg.ami
         if self.demo:
@@ -106,7 +107,7 @@ class App:
         cfg = self.config
         self.sim = PbxSim(SimConfig(conf_dir=str(ASTERISK_CONF), ami_host="127.0.0.1", ami_port=cfg.demo.ami_port,
                                     username=cfg.ami.username, secret=cfg.ami.secret, timestamp_events=True,
-                                    time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port))
+                                    time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port))  # the IVR always runs in demo mode
         await self.sim.start()
         if self.demo_traffic:
             from pbxsim.demo import DemoTraffic

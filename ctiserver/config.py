@@ -52,9 +52,10 @@ class HttpConfig:
 
 @dataclass(frozen=True)
 class IvrConfig:
+    enabled: bool = setting(True, "run the FastAGI IVR inside this server (false when it runs as its own service: python -m ivr)")
     host: str = setting("127.0.0.1", "address the FastAGI IVR listens on")
-    port: int = setting(4573, "FastAGI port (Asterisk: AGI(agi://host:port/ivr))")
-    menu_file: str = setting("", "IVR menu tree (TOML); empty uses ivr/menus/default.toml")
+    port: int = setting(4573, "FastAGI port (Asterisk: AGI(agi://host:port/hotline))")
+    menu_file: str = setting("", "IVR menu tree (TOML); empty uses ivr/menus/hotline.toml")
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class CallTracker:
         elif name == "CTI_CUSTOMER_NO":
             call.customer_no = e.value
         elif name == "CTI_AUTHENTICATED":
-            call.authenticated = e.value == "1"
+            call.authenticated = e.value.strip().lower() in ("yes", "1")
             if call.authenticated and call.customer_no:
                 return [CallIdentified(call, e.at)]
         elif name == "QUEUESTATUS":

@@ -194,3 +194,25 @@ async def test_12_server_started_during_a_live_call_rebuilds_it(db_dsn: str, tmp
         assert wo["disposition"] == "answered"
         assert wo["agent_id"] == "1001"
         assert wo["talk_seconds"] > 0
+
+
+async def test_link_loss_shows_in_every_panel_and_state_is_rebuilt_on_return(db_dsn: str, tmp_path: Path) -> None:
+    """Asterisk goes away mid-call: panels say so, the server reconnects by itself and re-polls."""
+    reconnect = trace_path("12").with_name("12_status_snapshot_reconnect.reconnect.ami")
+    async with replayed("12", db_dsn, tmp_path, lists_from=reconnect) as (stack, replay, panels):
+        await settle(stack)
+        mark = len(panels["1001"].received)
+        await replay.drop_link()
+        for p in panels.values():
+            await p.expect("link", lambda d: d["ami"] is False)
+        up = await panels["1001"].expect("link", lambda d: d["ami"] is True, after=mark)
+        assert up == {"ami": True, "db": True}
+        assert replay.logins == 2
+        polled = [a["action"] for a in replay.actions if a.get("action") in ("QueueStatus", "CoreShowChannels")]
+        assert polled == ["QueueStatus", "CoreShowChannels"] * 2  # after each login
+        # nothing was lost or duplicated by the rebuild: still one call, still on it
+        status, agents = await panels["1900"].get("/api/agents")
+        by_id = {a["id"]: a for a in agents["agents"]}
+        assert by_id["1001"]["state"] == "on_call"
+        assert (by_id["1002"]["state"], by_id["1002"]["reason"]) == ("not_ready", "lunch")
+        assert len(stack.core.tracker.calls) == 1
