@@ -169,7 +169,7 @@ class Core:
             log.info("call_answered", agent=agent, queue=call.queue, wait=call.wait_seconds)
         elif isinstance(ce, cm.CallEnded):
             self._ended(call, now)
-        if not isinstance(ce, (cm.CallRingEnded, cm.AgentLegEnded)):
+        if not isinstance(ce, (cm.CallRingEnded, cm.AgentLegEnded, cm.CallEnded)):  # ended: call_ended says it
             self.hub.publish("call_update", call_view(call, self._agent_ids(), now), SUPERVISORS)
 
     def _agent_ids(self) -> dict[str, str]:
@@ -333,6 +333,7 @@ class Core:
             "today": list(self._today_list(account.id)),
             "busy_reasons": list(self.config.callcenter.busy_reasons),
             "queues": list(account.queues or self.config.callcenter.queues),
+            "server_time": now,  # durations are shown against the server's clock, not the browser's
         }
 
     async def close(self) -> None:

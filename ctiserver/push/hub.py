@@ -1,0 +1,260 @@
+"""The websocket push hub: a snapshot, then numbered deltas, one bounded queue per socket.
+
+Plain asyncio: the hub knows nothing of aiohttp. The web layer adapts its
+websocket to :class:`Connection` and calls :meth:`PushHub.serve`; the core calls
+:meth:`PushHub.publish`, which is synchronous and never awaits a socket, so one
+slow browser can never stall the event consumer or the other browsers.
+
+Wire format, one JSON text frame per message::
+
+    {"type": "agent_state", "seq": 7, "data": {...}}
+
+``seq`` counts per connection from 1 (the first snapshot). A client that sees a
+gap sends ``{"type": "resync"}`` and gets a fresh ``snapshot`` with the next seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+from collections import deque
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, AsyncIterator, Callable, ClassVar, Iterable, Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+#: Types the core may publish (``snapshot`` is produced by the hub itself).
+MESSAGE_TYPES = frozenset({
+    "agent_state", "call_ringing", "call_update", "call_ended", "marquee",
+    "workorder_update", "queue_stats", "link", "notice",
+})
+
+#: Close code sent to a client whose queue overflowed; it should reconnect.
+CLOSE_TOO_SLOW = 4000
+CLOSE_GOING_AWAY = 1001
+
+
+class User(Protocol):
+    """Who is on the socket: the hub only needs an id and a role."""
+
+    id: Any
+    role: Any
+
+
+class Connection(Protocol):
+    """A websocket as the hub sees it (the web layer adapts aiohttp's to this)."""
+
+    async def send_str(self, text: str) -> None:
+        """Send one text frame (may wait for the peer to read)."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket with a close code and reason."""
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        """Text frames from the client until it goes away."""
+
+
+def _role_name(role: Any) -> str:
+    return str(getattr(role, "value", role))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who receives a published message: everyone, some agents, some roles, or a union."""
+
+    everyone: bool = False
+    agent_ids: frozenset[str] = frozenset()
+    role_names: frozenset[str] = frozenset()
+
+    ALL: ClassVar["Audience"]
+
+    @classmethod
+    def agents(cls, ids: Iterable[Any] | str) -> "Audience":
+        """Only these agents (by id)."""
+        if isinstance(ids, str):  # a lone id, not an iterable of characters
+            ids = (ids,)
+        return cls(agent_ids=frozenset(str(i) for i in ids))
+
+    @classmethod
+    def roles(cls, roles: Iterable[Any] | str) -> "Audience":
+        """Everyone holding one of these roles."""
+        if isinstance(roles, str):
+            roles = (roles,)
+        return cls(role_names=frozenset(_role_name(r) for r in roles))
+
+    def __or__(self, other: "Audience") -> "Audience":
+        if not isinstance(other, Audience):
+            return NotImplemented
+        return Audience(self.everyone or other.everyone, self.agent_ids | other.agent_ids,
+                        self.role_names | other.role_names)
+
+    def includes(self, user: User) -> bool:
+        """True when this user should get the message."""
+        return (self.everyone or str(user.id) in self.agent_ids
+                or _role_name(user.role) in self.role_names)
+
+
+ALL = Audience(everyone=True)
+Audience.ALL = ALL
+
+
+def _json_default(value: Any) -> Any:
+    # The core hands plain dicts, but datetimes, enums and dataclasses slip in easily.
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode(value: Any) -> str:
+    """JSON text as the hub sends it (UTF-8 friendly, compact)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+class _Client:
+    """One socket: its user, its own bounded queue and sequence counter."""
+
+    __slots__ = ("conn", "user", "queue", "wakeup", "seq", "max_queue", "dropped", "writer")
+
+    def __init__(self, conn: Connection, user: User, max_queue: int) -> None:
+        self.conn = conn
+        self.user = user
+        self.queue: deque[str] = deque()
+        self.wakeup = asyncio.Event()
+        self.seq = 0
+        self.max_queue = max_queue
+        self.dropped = False
+        self.writer: asyncio.Task[None] | None = None
+
+    def offer(self, type_json: str, data_json: str) -> bool:
+        """Queue one message; False when the queue is full (the client is too slow)."""
+        if len(self.queue) >= self.max_queue:
+            return False
+        self.seq += 1
+        # The data is encoded once per publish; only the envelope is per socket.
+        self.queue.append(f'{{"type":{type_json},"seq":{self.seq},"data":{data_json}}}')
+        self.wakeup.set()
+        return True
+
+
+class PushHub:
+    """Fan-out of core events to websocket clients, each with its own queue and writer."""
+
+    def __init__(self, max_queue: int = 256, close_timeout: float = 2.0) -> None:
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self._max_queue = max_queue
+        self._close_timeout = close_timeout
+        self._clients: set[_Client] = set()
+
+    def connections(self) -> int:
+        """How many sockets are being served."""
+        return len(self._clients)
+
+    def publish(self, type: str, data: dict, audience: Audience) -> None:  # noqa: A002 - wire name
+        """Queue a delta for every connection in the audience; never blocks, never awaits."""
+        if type not in MESSAGE_TYPES:
+            raise ValueError(f"unknown push message type {type!r}")
+        type_json = encode(type)
+        data_json = encode(data)
+        for client in list(self._clients):
+            if client.dropped or not audience.includes(client.user):
+                continue
+            if not client.offer(type_json, data_json):
+                self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        # Called synchronously from publish: mark it, stop its writer (it may be
+        # stuck waiting for the peer to read) and let serve() close the socket.
+        client.dropped = True
+        self._clients.discard(client)
+        log.warning("push_client_too_slow", agent=str(client.user.id), queued=len(client.queue))
+        client.queue.clear()
+        if client.writer is not None:
+            client.writer.cancel()
+
+    def _snapshot(self, client: _Client, snapshot_fn: Callable[[], dict]) -> None:
+        if not client.offer(encode("snapshot"), encode(snapshot_fn())):
+            self._drop(client)
+
+    async def serve(self, conn: Connection, user: User, snapshot_fn: Callable[[], dict]) -> None:
+        """Serve one socket until it closes: snapshot (seq 1), then deltas; handles resync."""
+        client = _Client(conn, user, self._max_queue)
+        # Registering and taking the snapshot happen with no await in between, so
+        # no delta can be published between the snapshot and the first delta.
+        self._clients.add(client)
+        try:
+            self._snapshot(client, snapshot_fn)
+        except Exception:  # a broken snapshot must not leave a registered, dead client
+            self._clients.discard(client)
+            log.exception("push_snapshot_failed", agent=str(user.id))
+            await self._close(conn, 1011, "snapshot failed")
+            return
+        client.writer = asyncio.create_task(self._write(client), name=f"push-writer-{user.id}")
+        reader = asyncio.create_task(self._read(client, snapshot_fn), name=f"push-reader-{user.id}")
+        log.info("push_connected", agent=str(user.id), connections=len(self._clients))
+        try:
+            await asyncio.wait({client.writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._clients.discard(client)
+            for task in (client.writer, reader):
+                task.cancel()
+            await asyncio.gather(client.writer, reader, return_exceptions=True)
+            code, reason = (CLOSE_TOO_SLOW, "too slow") if client.dropped else (1000, "bye")
+            await self._close(conn, code, reason)
+            log.info("push_disconnected", agent=str(user.id), dropped=client.dropped,
+                     connections=len(self._clients))
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        # A peer that never reads never answers the close either: bound the wait.
+        try:
+            await asyncio.wait_for(conn.close(code, reason), self._close_timeout)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            pass
+
+    async def _write(self, client: _Client) -> None:
+        while True:
+            await client.wakeup.wait()
+            client.wakeup.clear()
+            while client.queue:
+                text = client.queue.popleft()
+                try:
+                    await client.conn.send_str(text)
+                except (ConnectionError, RuntimeError) as exc:
+                    log.info("push_send_failed", agent=str(client.user.id), error=str(exc))
+                    return
+
+    async def _read(self, client: _Client, snapshot_fn: Callable[[], dict]) -> None:
+        async for text in client.conn:
+            try:
+                message = json.loads(text)
+                kind = message.get("type") if isinstance(message, dict) else None
+            except ValueError:
+                kind = None
+            if kind == "resync":
+                log.info("push_resync", agent=str(client.user.id), seq=client.seq)
+                try:
+                    self._snapshot(client, snapshot_fn)
+                except Exception:  # the socket closes and the client reconnects to a new snapshot
+                    log.exception("push_snapshot_failed", agent=str(client.user.id))
+                    return
+            elif kind != "ping":
+                log.info("push_unknown_client_message", agent=str(client.user.id), text=text[:200])
+
+    async def close_all(self) -> None:
+        """Close every socket (server shutdown); their serve() calls then return."""
+        for client in list(self._clients):
+            self._clients.discard(client)
+            if client.writer is not None:
+                client.writer.cancel()
+            await self._close(client.conn, CLOSE_GOING_AWAY, "server shutting down")
