@@ -1,0 +1,74 @@
+"""``python -m pbxsim --conf asterisk_conf --ami-port 5038 --agi 127.0.0.1:4573 --demo-rate 2/min``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from .demo import DemoTraffic, parse_rate
+from .sim import PbxSim, SimConfig
+
+log = structlog.get_logger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="pbxsim", description="Asterisk 22 stand-in: AMI over TCP, dialplan, queues")
+    p.add_argument("--conf", default="asterisk_conf", help="Asterisk config dir (extensions/queues/pjsip.conf)")
+    p.add_argument("--ami-host", default="127.0.0.1")
+    p.add_argument("--ami-port", type=int, default=5038)
+    p.add_argument("--username", default="cti")
+    p.add_argument("--secret", default="cti-secret")
+    p.add_argument("--agi", default="", help="host:port replacing the address of AGI(agi://...) URLs")
+    p.add_argument("--demo-rate", default="0", help="random inbound calls, e.g. 2/min (0 = none)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="speed of simulated time (2 = twice as fast)")
+    p.add_argument("--timestamp-events", action="store_true", help="add Timestamp: to events")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the demo traffic")
+    return p.parse_args(argv)
+
+
+async def amain(ns: argparse.Namespace) -> int:
+    agi_host = agi_port = None
+    if ns.agi:
+        host, _, port = ns.agi.rpartition(":")
+        agi_host, agi_port = host or "127.0.0.1", int(port)
+    sim = PbxSim(SimConfig(conf_dir=ns.conf, ami_host=ns.ami_host, ami_port=ns.ami_port, username=ns.username,
+                           secret=ns.secret, timestamp_events=ns.timestamp_events, time_scale=ns.time_scale,
+                           agi_host=agi_host, agi_port=agi_port))
+    await sim.start()
+    demo = DemoTraffic(sim, parse_rate(ns.demo_rate), seed=ns.seed)
+    demo.start()
+    print(f"pbxsim: AMI on {ns.ami_host}:{sim.ami_port}, demo rate {ns.demo_rate}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await demo.stop()
+    await sim.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parse_args(argv)
+    try:
+        rate = parse_rate(ns.demo_rate)
+    except ValueError as exc:
+        print(f"pbxsim: --demo-rate: {exc}", file=sys.stderr)
+        return 2
+    del rate
+    try:
+        return asyncio.run(amain(ns))
+    except FileNotFoundError as exc:
+        print(f"pbxsim: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"pbxsim: cannot listen on {ns.ami_host}:{ns.ami_port}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""AGI(agi://host:port/script?args): the FastAGI client side, as res_agi.c speaks it.
+
+The simulator connects to the AGI server, sends the ``agi_*`` environment and a blank
+line, then answers each command line with ``200 result=...`` (``510 Invalid or unknown
+command`` otherwise). When the caller hangs up it sends a bare ``HANGUP`` line, answers
+further commands with ``511 Command Not Permitted on a dead channel`` and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import structlog
+
+from .channel import Channel, ChannelHungUp
+
+if TYPE_CHECKING:
+    from .dialplan import Dialplan
+
+log = structlog.get_logger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+
+
+def _sound_seconds(name: str) -> float:
+    from .dialplan import SOUND_SECONDS
+    return SOUND_SECONDS.get(name, 1.0)
+
+
+async def run_agi(dp: "Dialplan", ch: Channel, data: str) -> None:
+    """Run one FastAGI session for ``ch``; sets AGISTATUS (SUCCESS, FAILURE or HANGUP)."""
+    sim = dp.sim
+    url, _, argstr = data.partition(",")
+    parts = urlsplit(url.strip())
+    if parts.scheme != "agi":
+        log.warning("pbxsim_agi_unsupported", url=url, channel=ch.name)
+        sim.set_var(ch, "AGISTATUS", "FAILURE")
+        return
+    host = sim.config.agi_host or parts.hostname or "127.0.0.1"
+    port = sim.config.agi_port or parts.port or 4573
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
+    except (OSError, asyncio.TimeoutError) as exc:
+        log.warning("pbxsim_agi_connect_failed", host=host, port=port, channel=ch.name, error=str(exc))
+        sim.set_var(ch, "AGISTATUS", "FAILURE")
+        return
+    args = [a for a in argstr.split(",")] if argstr else []
+    env = [("agi_network", "yes"), ("agi_network_script", parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")),
+           ("agi_request", url.strip()), ("agi_channel", ch.name), ("agi_language", ch.language),
+           ("agi_type", "PJSIP"), ("agi_uniqueid", ch.uniqueid), ("agi_version", "22.10.1"),
+           ("agi_callerid", ch.cid_num or "unknown"), ("agi_calleridname", ch.cid_name or "unknown"),
+           ("agi_callingpres", "0"), ("agi_callingani2", "0"), ("agi_callington", "0"), ("agi_callingtns", "0"),
+           ("agi_dnid", ch.dnid or "unknown"), ("agi_rdnis", "unknown"), ("agi_context", ch.context),
+           ("agi_extension", ch.exten), ("agi_priority", str(ch.priority)), ("agi_enhanced", "0.0"),
+           ("agi_accountcode", ""), ("agi_threadid", str(id(ch)))]
+    env += [(f"agi_arg_{i}", a) for i, a in enumerate(args, 1)]
+    session = _AgiSession(dp, ch, reader, writer)
+    writer.write(("".join(f"{k}: {v}\n" for k, v in env) + "\n").encode("utf-8"))
+    status = "SUCCESS"
+    try:
+        await session.loop()
+    except ChannelHungUp:
+        status = "HANGUP"
+        raise
+    except (ConnectionError, OSError):
+        status = "FAILURE"
+    finally:
+        writer.close()
+        if ch.hungup.is_set():
+            status = "HANGUP"
+        if not ch.gone:
+            sim.set_var(ch, "AGISTATUS", status)
+    if ch.hungup.is_set():
+        raise ChannelHungUp(ch.name)
+
+
+class _AgiSession:
+    def __init__(self, dp: "Dialplan", ch: Channel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.dp, self.ch, self.reader, self.writer = dp, ch, reader, writer
+        self.sim = dp.sim
+
+    def reply(self, text: str) -> None:
+        self.writer.write((text + "\n").encode("utf-8"))
+
+    async def loop(self) -> None:
+        hang_sent = False
+        while True:
+            line_task = asyncio.ensure_future(self.reader.readline())
+            hang_task = asyncio.ensure_future(self.ch.hungup.wait())
+            done, _ = await asyncio.wait({line_task, hang_task}, return_when=asyncio.FIRST_COMPLETED)
+            hang_task.cancel()
+            if line_task not in done:
+                if not hang_sent:
+                    self.reply("HANGUP")
+                    hang_sent = True
+                try:
+                    raw = await asyncio.wait_for(line_task, 2.0)
+                except asyncio.TimeoutError:
+                    raise ChannelHungUp(self.ch.name) from None
+            else:
+                raw = line_task.result()
+            if not raw:
+                return  # the AGI server closed: the dialplan goes on
+            line = raw.decode("utf-8", "replace").strip()
+            if not line:
+                continue
+            if self.ch.hungup.is_set():
+                if not hang_sent:
+                    self.reply("HANGUP")
+                    hang_sent = True
+                self.reply("511 Command Not Permitted on a dead channel")
+                await self.writer.drain()
+                continue
+            await self.command(line)
+            await self.writer.drain()
+
+    async def wait_digit(self, seconds: float, escape: str) -> str | None:
+        """Wait up to ``seconds``; a digit in ``escape`` interrupts (others are dropped)."""
+        clock = self.sim.clock
+        end = clock.now() + seconds
+        while True:
+            digit = await self.ch.wait(clock, max(0.0, end - clock.now()), digits=True)
+            if digit is None:
+                return None
+            if digit in escape:
+                return digit
+
+    async def command(self, line: str) -> None:
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            self.reply("520 Invalid command syntax.  Proper usage not available.")
+            return
+        up = [w.upper() for w in words]
+        ch, sim = self.ch, self.sim
+        try:
+            if up[:1] == ["ANSWER"]:
+                if ch.state != 6:
+                    sim.set_state(ch, 6)
+                self.reply("200 result=0")
+            elif up[:1] == ["NOOP"]:
+                self.reply("200 result=0")
+            elif up[:2] == ["STREAM", "FILE"] and len(words) >= 3:
+                escape = words[3] if len(words) > 3 else ""
+                secs = _sound_seconds(words[2])
+                digit = await self.wait_digit(secs, escape)
+                self.reply(f"200 result={ord(digit) if digit else 0} endpos={int(secs * 8000)}")
+            elif up[:2] == ["GET", "DATA"] and len(words) >= 3:
+                timeout_ms = int(words[3]) if len(words) > 3 else 6000
+                max_digits = int(words[4]) if len(words) > 4 else 1024
+                got = ""
+                first = await self.wait_digit(_sound_seconds(words[2]), "0123456789*#")
+                if first is not None:
+                    got = first
+                timed_out = False
+                while len(got) < max_digits:
+                    d = await ch.wait(sim.clock, (timeout_ms or 6000) / 1000, digits=True)
+                    if d is None:
+                        timed_out = True
+                        break
+                    if d == "#":
+                        break
+                    got += d
+                self.reply(f"200 result={got}" + (" (timeout)" if timed_out else ""))
+            elif up[:3] == ["WAIT", "FOR", "DIGIT"]:
+                ms = int(words[3]) if len(words) > 3 else -1
+                d = await ch.wait(sim.clock, None if ms < 0 else ms / 1000, digits=True)
+                self.reply(f"200 result={ord(d) if d else 0}")
+            elif up[:2] in (["SAY", "DIGITS"], ["SAY", "NUMBER"]) and len(words) >= 3:
+                escape = words[3] if len(words) > 3 else ""
+                digit = await self.wait_digit(0.5 * len(words[2]), escape)
+                self.reply(f"200 result={ord(digit) if digit else 0}")
+            elif up[:2] == ["SET", "VARIABLE"] and len(words) >= 4:
+                sim.set_var(ch, words[2], words[3])
+                self.reply("200 result=1")
+            elif up[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
+                name = words[2]
+                if name in ch.variables or name.upper() in ("CHANNEL", "UNIQUEID", "EXTEN", "CONTEXT") \
+                        or name.upper().startswith("CALLERID("):
+                    self.reply(f"200 result=1 ({self.dp.lookup(ch, name)})")
+                else:
+                    self.reply("200 result=0")
+            elif up[:1] == ["EXEC"] and len(words) >= 2:
+                app = words[1]
+                data = " ".join(words[2:]) if len(words) > 2 else ""
+                from .dialplan import APP_NAMES
+                name = APP_NAMES.get(app.lower(), app)
+                from . import apps
+                if app.lower() not in apps.APPS:
+                    self.reply("200 result=-2")
+                    return
+                await self.dp.execute(ch, name, data)
+                self.reply("200 result=0")
+            elif up[:1] == ["VERBOSE"]:
+                self.reply("200 result=1")
+            elif up[:1] == ["HANGUP"]:
+                self.reply("200 result=1")
+                await self.writer.drain()
+                ch.request_hangup(16)
+            else:
+                self.reply("510 Invalid or unknown command")
+        except ChannelHungUp:
+            self.reply("HANGUP")
+            raise
+        except ValueError:
+            self.reply("520 Invalid command syntax.  Proper usage not available.")

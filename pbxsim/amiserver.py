@@ -1,0 +1,450 @@
+"""The AMI TCP server of the simulator: Asterisk 22's wire protocol and replies, byte for byte.
+
+Replies and texts follow the recorded traces (/work/shared/ami-traces): the greeting
+``Asterisk Call Manager/11.0.0``, ``Authentication accepted`` / ``Authentication failed``
+(then the connection is closed), list actions answered with ``EventList: start``, items and
+a ``...Complete`` event with ``ListItems``. An action's reply is written before the events
+the action causes, as Asterisk does.
+
+Beside Asterisk's actions, ``Sim*`` actions drive the simulator from another process:
+``SimPlaceCall``, ``SimSetPhone``, ``SimCallerHangup``, ``SimTruth``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Callable
+
+import structlog
+
+from .channel import STATE_DESC, Fields
+from .queues import QueueError
+from .scripts import CallerScript, Phone
+
+if TYPE_CHECKING:
+    from .sim import PbxSim
+
+log = structlog.get_logger(__name__)
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+class ActionError(Exception):
+    """Reply ``Response: Error`` with this message."""
+
+
+def encode(fields: Fields) -> bytes:
+    """One AMI message: ``Key: value`` lines and a blank line."""
+    return ("".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n").encode("utf-8")
+
+
+class Session:
+    """One AMI connection."""
+
+    def __init__(self, server: "AmiServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.authenticated = False
+        self.events = True
+        self.username = ""
+        self.held: list[bytes] | None = None  # events caused by the action being answered
+
+    def send(self, fields: Fields) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(encode(fields))
+
+    def event(self, data: bytes) -> None:
+        if not (self.authenticated and self.events) or self.writer.is_closing():
+            return
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            self.writer.write(data)
+
+    async def run(self) -> None:
+        peer = self.writer.get_extra_info("peername")
+        self.writer.write(GREETING)
+        try:
+            while True:
+                fields = await self._read_message()
+                if fields is None:
+                    break
+                if not await self.handle(fields):
+                    break
+                await self.writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.server.sessions.discard(self)
+            try:
+                await self.writer.drain()
+            except ConnectionError:
+                pass
+            self.writer.close()
+            log.info("pbxsim_ami_session_closed", peer=str(peer), user=self.username)
+
+    async def _read_message(self) -> Fields | None:
+        fields: Fields = []
+        while True:
+            line = await self.reader.readline()
+            if not line:
+                return None
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if not text:
+                if fields:
+                    return fields
+                continue
+            key, sep, value = text.partition(":")
+            if sep:
+                fields.append((key.strip(), value.strip()))
+
+    async def handle(self, fields: Fields) -> bool:
+        """Answer one action; False closes the connection."""
+        msg = {}
+        for k, v in fields:
+            msg.setdefault(k.lower(), v)
+        action = msg.get("action", "")
+        aid = [("ActionID", msg["actionid"])] if "actionid" in msg else []
+        low = action.lower()
+        if not action:
+            self.send([("Response", "Error")] + aid + [("Message", "Missing action in request")])
+            return True
+        if low == "login":
+            return self._login(msg, aid)
+        if low == "logoff":
+            self.send([("Response", "Goodbye")] + aid + [("Message", "Thanks for all the fish.")])
+            return False
+        if not self.authenticated:
+            self.send([("Response", "Error")] + aid + [("Message", "Permission denied")])
+            return True
+        handler: Callable | None = getattr(self.server, f"action_{low}", None)
+        if handler is None:
+            self.send([("Response", "Error")] + aid + [(
+                "Message", f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")])
+            return True
+        self.held = []
+        self.server.current = self
+        self.server.current_fields = fields
+        try:
+            reply = handler(msg, aid)
+            if asyncio.iscoroutine(reply):
+                reply = await reply
+        except ActionError as exc:
+            reply = [[("Response", "Error")] + aid + [("Message", str(exc))]]
+        except QueueError as exc:
+            reply = [[("Response", "Error")] + aid + [("Message", str(exc))]]
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the session
+            log.exception("pbxsim_action_failed", action=action, error=repr(exc))
+            reply = [[("Response", "Error")] + aid + [("Message", f"Internal error: {exc}")]]
+        finally:
+            held, self.held = self.held, None
+        for item in reply:
+            self.send(item)
+        for data in held or []:
+            if not self.writer.is_closing():
+                self.writer.write(data)
+        return True
+
+    def _login(self, msg: dict[str, str], aid: Fields) -> bool:
+        cfg = self.server.sim.config
+        if msg.get("username") != cfg.username or msg.get("secret") != cfg.secret:
+            self.send([("Response", "Error")] + aid + [("Message", "Authentication failed")])
+            log.warning("pbxsim_ami_auth_failed", user=msg.get("username", ""))
+            return False
+        self.authenticated = True
+        self.username = msg.get("username", "")
+        self.events = msg.get("events", "on").strip().lower() not in ("off", "no", "false", "0")
+        self.send([("Response", "Success")] + aid + [("Message", "Authentication accepted")])
+        if self.events:
+            up = str(int(time.time() - self.server.sim.started))
+            self.send([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", up),
+                       ("LastReload", up), ("Status", "Fully Booted")])
+        tv = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(self.server.sim.clock.now()))
+        self.server.sim.emit("SuccessfulAuth", [
+            ("EventTV", tv), ("Severity", "Informational"), ("Service", "AMI"), ("EventVersion", "1"),
+            ("AccountID", self.username), ("SessionID", f"0x{id(self):x}"),
+            ("LocalAddress", f"IPV4/TCP/{self.server.host}/{self.server.port}"),
+            ("RemoteAddress", "IPV4/TCP/{}/{}".format(*(self.writer.get_extra_info("peername") or ("0", 0))[:2])),
+            ("UsingPassword", "0"), ("SessionTV", tv)], "security,all")
+        return True
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("yes", "true", "1", "on", "y")
+
+
+def _float(msg: dict[str, str], key: str) -> float | None:
+    raw = msg.get(key.lower())
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ActionError(f"{key}: not a number: {raw!r}") from None
+    if value < 0:
+        raise ActionError(f"{key}: must be >= 0")
+    return value
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class AmiServer:
+    """Listens on a TCP port; every logged-in session with events on gets every event."""
+
+    def __init__(self, sim: "PbxSim"):
+        self.sim = sim
+        self.sessions: set[Session] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._tasks: set[asyncio.Task] = set()
+        self.current: Session | None = None  # the session whose action is being run
+        self.current_fields: list[tuple[str, str]] = []  # all headers of that action (repeated keys kept)
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port)
+        self.host = host
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and close every session (start() may be called again)."""
+        if self._server is not None:
+            self._server.close()
+        for s in list(self.sessions):
+            s.writer.close()
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(self, reader, writer)
+        self.sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def drop_all(self) -> None:
+        """Close every AMI connection at once (as an Asterisk restart would)."""
+        for s in list(self.sessions):
+            s.writer.close()
+
+    def broadcast(self, fields: Fields) -> None:
+        data = encode(fields)
+        for s in list(self.sessions):
+            s.event(data)
+
+    # --- Asterisk actions --------------------------------------------------
+    def action_ping(self, msg, aid):
+        return [[("Response", "Success")] + aid + [("Ping", "Pong"), ("Timestamp", f"{self.sim.clock.now():.6f}")]]
+
+    def action_events(self, msg, aid):
+        mask = msg.get("eventmask", "on").strip().lower()
+        on = mask not in ("off", "no", "false", "0")
+        self.current.events = on
+        return [[("Response", "Success")] + aid + [("Events", "On" if on else "Off")]]
+
+    def _queue_args(self, msg, *need: str) -> None:
+        for k in need:
+            if not msg.get(k.lower()):
+                raise ActionError("'Queue' or 'Interface' not set.")
+
+    def action_queueadd(self, msg, aid):
+        self._queue_args(msg, "Queue", "Interface")
+        q = self.sim.queues.queues.get(msg["queue"])
+        if q is None:
+            raise QueueError("Unable to add interface to queue: No such queue")
+        if msg["interface"] in q.members:
+            raise QueueError("Unable to add interface: Already there")
+        try:
+            penalty = int(msg.get("penalty") or 0)
+        except ValueError:
+            raise ActionError("Penalty: not a number") from None
+        self.sim.queues.add_member(msg["queue"], msg["interface"], msg.get("membername", ""),
+                                   msg.get("stateinterface", ""), penalty, _bool(msg.get("paused")),
+                                   msg.get("reason", ""))
+        return [[("Response", "Success")] + aid + [("Message", "Added interface to queue")]]
+
+    def action_queueremove(self, msg, aid):
+        self._queue_args(msg, "Queue", "Interface")
+        self.sim.queues.remove_member(msg["queue"], msg["interface"])
+        return [[("Response", "Success")] + aid + [("Message", "Removed interface from queue")]]
+
+    def action_queuepause(self, msg, aid):
+        if not msg.get("interface") or not msg.get("paused"):
+            raise ActionError("Need 'Interface' and 'Paused' parameters.")
+        paused = _bool(msg.get("paused"))
+        self.sim.queues.pause_member(msg["interface"], paused, msg.get("reason", ""), msg.get("queue") or None)
+        return [[("Response", "Success")] + aid +
+                [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")]]
+
+    def action_queuestatus(self, msg, aid):
+        name, member = msg.get("queue") or None, msg.get("member") or None
+        items: list[Fields] = []
+        for qname, q in self.sim.queues.queues.items():
+            if name and qname != name:
+                continue
+            items.append([("Event", "QueueParams")] + self.sim.queues.params_fields(q) + aid)
+            for m in q.ordered():
+                if member and m.interface != member:
+                    continue
+                items.append([("Event", "QueueMember")] + m.list_fields() + aid)
+            for pos, e in enumerate(q.entries, 1):
+                items.append([("Event", "QueueEntry")] + self.sim.queues.entry_fields(q, pos, e) + aid)
+        return ([[("Response", "Success")] + aid + [("EventList", "start"), ("Message", "Queue status will follow")]]
+                + items + [[("Event", "QueueStatusComplete")] + aid + [("EventList", "Complete"),
+                                                                      ("ListItems", str(len(items)))]])
+
+    def action_queuesummary(self, msg, aid):
+        name = msg.get("queue") or None
+        items = [[("Event", "QueueSummary")] + self.sim.queues.summary_fields(q) + aid
+                 for qname, q in self.sim.queues.queues.items() if not name or qname == name]
+        return ([[("Response", "Success")] + aid + [("EventList", "start"), ("Message", "Queue summary will follow")]]
+                + items + [[("Event", "QueueSummaryComplete")] + aid + [("EventList", "Complete"),
+                                                                       ("ListItems", str(len(items)))]])
+
+    def action_coreshowchannels(self, msg, aid):
+        now = self.sim.clock.now()
+        items = []
+        for ch in sorted(self.sim.channels.values(), key=lambda c: c.name):
+            items.append([("Event", "CoreShowChannel")] + aid + ch.fields() + [
+                ("Application", ch.app), ("ApplicationData", ch.appdata), ("Duration", _duration(now - ch.created)),
+                ("BridgeId", ch.bridge.uniqueid if ch.bridge else "")])
+        return ([[("Response", "Success")] + aid + [("EventList", "start"), ("Message", "Channels will follow")]]
+                + items + [[("Event", "CoreShowChannelsComplete")] + aid + [("EventList", "Complete"),
+                                                                           ("ListItems", str(len(items)))]])
+
+    def action_status(self, msg, aid):
+        now = self.sim.clock.now()
+        wanted = msg.get("channel")
+        chans = sorted(self.sim.channels.values(), key=lambda c: c.name)
+        if wanted:
+            chans = [c for c in chans if c.name == wanted]
+            if not chans:
+                raise ActionError("No such channel")
+        items = []
+        for ch in chans:
+            items.append([("Event", "Status"), ("Privilege", "Call")] + ch.fields() + [
+                ("Type", "PJSIP"), ("DNID", ch.dnid), ("EffectiveConnectedLineNum", ch.conn_num),
+                ("EffectiveConnectedLineName", ch.conn_name), ("TimeToHangup", "0"),
+                ("BridgeID", ch.bridge.uniqueid if ch.bridge else ""), ("Application", ch.app), ("Data", ch.appdata),
+                ("Nativeformats", "(ulaw)"), ("Readformat", "ulaw"), ("Readtrans", ""), ("Writeformat", "ulaw"),
+                ("Writetrans", ""), ("Callgroup", "0"), ("Pickupgroup", "0"),
+                ("Seconds", str(int(now - ch.created)))] + aid)
+        return ([[("Response", "Success")] + aid + [("EventList", "start"), ("Message", "Channel status will follow")]]
+                + items + [[("Event", "StatusComplete")] + aid + [("EventList", "Complete"),
+                                                                 ("ListItems", str(len(items)))]])
+
+    def action_hangup(self, msg, aid):
+        name = msg.get("channel")
+        if not name:
+            raise ActionError("No channel specified")
+        ch = self.sim.find_channel(name)
+        if ch is None:
+            raise ActionError("No such channel")
+        cause = msg.get("cause") or "16"
+        ch.hangup_by_ami = True  # type: ignore[attr-defined]
+        ch.request_hangup(int(cause) if cause.isdigit() else 16)
+        return [[("Response", "Success")] + aid + [("Message", "Channel Hungup")]]
+
+    def action_originate(self, msg, aid):
+        channel = msg.get("channel", "")
+        if not channel:
+            raise ActionError("Channel not specified")
+        tech, _, endpoint = channel.partition("/")
+        if tech.upper() != "PJSIP" or not endpoint:
+            raise ActionError("Invalid channel")
+        if msg.get("application"):
+            raise ActionError("Application originate is not simulated; use Context/Exten/Priority")
+        if not msg.get("exten") or not msg.get("context"):
+            raise ActionError("Exten and Context not specified")
+        try:
+            priority = int(msg.get("priority") or 1)
+            timeout = int(msg.get("timeout") or 30000) / 1000
+        except ValueError:
+            raise ActionError("Invalid priority or timeout") from None
+        cid = msg.get("callerid", "")
+        name, num = "", cid.strip()
+        if "<" in cid and cid.endswith(">"):
+            name, num = cid[:cid.index("<")].strip().strip('"'), cid[cid.index("<") + 1:-1].strip()
+        variables = {}
+        for key, value in self.current_fields:
+            if key.lower() == "variable":
+                for pair in value.split(","):
+                    k, sep, v = pair.partition("=")
+                    if sep and k.strip():
+                        variables[k.strip()] = v
+        action_id = msg.get("actionid")
+        self.sim.spawn(self.sim.originate(endpoint, msg["context"], msg["exten"], priority, num, name, timeout,
+                                          msg.get("account", ""), variables, msg.get("channelid") or None, action_id))
+        return [[("Response", "Success")] + aid + [("Message", "Originate successfully queued")]]
+
+    # --- simulator control -------------------------------------------------
+    async def action_simplacecall(self, msg, aid):
+        dtmf = []
+        for part in (msg.get("dtmf") or "").split(";"):
+            if part.strip():
+                at, _, digits = part.partition(":")
+                try:
+                    dtmf.append((float(at), digits.strip()))
+                except ValueError:
+                    raise ActionError(f"Dtmf: bad item {part!r} (want seconds:digits)") from None
+        kwargs = {}
+        for key, field in (("KeysAt", "keys_at"), ("KeyGap", "key_gap")):
+            v = _float(msg, key)
+            if v is not None:
+                kwargs[field] = v
+        try:
+            script = CallerScript(
+                number=msg.get("number", "caller"), name=msg.get("name", "Customer caller"),
+                dial=msg.get("dial", "96588"), dtmf=tuple(dtmf), keys=msg.get("keys", ""),
+                hangup_at=_float(msg, "HangupAfter"), hangup_after_answer=_float(msg, "HangupAfterAnswer"),
+                endpoint=msg.get("endpoint", "caller"), **kwargs)
+            handle = await self.sim.place_call(script)
+        except (ValueError, KeyError) as exc:
+            raise ActionError(str(exc).strip("'")) from None
+        return [[("Response", "Success")] + aid + [("Message", "Call placed"), ("Channel", handle.channel.name),
+                                                   ("Uniqueid", handle.uniqueid)]]
+
+    def action_simsetphone(self, msg, aid):
+        endpoint = msg.get("endpoint")
+        if not endpoint:
+            raise ActionError("Endpoint: required")
+        try:
+            phone = Phone(answer_after=_float(msg, "AnswerAfter") if msg.get("answerafter") else 1.0,
+                          ring_forever=_bool(msg.get("ringforever")), decline_after=_float(msg, "DeclineAfter"),
+                          hangup_after_answer=_float(msg, "HangupAfterAnswer"),
+                          registered=_bool(msg.get("registered"), True))
+            self.sim.set_phone(endpoint, phone)
+        except (ValueError, KeyError) as exc:
+            raise ActionError(str(exc).strip("'")) from None
+        return [[("Response", "Success")] + aid + [("Message", "Phone set")]]
+
+    def action_simcallerhangup(self, msg, aid):
+        ch = self.sim.find_channel(msg.get("channel", ""))
+        if ch is None:
+            raise ActionError("No such channel")
+        ch.request_hangup(16)
+        return [[("Response", "Success")] + aid + [("Message", "Caller hung up")]]
+
+    def action_simtruth(self, msg, aid):
+        return [[("Response", "Success")] + aid + [("Truth", json.dumps(self.sim.truth(), ensure_ascii=False))]]
+
+
+__all__ = ["AmiServer", "STATE_DESC"]

@@ -1,0 +1,96 @@
+"""Demo traffic and the ``python -m pbxsim`` entry point (the product's demo run command)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from pbxsim.demo import DemoTraffic, demo_callers, parse_rate
+from pbxsim.sim import PbxSim, SimConfig
+
+CONF = "/work/shared/ami-traces/conf"
+REPO = Path(__file__).resolve().parents[3]
+WAIT = 10.0
+
+
+def test_rates_are_read_per_minute_hour_or_second() -> None:
+    assert parse_rate("2/min") == 2.0
+    assert parse_rate("30/h") == 0.5
+    assert parse_rate("1/s") == 60.0
+    assert parse_rate("3") == 3.0
+    with pytest.raises(ValueError):
+        parse_rate("2/week")
+    with pytest.raises(ValueError):
+        parse_rate("-1/min")
+
+
+def test_demo_callers_come_from_the_store_demo_data() -> None:
+    from ctiserver.store import DEMO_CALLERS
+
+    numbers = {n for n, _ in demo_callers()}
+    assert numbers == {str(c[0]) for c in DEMO_CALLERS}
+    assert "13800138000" in numbers
+
+
+async def test_demo_traffic_calls_are_answered_by_a_signed_in_agent() -> None:
+    sim = PbxSim(SimConfig(conf_dir=CONF, time_scale=60.0))
+    await sim.start()
+    connects: list[str] = []
+    done = asyncio.Event()
+
+    def listen(event: str, fields) -> None:
+        if event == "AgentConnect":
+            connects.append(dict(fields)["CallerIDNum"])
+            if len(connects) >= 2:
+                done.set()
+
+    sim.listeners.append(listen)
+    sim.queues.add_member("support", "PJSIP/1001", "Agent Alice")
+    sim.queues.add_member("support", "PJSIP/1002", "Agent Bob")
+    demo = DemoTraffic(sim, rate_per_minute=20, seed=7, abandon_ratio=0.0)
+    demo.start()
+    try:
+        await asyncio.wait_for(done.wait(), WAIT)
+    finally:
+        await demo.stop()
+        await sim.stop()
+    known = {n for n, _ in demo_callers()}
+    assert set(connects) <= known and demo.placed >= 2
+
+
+async def test_cli_serves_ami_and_stops_cleanly_on_sigterm() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pbxsim", "--conf", CONF, "--ami-port", "0", "--demo-rate", "2/min",
+        cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        port = None
+        while port is None:
+            line = (await asyncio.wait_for(proc.stdout.readline(), WAIT)).decode()
+            assert line, "pbxsim exited before listening"
+            m = re.search(r"AMI on [\d.]+:(\d+)", line)
+            port = int(m.group(1)) if m else None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(reader.readline(), WAIT) == b"Asterisk Call Manager/11.0.0\r\n"
+        writer.write(b"Action: Login\r\nActionID: 1\r\nUsername: cti\r\nSecret: cti-secret\r\n\r\n")
+        assert b"Authentication accepted" in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        writer.close()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), WAIT) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_cli_refuses_a_bad_rate_with_one_line() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pbxsim", "--conf", CONF, "--demo-rate", "lots",
+        cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), WAIT)
+    assert proc.returncode == 2
+    assert err.decode().strip().startswith("pbxsim: --demo-rate:")
