@@ -115,6 +115,8 @@ log_min_messages = warning
 EOF
 }
 
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 cmd_start() {
     local port="${2:-$DEFAULT_PORT}"
     [[ "$port" =~ ^[0-9]+$ && "$port" -gt 0 && "$port" -lt 65536 ]] || die "not a TCP port: $port"
@@ -127,6 +129,11 @@ cmd_start() {
         port="$current"
     else
         [[ -f "$dir/data/PG_VERSION" ]] || init_cluster "$dir"
+        if [[ -z "${2:-}" ]]; then
+            # The default port may belong to another checkout's cluster: take the next free one.
+            local tries=0
+            while port_in_use "$port" && ((tries < 50)); do port=$((port + 1)); tries=$((tries + 1)); done
+        fi
         as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "-p $port" -w -t "$START_DEADLINE" start \
             >/dev/null 2>&1 || { tail -n 20 "$dir/postgres.log" >&2 || true; die "PostgreSQL did not start (log: $dir/postgres.log)"; }
     fi
