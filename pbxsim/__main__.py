@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--time-scale", type=float, default=1.0, help="speed of simulated time (2 = twice as fast)")
     p.add_argument("--timestamp-events", action="store_true", help="add Timestamp: to events")
     p.add_argument("--seed", type=int, default=None, help="random seed of the demo traffic")
+    p.add_argument("--members", default="", help="endpoints put in queue 'support' at start when no CTI server "
+                   "signs agents in, e.g. 1002,1003 (default: none)")
     return p.parse_args(argv)
 
 
@@ -39,6 +41,9 @@ async def amain(ns: argparse.Namespace) -> int:
                            secret=ns.secret, timestamp_events=ns.timestamp_events, time_scale=ns.time_scale,
                            agi_host=agi_host, agi_port=agi_port))
     await sim.start()
+    for endpoint in filter(None, (m.strip() for m in ns.members.split(","))):
+        ep = sim.endpoints.get(endpoint)
+        sim.queues.add_member("support", f"PJSIP/{endpoint}", (ep.cid_name if ep else "") or endpoint)
     demo = DemoTraffic(sim, parse_rate(ns.demo_rate), seed=ns.seed)
     demo.start()
     print(f"pbxsim: AMI on {ns.ami_host}:{sim.ami_port}, demo rate {ns.demo_rate}", flush=True)

@@ -13,15 +13,14 @@ Beside Asterisk's actions, ``Sim*`` actions drive the simulator from another pro
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import TYPE_CHECKING, Callable
 
 import structlog
 
-from .channel import STATE_DESC, Fields
+from .channel import Fields
+from .control import ActionError, SimControlActions, bool_value
 from .queues import QueueError
-from .scripts import CallerScript, Phone
 
 if TYPE_CHECKING:
     from .sim import PbxSim
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
-
-
-class ActionError(Exception):
-    """Reply ``Response: Error`` with this message."""
 
 
 def encode(fields: Fields) -> bytes:
@@ -172,31 +167,12 @@ class Session:
         return True
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("yes", "true", "1", "on", "y")
-
-
-def _float(msg: dict[str, str], key: str) -> float | None:
-    raw = msg.get(key.lower())
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ActionError(f"{key}: not a number: {raw!r}") from None
-    if value < 0:
-        raise ActionError(f"{key}: must be >= 0")
-    return value
-
-
 def _duration(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-class AmiServer:
+class AmiServer(SimControlActions):
     """Listens on a TCP port; every logged-in session with events on gets every event."""
 
     def __init__(self, sim: "PbxSim"):
@@ -220,6 +196,8 @@ class AmiServer:
             self._server.close()
         for s in list(self.sessions):
             s.writer.close()
+        if self._tasks:  # closed sockets end the sessions; cancel any that hang on
+            await asyncio.wait(set(self._tasks), timeout=1.0)
         for t in list(self._tasks):
             t.cancel()
         if self._tasks:
@@ -236,6 +214,8 @@ class AmiServer:
             self._tasks.add(task)
         try:
             await session.run()
+        except asyncio.CancelledError:
+            pass  # stop() ended this session; asyncio's stream callback must not see it cancelled
         finally:
             if task is not None:
                 self._tasks.discard(task)
@@ -277,7 +257,7 @@ class AmiServer:
         except ValueError:
             raise ActionError("Penalty: not a number") from None
         self.sim.queues.add_member(msg["queue"], msg["interface"], msg.get("membername", ""),
-                                   msg.get("stateinterface", ""), penalty, _bool(msg.get("paused")),
+                                   msg.get("stateinterface", ""), penalty, bool_value(msg.get("paused")),
                                    msg.get("reason", ""))
         return [[("Response", "Success")] + aid + [("Message", "Added interface to queue")]]
 
@@ -289,7 +269,7 @@ class AmiServer:
     def action_queuepause(self, msg, aid):
         if not msg.get("interface") or not msg.get("paused"):
             raise ActionError("Need 'Interface' and 'Paused' parameters.")
-        paused = _bool(msg.get("paused"))
+        paused = bool_value(msg.get("paused"))
         self.sim.queues.pause_member(msg["interface"], paused, msg.get("reason", ""), msg.get("queue") or None)
         return [[("Response", "Success")] + aid +
                 [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")]]
@@ -351,6 +331,43 @@ class AmiServer:
                 + items + [[("Event", "StatusComplete")] + aid + [("EventList", "Complete"),
                                                                  ("ListItems", str(len(items)))]])
 
+    def _list(self, aid, message: str, complete: str, items: list[Fields]) -> list[Fields]:
+        return ([[("Response", "Success")] + aid + [("EventList", "start"), ("Message", message)]] + items
+                + [[("Event", complete)] + aid + [("EventList", "Complete"), ("ListItems", str(len(items)))]])
+
+    def action_bridgelist(self, msg, aid):
+        items = [[("Event", "BridgeListItem")] + aid + b.fields() for b in self.sim.bridges.values()]
+        return self._list(aid, "Bridge listing will follow", "BridgeListComplete", items)
+
+    def action_extensionstatelist(self, msg, aid):
+        from .channel import EXT_STATUS
+        items = []
+        for (ctx, exten), dev in sorted(self.sim.devices.hints.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            code, text = EXT_STATUS.get(self.sim.devices.get(dev), (4, "Unavailable"))
+            items.append([("Event", "ExtensionStatus")] + aid + [("Exten", exten), ("Context", ctx), ("Hint", dev),
+                                                                 ("Status", str(code)), ("StatusText", text)])
+        return self._list(aid, "Extension Statuses will follow", "ExtensionStateListComplete", items)
+
+    def action_devicestatelist(self, msg, aid):
+        items = [[("Event", "DeviceStateChange")] + aid + [("Device", dev), ("State", state)]
+                 for dev, state in self.sim.devices.states.items()]
+        return self._list(aid, "Device State Changes will follow", "DeviceStateListComplete", items)
+
+    def action_coresettings(self, msg, aid):
+        return [[("Response", "Success")] + aid + [
+            ("AMIversion", "11.0.0"), ("AsteriskVersion", "22.10.1"), ("SystemName", ""), ("CoreMaxCalls", "0"),
+            ("CoreMaxLoadAvg", "0.000000"), ("CoreRunUser", "pbxsim"), ("CoreRunGroup", "pbxsim"),
+            ("CoreMaxFilehandles", "0"), ("CoreRealTimeEnabled", "No"), ("CoreCDRenabled", "Yes"),
+            ("CoreHTTPenabled", "No"), ("SoundsSearchCustomDir", "No")]]
+
+    def action_corestatus(self, msg, aid):
+        started = time.gmtime(self.sim.started)
+        return [[("Response", "Success")] + aid + [
+            ("CoreStartupDate", time.strftime("%Y-%m-%d", started)), ("CoreStartupTime", time.strftime("%H:%M:%S", started)),
+            ("CoreReloadDate", time.strftime("%Y-%m-%d", started)), ("CoreReloadTime", time.strftime("%H:%M:%S", started)),
+            ("CoreCurrentCalls", str(len({c.linkedid for c in self.sim.channels.values()}))),
+            ("CoreProcessedCalls", str(self.sim.calls_processed))]]
+
     def action_hangup(self, msg, aid):
         name = msg.get("channel")
         if not name:
@@ -394,57 +411,3 @@ class AmiServer:
         self.sim.spawn(self.sim.originate(endpoint, msg["context"], msg["exten"], priority, num, name, timeout,
                                           msg.get("account", ""), variables, msg.get("channelid") or None, action_id))
         return [[("Response", "Success")] + aid + [("Message", "Originate successfully queued")]]
-
-    # --- simulator control -------------------------------------------------
-    async def action_simplacecall(self, msg, aid):
-        dtmf = []
-        for part in (msg.get("dtmf") or "").split(";"):
-            if part.strip():
-                at, _, digits = part.partition(":")
-                try:
-                    dtmf.append((float(at), digits.strip()))
-                except ValueError:
-                    raise ActionError(f"Dtmf: bad item {part!r} (want seconds:digits)") from None
-        kwargs = {}
-        for key, field in (("KeysAt", "keys_at"), ("KeyGap", "key_gap")):
-            v = _float(msg, key)
-            if v is not None:
-                kwargs[field] = v
-        try:
-            script = CallerScript(
-                number=msg.get("number", "caller"), name=msg.get("name", "Customer caller"),
-                dial=msg.get("dial", "96588"), dtmf=tuple(dtmf), keys=msg.get("keys", ""),
-                hangup_at=_float(msg, "HangupAfter"), hangup_after_answer=_float(msg, "HangupAfterAnswer"),
-                endpoint=msg.get("endpoint", "caller"), **kwargs)
-            handle = await self.sim.place_call(script)
-        except (ValueError, KeyError) as exc:
-            raise ActionError(str(exc).strip("'")) from None
-        return [[("Response", "Success")] + aid + [("Message", "Call placed"), ("Channel", handle.channel.name),
-                                                   ("Uniqueid", handle.uniqueid)]]
-
-    def action_simsetphone(self, msg, aid):
-        endpoint = msg.get("endpoint")
-        if not endpoint:
-            raise ActionError("Endpoint: required")
-        try:
-            phone = Phone(answer_after=_float(msg, "AnswerAfter") if msg.get("answerafter") else 1.0,
-                          ring_forever=_bool(msg.get("ringforever")), decline_after=_float(msg, "DeclineAfter"),
-                          hangup_after_answer=_float(msg, "HangupAfterAnswer"),
-                          registered=_bool(msg.get("registered"), True))
-            self.sim.set_phone(endpoint, phone)
-        except (ValueError, KeyError) as exc:
-            raise ActionError(str(exc).strip("'")) from None
-        return [[("Response", "Success")] + aid + [("Message", "Phone set")]]
-
-    def action_simcallerhangup(self, msg, aid):
-        ch = self.sim.find_channel(msg.get("channel", ""))
-        if ch is None:
-            raise ActionError("No such channel")
-        ch.request_hangup(16)
-        return [[("Response", "Success")] + aid + [("Message", "Caller hung up")]]
-
-    def action_simtruth(self, msg, aid):
-        return [[("Response", "Success")] + aid + [("Truth", json.dumps(self.sim.truth(), ensure_ascii=False))]]
-
-
-__all__ = ["AmiServer", "STATE_DESC"]

@@ -139,7 +139,7 @@ async def queue(dp: "Dialplan", ch: Channel, data: str) -> None:
 
 async def dial(dp: "Dialplan", ch: Channel, data: str) -> None:
     """Dial(PJSIP/x[&...],timeout): ring a phone, bridge on answer; sets DIALSTATUS."""
-    await dp.sim.queues.dial(ch, data)
+    await dp.sim.dialer.dial(ch, data)
 
 
 async def agi(dp: "Dialplan", ch: Channel, data: str) -> None:

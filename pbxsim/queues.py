@@ -297,7 +297,6 @@ class QueueEngine:
         """Queue(name[,options[,URL[,announce[,timeout]]]]); sets QUEUESTATUS."""
         args = [a.strip() for a in data.split(",")]
         name = args[0] if args else ""
-        options = args[1] if len(args) > 1 else ""
         timeout = float(args[4]) if len(args) > 4 and args[4] else None
         q = self.queues.get(name)
         if q is None:
@@ -338,7 +337,7 @@ class QueueEngine:
                     remaining = None if deadline is None else deadline - now
                     await wait_any(sim.clock, [ch.hungup, q.changed], 1.0 if remaining is None else min(1.0, remaining))
                     continue
-                outcome = await self._ring(q, entry, members, deadline, "t" in options)
+                outcome = await self._ring(q, entry, members, deadline)
                 if outcome == "done":
                     return
                 if deadline is not None and sim.clock.now() >= deadline:
@@ -427,8 +426,7 @@ class QueueEngine:
             answer_at = start + phone.answer_after
         return Leg(m, agent, phone, start, answer_at, decline_at)
 
-    async def _ring(self, q: QueueState, entry: Entry, members: list[Member], deadline: float | None,
-                    agent_may_transfer: bool) -> str:
+    async def _ring(self, q: QueueState, entry: Entry, members: list[Member], deadline: float | None) -> str:
         """Ring ``members`` for ``entry``: 'done' (answered and finished) or 'noanswer'."""
         sim = self.sim
         ch = entry.channel
@@ -595,140 +593,4 @@ class QueueEngine:
             sim.emit_hangup(agent, 16)
         log.info("pbxsim_agent_complete", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, talk=talk)
         q.notify()
-        raise ChannelHungUp(ch.name)
-
-    async def dial(self, ch: Channel, data: str) -> None:
-        """Dial(PJSIP/x[&PJSIP/y][,timeout]): ring, bridge the first to answer; sets DIALSTATUS.
-
-        ``PJSIP/number@endpoint`` rings a trunk endpoint (channel ``PJSIP/endpoint-...``).
-        When the callee hangs up the caller is hung up too, unless the ``g`` option is given.
-        """
-        sim = self.sim
-        args = [a.strip() for a in data.split(",")]
-        timeout = float(args[1]) if len(args) > 1 and args[1] else None
-        legs: list[Leg] = []
-        for target in (args[0].split("&") if args and args[0] else []):
-            tech, _, rest = target.partition("/")
-            number, _, trunk = rest.partition("@")
-            endpoint = trunk or number
-            if tech.upper() != "PJSIP" or endpoint not in sim.endpoints \
-                    or sim.devices.get(f"PJSIP/{endpoint}") in ("UNAVAILABLE", "INVALID"):
-                continue
-            ep = sim.endpoints[endpoint]
-            callee = sim.new_channel(endpoint, ep.context, "s", linkedid=ch.linkedid, state=0)
-            callee.conn_num, callee.conn_name = ch.cid_num or "<unknown>", ch.cid_name or "<unknown>"
-            callee.app, callee.appdata = "AppDial", "(Outgoing Line)"
-            if not ep.cid_num and not ep.cid_name:  # a trunk: it presents the caller's id (trace 11)
-                callee.cid_num, callee.cid_name, callee.exten = ch.cid_num, ch.cid_name, number
-                sim.emit("NewCallerid", callee.fields() + [
-                    ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
-            sim.emit("DialBegin", ch.fields() + callee.fields("Dest") + [("DialString", rest)])
-            sim.set_state(callee, 5)
-            sim.emit("DialState", ch.fields() + callee.fields("Dest") + [("DialStatus", "RINGING")])
-            phone = sim.phone(endpoint)
-            start = sim.clock.now()
-            answer_at = decline_at = None
-            if phone.decline_after is not None:
-                decline_at = start + phone.decline_after
-            elif not phone.ring_forever and phone.answer_after is not None:
-                answer_at = start + phone.answer_after
-            legs.append(Leg(Member("", f"PJSIP/{endpoint}", endpoint, f"PJSIP/{endpoint}"), callee, phone, start,
-                            answer_at, decline_at))
-        if not legs:
-            sim.set_var(ch, "DIALSTATUS", "CHANUNAVAIL")
-            return
-        deadline = None if timeout is None else sim.clock.now() + timeout
-        busy = False
-        while legs:
-            now = sim.clock.now()
-            times = [t for leg in legs for t in (leg.answer_at, leg.decline_at) if t is not None]
-            if deadline is not None:
-                times.append(deadline)
-            await wait_any(sim.clock, [ch.hungup] + [leg.channel.hungup for leg in legs],
-                           (min(times) - now) if times else None)
-            if ch.hungup.is_set():
-                for leg in legs:
-                    sim.emit("DialEnd", ch.fields() + leg.channel.fields("Dest") + [("DialStatus", "CANCEL")])
-                    sim.emit_hangup(leg.channel, 0)
-                raise ChannelHungUp(ch.name)
-            now = sim.clock.now()
-            for leg in list(legs):
-                callee = leg.channel
-                if callee.hungup.is_set() or (leg.decline_at is not None and now >= leg.decline_at):
-                    legs.remove(leg)
-                    busy = True
-                    sim.emit("HangupRequest", callee.fields() + [("Cause", "17"), ("TechCause", "486")])
-                    sim.emit("DialEnd", ch.fields() + callee.fields("Dest") + [("DialStatus", "BUSY")])
-                    sim.emit_hangup(callee, 17)
-                elif leg.answer_at is not None and now >= leg.answer_at:
-                    legs.remove(leg)
-                    for other in legs:
-                        sim.emit("DialEnd", ch.fields() + other.channel.fields("Dest") + [("DialStatus", "CANCEL")])
-                        sim.emit_hangup(other.channel, 26)
-                    await self._dial_talk(ch, leg, "g" in (args[2] if len(args) > 2 else ""))
-                    return
-            if deadline is not None and now >= deadline:
-                for leg in legs:
-                    sim.emit("DialEnd", ch.fields() + leg.channel.fields("Dest") + [("DialStatus", "NOANSWER")])
-                    sim.emit_hangup(leg.channel, 0)
-                sim.set_var(ch, "DIALSTATUS", "NOANSWER")
-                return
-        sim.set_var(ch, "DIALSTATUS", "BUSY" if busy else "CHANUNAVAIL")
-
-    async def _dial_talk(self, ch: Channel, leg: Leg, go_on: bool) -> None:
-        """Bridge ``ch`` with the answered callee until one hangs up (trace 11 order).
-
-        Without the ``g`` option the caller is hung up too when the callee hangs up.
-        """
-        sim = self.sim
-        callee = leg.channel
-        if ch.state != 6:
-            sim.set_state(ch, 6)
-        sim.set_state(callee, 6)
-        sim.emit("DialEnd", ch.fields() + callee.fields("Dest") + [("DialStatus", "ANSWER")])
-        ch.conn_num, ch.conn_name = callee.cid_num or "<unknown>", callee.cid_name or "<unknown>"
-        bridge = Bridge()
-        sim.bridges[bridge.uniqueid] = bridge
-        sim.emit("BridgeCreate", bridge.fields())
-        for party in (ch, callee):
-            bridge.channels.append(party)
-            party.bridge = bridge
-            sim.emit("BridgeEnter", bridge.fields() + party.fields())
-        handle = getattr(ch, "handle", None)
-        if handle is not None:
-            handle.answered_by = leg.member.interface
-            handle.answered.set()
-        hang_at = None if leg.phone.hangup_after_answer is None else sim.clock.now() + leg.phone.hangup_after_answer
-        while not (ch.hungup.is_set() or callee.hungup.is_set()):
-            fired = await wait_any(sim.clock, [ch.hungup, callee.hungup],
-                                   None if hang_at is None else hang_at - sim.clock.now())
-            if not fired and hang_at is not None:
-                callee.request_hangup(16)
-        first, second = (ch, callee) if ch.hungup.is_set() else (callee, ch)
-        if not getattr(first, "hangup_by_ami", False):
-            sim.emit("HangupRequest", first.fields() + ([("Cause", "16")] if first is callee else []))
-
-        def leave(party: Channel) -> None:
-            bridge.channels.remove(party)
-            party.bridge = None
-            sim.emit("BridgeLeave", bridge.fields() + party.fields())
-
-        leave(first)
-        leave(second)
-        if first is callee and go_on:
-            sim.bridges.pop(bridge.uniqueid, None)
-            sim.emit("BridgeDestroy", bridge.fields())
-            sim.emit_hangup(callee, 16)
-            sim.set_var(ch, "DIALSTATUS", "ANSWER")
-            return
-        sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
-        sim.bridges.pop(bridge.uniqueid, None)
-        sim.emit("BridgeDestroy", bridge.fields())
-        sim.dialplan.emit_cdrs(ch)
-        if first is ch:
-            sim.emit_hangup(ch, 16)
-            sim.emit_hangup(callee, 16)
-        else:
-            sim.emit_hangup(callee, 16)
-            sim.emit_hangup(ch, 16)
         raise ChannelHungUp(ch.name)

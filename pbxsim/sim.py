@@ -97,7 +97,6 @@ class PbxSim:
         self.phones: dict[str, Phone] = {}
         self.listeners: list[Callable[[str, Fields], None]] = []
         self._seq = 0
-        self._epoch = int(self.clock.now())
         hints = {(ctx, name): ext.hint for ctx, exts in contexts.items()
                  for name, ext in exts.items() if ext.hint}
         self.devices = DeviceRegistry(self._emit_plain, hints)
@@ -109,6 +108,8 @@ class PbxSim:
         from .dialplan import Dialplan
         from .queues import QueueEngine
         self.queues = QueueEngine(self, queues)
+        from .dial import Dialer
+        self.dialer = Dialer(self)
         self.dialplan = Dialplan(self)
         self.ami = None
 
@@ -319,84 +320,13 @@ class PbxSim:
         await self.clock.sleep(after)
         ch.request_hangup(16)
 
-    async def originate(self, endpoint: str, context: str, exten: str, priority: int = 1,
-                        cid_num: str = "", cid_name: str = "", timeout: float = 30.0, account: str = "",
+    async def originate(self, endpoint: str, context: str, exten: str, priority: int = 1, cid_num: str = "",
+                        cid_name: str = "", timeout: float = 30.0, account: str = "",
                         variables: dict[str, str] | None = None, uniqueid: str | None = None,
                         action_id: str | None = None) -> Channel | None:
-        """AMI Originate to ``PJSIP/endpoint`` then ``context,exten,priority`` (trace 11).
-
-        Rings the endpoint's phone; OriginateResponse (Reason 4) when it answers, then the
-        channel runs the dialplan. Returns the channel once the dialplan started, or None.
-        """
-        aid = [("ActionID", action_id)] if action_id else []
-        ep = self.endpoints.get(endpoint)
-
-        def respond(ok: bool, reason: int, ch: Channel | None) -> None:
-            self.emit("OriginateResponse", aid + [
-                ("Response", "Success" if ok else "Failure"), ("Channel", ch.name if ch else f"PJSIP/{endpoint}"),
-                ("Context", context), ("Exten", exten), ("Reason", str(reason)),
-                ("Uniqueid", ch.uniqueid if ch else "<null>"),
-                ("CallerIDNum", cid_num or "<unknown>"), ("CallerIDName", cid_name or "<unknown>")])
-
-        if ep is None or self.devices.get(f"PJSIP/{endpoint}") in ("UNAVAILABLE", "INVALID"):
-            respond(False, 0, None)
-            return None
-        ch = self.new_channel(endpoint, ep.context, "s", state=0, uniqueid=uniqueid)
-        if account:
-            old = ch.accountcode
-            ch.accountcode = account
-            self.emit("NewAccountCode", ch.fields() + [("OldAccountCode", old)])
-        if cid_num or cid_name:
-            ch.cid_num, ch.cid_name = cid_num or ch.cid_num, cid_name or ch.cid_name
-            self.emit("NewCallerid", ch.fields() + [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
-            ch.conn_num, ch.conn_name = ch.cid_num, ch.cid_name
-            self.emit("NewConnectedLine", ch.fields())
-        for k, v in (variables or {}).items():
-            self.set_var(ch, k, v)
-        self.emit("DialBegin", ch.fields("Dest") + [("DialString", endpoint)])
-        self.set_state(ch, 5)
-        phone = self.phone(endpoint)
-        start = self.clock.now()
-        if phone.decline_after is not None:
-            fired = await self._wait_hangup(ch, phone.decline_after)
-            if not fired:
-                self.emit("HangupRequest", ch.fields() + [("Cause", "17"), ("TechCause", "486")])
-            self.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "BUSY")])
-            self.emit_hangup(ch, 17)
-            respond(False, 5, ch)
-            return None
-        answer_in = None if phone.ring_forever or phone.answer_after is None else phone.answer_after
-        if answer_in is None or answer_in >= timeout:
-            await self._wait_hangup(ch, timeout)
-            self.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "NOANSWER")])
-            self.emit_hangup(ch, 0)
-            respond(False, 3, ch)
-            return None
-        if await self._wait_hangup(ch, answer_in - (self.clock.now() - start)):
-            self.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "CANCEL")])
-            self.emit_hangup(ch, 16)
-            respond(False, 1, ch)
-            return None
-        self.set_state(ch, 6)
-        self.emit("DialEnd", ch.fields("Dest") + [("DialStatus", "ANSWER")])
-        respond(True, 4, ch)
-        ch.context, ch.exten, ch.priority = context, exten, priority
-        self.spawn(self.dialplan.run(ch))
-        if phone.hangup_after_answer is not None:
-            self.spawn(self._phone_hangs_up(ch, phone.hangup_after_answer))
-        return ch
-
-    async def _wait_hangup(self, ch: Channel, sim_seconds: float) -> bool:
-        """Wait ``sim_seconds``; True if ``ch`` was hung up meanwhile."""
-        try:
-            await asyncio.wait_for(ch.hungup.wait(), self.clock.real(sim_seconds))
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-    async def _phone_hangs_up(self, ch: Channel, after: float) -> None:
-        if not await self._wait_hangup(ch, after):
-            ch.request_hangup(16)
+        """AMI Originate (see pbxsim.dial.Dialer.originate)."""
+        return await self.dialer.originate(endpoint, context, exten, priority, cid_num, cid_name, timeout, account,
+                                           variables, uniqueid, action_id)
 
     # --- truth -----------------------------------------------------------
     def truth(self) -> dict:

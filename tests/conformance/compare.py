@@ -51,6 +51,8 @@ LIST_FIELDS = {
     "QueueSummary": ("Queue", "LoggedIn", "Available", "Callers"),
     "CoreShowChannel": ("Channel", "ChannelState", "Context", "Exten", "Priority", "Uniqueid", "Linkedid",
                         "Application", "ApplicationData", "BridgeId"),
+    "BridgeListItem": ("BridgeUniqueid", "BridgeType", "BridgeNumChannels"),
+    "ExtensionStatus": ("Exten", "Context", "Hint", "Status", "StatusText"),
     "Status": ("Channel", "ChannelState", "Context", "Exten", "Priority", "Uniqueid", "Linkedid", "Application",
                "Data", "BridgeID", "Type", "DNID"),
 }

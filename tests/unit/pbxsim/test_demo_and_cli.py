@@ -65,7 +65,7 @@ async def test_demo_traffic_calls_are_answered_by_a_signed_in_agent() -> None:
 
 async def test_cli_serves_ami_and_stops_cleanly_on_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pbxsim", "--conf", CONF, "--ami-port", "0", "--demo-rate", "2/min",
+        sys.executable, "-m", "pbxsim", "--conf", CONF, "--ami-port", "0", "--demo-rate", "2/min", "--members", "1002",
         cwd=str(REPO), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         port = None
@@ -78,6 +78,9 @@ async def test_cli_serves_ami_and_stops_cleanly_on_sigterm() -> None:
         assert await asyncio.wait_for(reader.readline(), WAIT) == b"Asterisk Call Manager/11.0.0\r\n"
         writer.write(b"Action: Login\r\nActionID: 1\r\nUsername: cti\r\nSecret: cti-secret\r\n\r\n")
         assert b"Authentication accepted" in await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        writer.write(b"Action: QueueStatus\r\nActionID: 2\r\n\r\n")
+        listing = await asyncio.wait_for(reader.readuntil(b"Event: QueueStatusComplete"), WAIT)
+        assert b"Location: PJSIP/1002" in listing  # --members put the agent in the queue
         writer.close()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), WAIT) == 0

@@ -45,3 +45,30 @@ async def test_declined_internal_call_reports_busy() -> None:
 async def test_unanswered_internal_call_times_out_after_the_dial_timeout() -> None:
     seen, _ = await run(Phone(ring_forever=True))
     assert [f["DialStatus"] for ev, f in seen if ev == "DialEnd"] == ["NOANSWER"]
+
+
+async def originate(phone: Phone) -> list[tuple[str, dict]]:
+    sim = PbxSim(SimConfig(conf_dir=CONF, time_scale=50.0))
+    seen: list[tuple[str, dict]] = []
+    sim.listeners.append(lambda ev, fields: seen.append((ev, dict(fields))))
+    sim.set_phone("1001", phone)
+    try:
+        ch = await asyncio.wait_for(sim.originate("1001", "agents", "1002", timeout=5.0, action_id="o1"), 10)
+        assert ch is None
+    finally:
+        await sim.stop()
+    return seen
+
+
+async def test_originate_to_a_phone_that_never_answers_fails_with_reason_3() -> None:
+    seen = await originate(Phone(ring_forever=True))
+    [resp] = [f for ev, f in seen if ev == "OriginateResponse"]
+    assert (resp["Response"], resp["Reason"], resp["ActionID"]) == ("Failure", "3", "o1")
+    assert [f["DialStatus"] for ev, f in seen if ev == "DialEnd"] == ["NOANSWER"]
+
+
+async def test_originate_to_a_phone_that_declines_fails_with_reason_5() -> None:
+    seen = await originate(Phone(decline_after=0.5))
+    [resp] = [f for ev, f in seen if ev == "OriginateResponse"]
+    assert (resp["Response"], resp["Reason"]) == ("Failure", "5")
+    assert [f["Cause"] for ev, f in seen if ev == "Hangup"] == ["17"]
