@@ -80,3 +80,75 @@ export function agentLabel(view) {
   if (!view) return "";
   return view.name ? `${view.name} (${view.id})` : String(view.id);
 }
+
+/** "Set by 陈主管 Supervisor Chen" when someone else (a supervisor) forced the agent's last change. */
+export function changedByLabel(view) {
+  const by = view && view.changed_by;
+  if (!by || String(by.id) === String(view.id)) return "";
+  return `set by ${by.name || by.id}`;
+}
+
+/** "13800138000 Zhang Wei" for a {number, name} party, or "". */
+export function partyLabel(party) {
+  if (!party) return "";
+  return [party.number, party.name].filter(Boolean).join(" ");
+}
+
+/** The calendar date (YYYY-MM-DD) in UTC of an epoch in seconds: the day the figures are for. */
+export function utcDay(epochSeconds) {
+  return new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+}
+
+/**
+ * A function that runs ``fn`` at most once every ``ms`` milliseconds: the first call runs at
+ * once, calls within the window are folded into one run at its end (nothing is lost).
+ */
+export function throttle(fn, ms, now = () => Date.now()) {
+  let last = -Infinity;
+  let timer = null;
+  const run = () => {
+    timer = null;
+    last = now();
+    fn();
+  };
+  const call = () => {
+    if (timer !== null) return;
+    const wait = last + ms - now();
+    if (wait <= 0) run();
+    else timer = setTimeout(run, wait);
+  };
+  call.cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
+  return call;
+}
+
+/** [label, value, kind?] rows of one agent's figures for the day (GET /api/stats/agents); busy reasons are "sub" rows. */
+export function agentFigureRows(a) {
+  if (!a) return [];
+  const busy = Object.entries(a.busy_seconds || {}).filter(([, s]) => s > 0)
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([reason, s]) => [reason, duration(s), "sub"]);
+  return [
+    ["Signed in · 签入", duration(a.signed_in_seconds)],
+    ["Ready · 示闲", duration(a.ready_seconds)],
+    ["Busy · 示忙", duration(a.busy_total_seconds)],
+    ...busy,
+    ["Talk · 通话", duration(a.talk_seconds)],
+    ["Hold · 保持", duration(a.hold_seconds)],
+    ["Wrap-up · 话后", duration(a.wrapup_seconds)],
+    ["Answered · 接听", String(a.answered ?? 0)],
+    ["Missed · 未接", String(a.missed ?? 0)],
+    ["Avg talk · 平均通话", duration(a.avg_talk_seconds)],
+  ];
+}
+
+/** The cells of one queue's row in the supervisor's queue table (GET /api/stats/queues). */
+export function queueFigureCells(q) {
+  const pct = q.service_level_pct === null || q.service_level_pct === undefined
+    ? "—" : `${Math.round(Number(q.service_level_pct) * 10) / 10}%`;
+  return [q.queue, String(q.offered ?? 0), String(q.answered ?? 0), String(q.abandoned ?? 0),
+    String(q.no_agent ?? 0), pct, duration(q.avg_wait_seconds), duration(q.max_wait_seconds),
+    duration(q.avg_handle_seconds)];
+}

@@ -44,6 +44,8 @@ export async function api(method, path, body) {
 
 /** Close code the server uses when the session was ended (logout elsewhere). */
 const CLOSE_SIGNED_OUT = 4001;
+/** Close code when the same account signed in on another screen and took this panel over. */
+const CLOSE_TAKEN_OVER = 4002;
 
 /**
  * The push stream: a snapshot on every (re)connect, then numbered deltas.
@@ -93,9 +95,9 @@ export class PushSocket {
       this.ws = null;
       this.seq = -1; // whatever comes next must be a snapshot
       if (this.stopped) return;
-      if (event.code === CLOSE_SIGNED_OUT) {
+      if (event.code === CLOSE_SIGNED_OUT || event.code === CLOSE_TAKEN_OVER) {
         this.stopped = true;
-        this.onStatus("signed_out");
+        this.onStatus(event.code === CLOSE_SIGNED_OUT ? "signed_out" : "taken_over");
         return;
       }
       this.retry();

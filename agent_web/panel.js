@@ -7,6 +7,10 @@ import * as f from "./format.js";
 const $ = (id) => document.getElementById(id);
 const CONFIRM_TIMEOUT_MS = 15000;
 const TODAY_MAX = 50;
+const FIGURES_THROTTLE_MS = 2000; // figures are refetched on calls and state changes, at most this often
+const FIGURES_PERIOD_MS = 60000; // and at least this often while the panel is open
+// Ringing, on a call and on hold are "ready" as far as the queue goes.
+const READY_LIKE = ["ready", "ringing", "on_call", "on_hold"];
 
 const S = {
   me: null, // account {id, login, name, role}
@@ -21,8 +25,16 @@ const S = {
   calls: new Map(), // supervisors: linkedid -> call view
   ended: new Set(), // linkedids already ended: a late call_update must not bring them back
   busyReasons: [],
+  queues: [], // the queues this agent may sign in to (snapshot.queues)
+  offset: 0, // server clock minus browser clock, seconds: every timer runs on the server's clock
+  rows: new Map(), // supervisors: agent id -> the grid row's nodes (updated in place)
+  figures: { agents: true, queues: true }, // false once the stats endpoint answered 404 (not there)
+  takeover: null, // {login, password} while the "take over here?" choice is open
   pending: null, // {target, reason, timer}
 };
+
+/** Now, in epoch seconds on the server's clock. */
+const serverNow = () => Date.now() / 1000 + S.offset;
 
 const isSupervisor = () => S.me && (S.me.role === "supervisor" || S.me.role === "admin");
 
@@ -65,15 +77,38 @@ function setView(name) {
 }
 
 function renderMe() {
-  $("who-name").textContent = (S.view && S.view.name) || (S.me && S.me.name) || "";
+  const view = S.view;
+  $("who-name").textContent = (view && view.name) || (S.me && S.me.name) || "";
   $("who-login").textContent = S.me ? S.me.login : "";
   const badge = $("state-badge");
-  const state = (S.view && S.view.state) || "logged_out";
+  const state = (view && view.state) || "logged_out";
   badge.dataset.state = state;
-  badge.textContent = f.stateLabel(S.view);
-  $("state-text").textContent = f.stateLabel(S.view);
-  $("state-since").dataset.since = (S.view && f.toEpoch(S.view.since)) || "";
+  badge.textContent = f.stateLabel(view);
+  $("state-text").textContent = f.stateLabel(view);
+  $("state-since").dataset.since = (view && state !== "logged_out" && f.toEpoch(view.since)) || "";
+  const by = f.changedByLabel(view);
+  message($("state-by"), by ? `${f.stateLabel(view)} — ${by}` : "");
+  const caller = ["ringing", "on_call", "on_hold"].includes(state) ? f.partyLabel(view.caller) : "";
+  message($("state-caller"), caller ? `${state === "ringing" ? "Ringing from" : "With"} ${caller}` : "");
+  const ends = state === "wrap_up" ? f.toEpoch(view.wrapup_ends) : null;
+  $("wrapup-left").dataset.until = ends || "";
+  show($("wrapup"), Boolean(ends));
+  show($("queue-picker"), state === "logged_out" && S.queues.length > 0);
   renderButtons();
+  tick();
+}
+
+/** One checkbox per queue the agent may sign in to, all ticked; a choice survives a resync. */
+function renderQueues(queues) {
+  const same = queues.length === S.queues.length && queues.every((q, i) => q === S.queues[i]);
+  S.queues = queues;
+  if (same && $("queue-options").childElementCount === queues.length) return;
+  $("queue-options").replaceChildren(...queues.map((q) => el("label", { class: "queue-option" },
+    el("input", { type: "checkbox", name: "queue", value: q, checked: true }), ` ${q}`)));
+}
+
+function chosenQueues() {
+  return [...document.querySelectorAll('#queue-options input[name="queue"]:checked')].map((i) => i.value);
 }
 
 function renderButtons() {
@@ -88,21 +123,23 @@ function renderButtons() {
     $(id).disabled = pending || down;
   }
   $("busy-reason").disabled = pending || down;
-  if (!pending && !down) {
-    // Ringing and on a call are "ready" as far as the queue goes.
-    $("btn-ready").disabled = ["ready", "ringing", "on_call"].includes(state);
-  }
+  if (!pending && !down) $("btn-ready").disabled = READY_LIKE.includes(state);
+  for (const input of document.querySelectorAll('#queue-options input')) input.disabled = pending || down;
   for (const id of ["btn-signin", "btn-ready", "btn-busy", "btn-signout"]) {
     const b = $(id);
     b.setAttribute("aria-busy", String(Boolean(S.pending && S.pending.button === id)));
   }
 }
 
-function renderBusyReasons() {
-  const select = $("busy-reason");
+function fillReasons(select) {
   const current = select.value;
   select.replaceChildren(...S.busyReasons.map((r) => el("option", { value: r, textContent: r })));
   if (S.busyReasons.includes(current)) select.value = current;
+}
+
+function renderBusyReasons() {
+  fillReasons($("busy-reason"));
+  for (const row of S.rows.values()) fillReasons(row.reason);
 }
 
 function renderBanner() {
@@ -117,6 +154,7 @@ function renderBanner() {
   banner.dataset.kind = S.socket === "open" ? "link" : "socket";
   message(banner, lines.join(" "));
   renderButtons();
+  renderAgents(); // force buttons follow the links too
 }
 
 function renderMarquee() {
@@ -192,19 +230,61 @@ function renderToday() {
 
 function renderAgents() {
   if (!isSupervisor()) return;
-  const rows = [...S.agents.values()].filter((a) => a.role === "agent" || a.state !== "logged_out")
+  const views = [...S.agents.values()].filter((a) => a.role === "agent" || a.state !== "logged_out")
     .sort((a, b) => String(a.id).localeCompare(String(b.id)));
-  $("agents-body").replaceChildren(...rows.map((a) => el("tr", { dataset: { agent: a.id } },
-    el("td", { textContent: f.agentLabel(a) }),
-    el("td", {}, el("span", { class: "badge small", dataset: { state: a.state }, textContent: f.stateLabel(a) })),
-    el("td", { class: "tick", dataset: { since: f.toEpoch(a.since) || "" } }),
-    el("td", { textContent: (a.queues || []).join(", ") }),
-    el("td", {}, el("div", { class: "actions" },
-      a.state !== "ready" ? el("button", { type: "button", class: "small", textContent: "Ready",
-        onclick: () => forceState(a.id, "ready") }) : null,
-      a.state !== "logged_out" ? el("button", { type: "button", class: "small quiet", textContent: "Sign out",
-        onclick: () => forceState(a.id, "logged_out") }) : null)))));
+  const ids = new Set(views.map((a) => String(a.id)));
+  for (const [id, row] of S.rows) {
+    if (!ids.has(id)) {
+      row.tr.remove();
+      S.rows.delete(id);
+    }
+  }
+  const body = $("agents-body");
+  for (const a of views) {
+    const row = agentRow(String(a.id));
+    updateAgentRow(row, a);
+    body.append(row.tr); // moves it into sorted order; its select keeps the supervisor's choice
+  }
   tick();
+}
+
+/** A grid row, made once per agent and then updated in place (a re-render never loses a half-made choice). */
+function agentRow(id) {
+  let row = S.rows.get(id);
+  if (row) return row;
+  const cell = (cls) => el("td", cls ? { class: cls } : {});
+  const button = (label, alt, cls, onclick) => el("button", { type: "button", class: cls, onclick },
+    label, el("span", { class: "alt", textContent: ` ${alt}` }));
+  row = { name: cell(), state: cell(), since: cell("tick"), caller: cell(), queues: cell() };
+  row.badge = el("span", { class: "badge small" });
+  row.by = el("span", { class: "by muted" });
+  row.state.append(row.badge, " ", row.by);
+  row.reason = el("select", { class: "small", "aria-label": `Busy reason for ${id}` });
+  fillReasons(row.reason);
+  row.ready = button("Ready", "强制示闲", "small", () => forceState(row, id, "ready"));
+  row.busy = button("Busy", "强制示忙", "small", () => forceState(row, id, "not_ready", row.reason.value));
+  row.out = button("Sign out", "强制签出", "small quiet", () => forceState(row, id, "logged_out"));
+  row.error = el("p", { class: "error row-error", role: "alert", hidden: true });
+  row.tr = el("tr", { dataset: { agent: id } }, row.name, row.state, row.since, row.caller, row.queues,
+    el("td", {}, el("div", { class: "actions" }, row.ready, el("span", { class: "busy-group" }, row.reason, row.busy),
+      row.out), row.error));
+  S.rows.set(id, row);
+  return row;
+}
+
+function updateAgentRow(row, a) {
+  row.name.textContent = f.agentLabel(a);
+  row.badge.dataset.state = a.state;
+  row.badge.textContent = f.stateLabel(a);
+  row.by.textContent = f.changedByLabel(a);
+  row.since.dataset.since = (a.state !== "logged_out" && f.toEpoch(a.since)) || "";
+  row.caller.textContent = f.partyLabel(a.caller);
+  row.queues.textContent = (a.queues || []).join(", ");
+  const down = !S.link.ami || S.socket !== "open";
+  row.ready.disabled = down || a.state === "ready";
+  row.busy.disabled = down;
+  row.reason.disabled = down;
+  row.out.disabled = down || a.state === "logged_out";
 }
 
 function renderCalls() {
@@ -221,20 +301,84 @@ function renderCalls() {
   tick();
 }
 
-/** Once a second: running durations (state since, call durations, the pop's wait). */
+/** Once a second: running durations and countdowns, on the server's clock (state, calls, wrap-up, the pop's wait). */
 function tick() {
-  const now = Date.now() / 1000;
+  const now = serverNow();
   for (const node of document.querySelectorAll("[data-since]")) {
     const since = Number(node.dataset.since);
     node.textContent = since ? f.duration(now - since) : "";
   }
+  for (const node of document.querySelectorAll("[data-until]")) {
+    const until = Number(node.dataset.until);
+    node.textContent = until ? f.duration(until - now) : "";
+  }
   renderPopWait();
 }
+
+// -- today's figures (GET /api/stats/...; hidden while the server has no such endpoint) --------
+
+async function fetchFigures(path) {
+  try {
+    return await api("GET", `${path}?date=${f.utcDay(serverNow())}`);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return null; // not there (yet)
+    throw err;
+  }
+}
+
+async function loadAgentFigures() {
+  if (!S.figures.agents || !S.me) return;
+  const me = S.me;
+  try {
+    const data = await fetchFigures("/api/stats/agents");
+    if (S.me !== me) return;
+    if (data === null) {
+      S.figures.agents = false;
+      show($("figures"), false);
+      return;
+    }
+    const mine = (data.agents || []).find((a) => String(a.agent_id) === String(me.id));
+    $("figures-list").replaceChildren(...f.agentFigureRows(mine).flatMap(([label, value, kind]) => [
+      el("dt", { class: kind || "", textContent: label }), el("dd", { class: kind || "", textContent: value })]));
+    message($("figures-note"), mine ? `as of ${f.clock(data.generated_at)}` : "No work recorded today yet.");
+    show($("figures"), true);
+  } catch (err) {
+    message($("figures-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
+  }
+}
+
+async function loadQueueFigures() {
+  if (!S.figures.queues || !isSupervisor()) return;
+  const me = S.me;
+  try {
+    const data = await fetchFigures("/api/stats/queues");
+    if (S.me !== me) return;
+    if (data === null) {
+      S.figures.queues = false;
+      show($("queue-figures"), false);
+      return;
+    }
+    $("sl-head").textContent = `Within ${data.service_level_seconds ?? "?"} s`;
+    $("queue-body").replaceChildren(...(data.queues || []).map((q) => el("tr", { dataset: { queue: q.queue } },
+      ...f.queueFigureCells(q).map((text, i) => el(i ? "td" : "th", i ? { textContent: text } : { scope: "row", textContent: text })))));
+    message($("queue-note"), (data.queues || []).length ? `as of ${f.clock(data.generated_at)}` : "No calls today yet.");
+    show($("queue-figures"), true);
+  } catch (err) {
+    message($("queue-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
+  }
+}
+
+const refreshFigures = f.throttle(() => {
+  loadAgentFigures();
+  loadQueueFigures();
+}, FIGURES_THROTTLE_MS);
 
 // -- push messages -----------------------------------------------------------------
 
 function onSnapshot(d) {
   // A snapshot replaces everything: nothing from before a reconnect may linger.
+  if (typeof d.server_time === "number") S.offset = d.server_time - Date.now() / 1000;
+  renderQueues(d.queues || []);
   S.view = d.me || null;
   S.link = d.link || { ami: true, db: true };
   S.pop = d.pop || null;
@@ -253,6 +397,8 @@ function onSnapshot(d) {
   renderToday();
   renderAgents();
   renderCalls();
+  S.figures = { agents: true, queues: true }; // the server may have been upgraded meanwhile
+  refreshFigures();
 }
 
 function isPop(d) {
@@ -271,6 +417,7 @@ const HANDLERS = {
       S.agents.set(String(d.id), d);
       renderAgents();
     }
+    refreshFigures();
   },
   call_ringing(d) {
     S.pop = d;
@@ -301,6 +448,7 @@ const HANDLERS = {
       renderPop();
     }
     if (S.calls.delete(d.linkedid)) renderCalls();
+    refreshFigures();
   },
   workorder_update(d) {
     if (!S.me || String(d.agent_id) !== String(S.me.id)) return;
@@ -328,6 +476,11 @@ const socket = new PushSocket({
       signedOut("Your session has ended. Please sign in again.");
       return;
     }
+    if (status === "taken_over") {
+      signedOut("Signed in elsewhere — this panel was taken over by a sign-in on another screen. "
+        + "Sign in again here to take it back.");
+      return;
+    }
     S.socket = status;
     renderBanner();
   },
@@ -345,7 +498,7 @@ const socket = new PushSocket({
 
 function matchesTarget(view, pending) {
   if (!view) return pending.target === "logged_out";
-  if (pending.target === "ready") return ["ready", "ringing", "on_call"].includes(view.state);
+  if (pending.target === "ready") return READY_LIKE.includes(view.state);
   if (pending.target === "not_ready") return view.state === "not_ready" && (!pending.reason || view.reason === pending.reason);
   return view.state === pending.target;
 }
@@ -359,13 +512,20 @@ function clearPending() {
 
 async function requestState(button, target) {
   const reason = target === "not_ready" ? $("busy-reason").value : undefined;
+  const signingIn = target !== "logged_out" && (!S.view || S.view.state === "logged_out");
+  const queues = signingIn && S.queues.length ? chosenQueues() : null;
   message($("state-error"), "");
+  if (queues && queues.length === 0) {
+    message($("state-error"), "Choose at least one queue to sign in to.");
+    return;
+  }
   S.pending = { target, reason, button: button.id, timer: null };
   message($("pending"), `${button.textContent}: waiting for Asterisk to confirm…`);
   renderButtons();
   try {
     const body = { state: target };
     if (reason) body.reason = reason;
+    if (queues) body.queues = queues;
     await api("POST", "/api/agent/state", body);
   } catch (err) {
     clearPending();
@@ -383,12 +543,15 @@ async function requestState(button, target) {
   }, CONFIRM_TIMEOUT_MS);
 }
 
-async function forceState(agentId, target) {
-  message($("agents-error"), "");
+/** A supervisor's force ready / busy / sign-out; a refusal is shown next to that agent's row. */
+async function forceState(row, agentId, target, reason) {
+  message(row.error, "");
+  const body = { state: target, agent: String(agentId) };
+  if (reason) body.reason = reason;
   try {
-    await api("POST", "/api/agent/state", { state: target, agent: String(agentId) });
+    await api("POST", "/api/agent/state", body);
   } catch (err) {
-    message($("agents-error"), err instanceof ApiError ? err.describe() : String(err));
+    message(row.error, err instanceof ApiError ? err.describe() : String(err));
   }
 }
 
@@ -429,6 +592,10 @@ async function signIn(event) {
   $("signin-submit").disabled = true;
   try {
     const data = await api("POST", "/api/login", { login, password });
+    if (data.other_sessions > 0) {
+      askTakeOver(login, password, data.other_sessions);
+      return;
+    }
     $("password").value = "";
     signedIn(data.me);
   } catch (err) {
@@ -436,6 +603,50 @@ async function signIn(event) {
   } finally {
     $("signin-submit").disabled = false;
   }
+}
+
+/** The account has a panel open elsewhere: take it over here, or cancel (and sign this one out). */
+function askTakeOver(login, password, count) {
+  S.takeover = { login, password };
+  $("takeover-text").textContent = `${login} already has ${count === 1 ? "a panel" : `${count} panels`} open `
+    + "on another screen. Take over here closes it there; your queues and state stay as they are.";
+  show($("signin-form"), false);
+  show($("takeover"), true);
+  $("takeover-yes").focus();
+}
+
+function closeTakeOver() {
+  S.takeover = null;
+  $("password").value = "";
+  show($("takeover"), false);
+  show($("signin-form"), true);
+}
+
+async function takeOver() {
+  const t = S.takeover;
+  if (!t) return;
+  $("takeover-yes").disabled = true;
+  try {
+    const data = await api("POST", "/api/login", { login: t.login, password: t.password, take_over: true });
+    closeTakeOver();
+    signedIn(data.me);
+  } catch (err) {
+    closeTakeOver();
+    message($("signin-error"), err instanceof ApiError ? err.describe() : String(err));
+  } finally {
+    $("takeover-yes").disabled = false;
+  }
+}
+
+async function cancelTakeOver() {
+  closeTakeOver();
+  try {
+    await api("POST", "/api/logout"); // nothing is left half signed in here
+    message($("signin-error"), "Not signed in here: the other panel stays signed in.");
+  } catch (err) {
+    message($("signin-error"), err instanceof ApiError ? err.describe() : String(err));
+  }
+  $("login").focus();
 }
 
 function signedIn(me) {
@@ -448,10 +659,16 @@ function signedIn(me) {
 
 function signedOut(notice) {
   socket.stop();
+  refreshFigures.cancel();
   if (S.pending) clearPending();
+  if (S.takeover) closeTakeOver();
   Object.assign(S, { me: null, view: null, pop: null, today: [], marquee: [], socket: "closed" });
   S.agents = new Map();
   S.calls = new Map();
+  S.rows = new Map();
+  $("agents-body").replaceChildren();
+  show($("figures"), false);
+  show($("queue-figures"), false);
   setView("signin");
   message($("signin-error"), notice || "");
 }
@@ -468,11 +685,16 @@ async function boot() {
   $("signin-form").addEventListener("submit", signIn);
   $("marquee-form").addEventListener("submit", postMarquee);
   $("logout").addEventListener("click", logOut);
+  $("takeover-yes").addEventListener("click", takeOver);
+  $("takeover-no").addEventListener("click", cancelTakeOver);
   for (const id of ["btn-signin", "btn-ready", "btn-busy", "btn-signout"]) {
     const b = $(id);
     b.addEventListener("click", () => requestState(b, b.dataset.target));
   }
   setInterval(tick, 1000);
+  setInterval(() => {
+    if (S.me && S.socket === "open") refreshFigures();
+  }, FIGURES_PERIOD_MS);
   try {
     const data = await api("GET", "/api/me");
     signedIn(data.me);

@@ -64,7 +64,18 @@ class CallCenterConfig:
     busy_reasons: tuple[str, ...] = setting(
         ("break", "lunch", "meeting", "training", "after-call"), "reasons an agent may give for being busy"
     )
+    wrapup_seconds: float = setting(10.0, "after-call work: seconds of wrap-up after each call (0 = none)")
+    wrapup_per_queue: tuple[str, ...] = setting((), "wrap-up seconds per queue, e.g. support=30,sales=15 (others: wrapup_seconds)")
     recent_workorders: int = setting(5, "how many of a customer's past work orders the screen-pop shows")
+    service_level_seconds: int = setting(20, "service level threshold: a call answered within this many seconds of queueing counts as within it")
+
+    def wrapup_for(self, queue: str) -> float:
+        """Wrap-up seconds after a call of ``queue`` ('' for calls outside the queues)."""
+        for item in self.wrapup_per_queue:
+            name, _, seconds = item.partition("=")
+            if name.strip() == queue:
+                return float(seconds)
+        return self.wrapup_seconds
 
 
 @dataclass(frozen=True)
@@ -173,5 +184,15 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"setting http.port: {config.http.port} is not a TCP port")
     if config.log.format not in ("json", "console", "auto"):
         raise ConfigError(f"setting log.format: {config.log.format!r} is not json, console or auto")
+    for item in config.callcenter.wrapup_per_queue:
+        queue, sep, seconds = item.partition("=")
+        try:
+            ok = bool(sep and queue.strip()) and float(seconds) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"setting callcenter.wrapup_per_queue: {item!r} is not queue=seconds")
+    if config.callcenter.wrapup_seconds < 0:
+        raise ConfigError("setting callcenter.wrapup_seconds: must be 0 or more")
     if not config.callcenter.queues:
         raise ConfigError("setting callcenter.queues: at least one queue is needed")

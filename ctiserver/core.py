@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import structlog
 
 from ctiserver.agents.book import Account, AgentBook, AgentChanged
+from ctiserver.agents.model import WRAPUP_REASON, AgentState
 from ctiserver.agents.passwords import verify_password
 from ctiserver.agents.service import AgentService
 from ctiserver.ami.events import MemberState, translate
@@ -45,6 +47,14 @@ def account_from_row(row: Any) -> Account:
                    queues=tuple(queues), penalties=tuple(int(v or 0) for v in queues.values()))
 
 
+@dataclass(frozen=True, slots=True)
+class _WrapupDue:
+    """Internal stream item: an agent's wrap-up time ran out (applied in order like an event)."""
+
+    interface: str
+    until: float
+
+
 class Core:
     """Owns the live state; the web layer and the AMI adapter talk to it."""
 
@@ -52,7 +62,7 @@ class Core:
         self.config = config
         self.store = store
         self.hub = hub
-        self.book = AgentBook()
+        self.book = AgentBook(wrapup_for=config.callcenter.wrapup_for)
         self.tracker = CallTracker(self.book.is_agent_endpoint)
         self.agents = AgentService(self.book, config.callcenter.busy_reasons, config.callcenter.queues)
         self.marquee = MarqueeService(store, lambda items: hub.publish("marquee", {"items": items}, Audience.ALL))
@@ -70,6 +80,9 @@ class Core:
         self._idle = asyncio.Event()
         self._idle.set()
         self.events_handled = 0
+        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._signin_dirty: set[str] = set()  # interfaces whose confirmed sign-in must be stored
+        self._signin_wake = asyncio.Event()
 
     # -- wiring ----------------------------------------------------------------
 
@@ -101,7 +114,9 @@ class Core:
         while True:
             item = await self._queue.get()
             try:
-                if isinstance(item, LinkUp):
+                if isinstance(item, _WrapupDue):
+                    self._wrapup_due(item)
+                elif isinstance(item, LinkUp):
                     await self._resync(item)
                 elif isinstance(item, LinkDown):
                     self._link_down(item)
@@ -128,6 +143,8 @@ class Core:
         if isinstance(e, MemberState):
             if e.kind != "list":  # list items belong to whoever asked for them
                 self._agent_changes(self.book.apply_member(e))
+                if e.kind in ("added", "removed", "pause"):
+                    self._signin_changed(e.interface)
             return
         linkedid = getattr(e, "linkedid", "")
         with structlog.contextvars.bound_contextvars(linkedid=linkedid or None):
@@ -203,12 +220,139 @@ class Core:
 
     def _agent_changes(self, changes: list[AgentChanged]) -> None:
         for ch in changes:
+            if ch.new is AgentState.WRAP_UP and ch.status.wrapup_until is not None:
+                self._start_wrapup(ch)
             self.store.submit(AgentStateOp.new(ch.agent_id, ch.old.value, ch.new.value, ch.new_reason or None,
                                                ch.cause, at=ch.at))
             view = self.book.view(ch.agent_id)
             self.hub.publish("agent_state", view, Audience.agents({ch.agent_id}) | SUPERVISORS)
             log.info("agent_state", agent=ch.agent_id, state=ch.new.value, reason=ch.new_reason or None,
                      previous=ch.old.value, cause=ch.cause)
+
+    # -- wrap-up (after-call work) ----------------------------------------------------
+
+    def _start_wrapup(self, ch: AgentChanged) -> None:
+        """Pause the agent with the wrap-up reason (no call is routed) and time its end."""
+        until = ch.status.wrapup_until
+        assert until is not None
+        if not ch.status.paused:
+            self._spawn(self._quiet_send({"Action": "QueuePause", "Interface": ch.interface, "Paused": "true",
+                                          "Reason": WRAPUP_REASON}, agent=ch.agent_id))
+        old = self._wrapup_timers.pop(ch.interface, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, until - time.time())
+        self._wrapup_timers[ch.interface] = loop.call_later(
+            delay, lambda: self._enqueue(_WrapupDue(ch.interface, until)))
+        log.info("wrapup_started", agent=ch.agent_id, seconds=round(delay, 1))
+
+    def _wrapup_due(self, due: "_WrapupDue") -> None:
+        self._wrapup_timers.pop(due.interface, None)
+        self._agent_changes(self.book.end_wrapup(due.interface, due.until, time.time()))
+        self._end_wrapup_pause(due.interface)
+
+    def _end_wrapup_pause(self, interface: str) -> None:
+        """Unpause a member whose only pause is the wrap-up (its end is confirmed by Asterisk's event)."""
+        status = self.book.status_of(interface)
+        if status.wrapup_until is None and any(m.paused and m.reason == WRAPUP_REASON for m in status.memberships):
+            account = self.book.by_interface.get(interface)
+            self._spawn(self._quiet_send({"Action": "QueuePause", "Interface": interface, "Paused": "false"},
+                                         agent=account.id if account else None))
+
+    def _enqueue(self, item: object) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(item)  # type: ignore[arg-type]
+
+    async def _quiet_send(self, action: dict, agent: str | None = None) -> None:
+        """An action the server takes on its own: failures are logged, the next resync repairs."""
+        from ctiserver.ami.errors import AmiError
+
+        if self.ami is None:
+            return
+        try:
+            await self.ami.send(action)
+        except AmiError as exc:
+            log.warning("ami_action_failed", action=action.get("Action"), agent=agent, error=str(exc))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- who should be signed in (the store remembers, Asterisk may forget) -------------
+
+    def _signin_changed(self, interface: str) -> None:
+        if not hasattr(self.store, "set_signin"):
+            return
+        self._signin_dirty.add(interface)
+        self._signin_wake.set()
+        if not any(t.get_name() == "signin-writer" for t in self._tasks):
+            task = asyncio.create_task(self._signin_writer(), name="signin-writer")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _signin_writer(self) -> None:
+        """Stores each agent's latest confirmed sign-in, one at a time (never an older one last)."""
+        from ctiserver.store.errors import StoreUnavailable
+
+        while True:
+            await self._signin_wake.wait()
+            self._signin_wake.clear()
+            while self._signin_dirty:
+                interface = self._signin_dirty.pop()
+                account = self.book.by_interface.get(interface)
+                if account is None:
+                    continue
+                status = self.book.status_of(interface)
+                reasons = [m.reason for m in status.memberships if m.paused and m.reason != WRAPUP_REASON]
+                paused = status.paused and bool(reasons)
+                try:
+                    if status.memberships:
+                        await self.store.set_signin(account.id, {m.queue: m.penalty for m in status.memberships},
+                                                    paused, reasons[-1] if paused else None)
+                    else:
+                        await self.store.clear_signin(account.id)
+                except StoreUnavailable as exc:
+                    log.warning("signin_not_stored", agent=account.id, error=str(exc))
+                    self._signin_dirty.add(interface)
+                    await asyncio.sleep(1.0)  # retry pacing while PostgreSQL is away
+
+    async def _restore_signins(self) -> None:
+        """After a login: sign agents back in whom Asterisk forgot (a restart), as the store says."""
+        from ctiserver.store.errors import StoreUnavailable
+
+        if not hasattr(self.store, "list_signins"):
+            return
+        try:
+            wanted = await self.store.list_signins()
+        except StoreUnavailable as exc:
+            log.warning("signin_restore_skipped", error=str(exc))
+            return
+        known = set()
+        for signin in wanted:
+            account = self.book.by_id.get(signin.agent_id)
+            if account is None:
+                continue
+            known.add(account.interface)
+            status = self.book.status_of(account.interface)
+            missing = [q for q in signin.queues if q not in status.queues]
+            if not missing:
+                continue
+            log.info("agent_restored", agent=account.id, queues=missing, paused=signin.paused, reason=signin.reason)
+            for queue in missing:
+                await self._quiet_send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,
+                                        "MemberName": account.name, "StateInterface": account.interface,
+                                        "Penalty": str(signin.queues[queue]),
+                                        "Paused": "true" if signin.paused else "false"}, agent=account.id)
+            if signin.paused and signin.reason:
+                await self._quiet_send({"Action": "QueuePause", "Interface": account.interface, "Paused": "true",
+                                        "Reason": signin.reason}, agent=account.id)
+        for interface, status in self.book.status.items():
+            if status.memberships and interface not in known:
+                self._signin_changed(interface)  # signed in at the PBX itself: remember it too
+            if status.wrapup_until is None:
+                self._end_wrapup_pause(interface)  # a wrap-up whose timer we lost is over
 
     # -- customer lookups (off the ordered path) ------------------------------------
 
@@ -261,6 +405,7 @@ class Core:
         for ce in self.tracker.resync(snaps, entries, now):
             self._call_event(ce)
         self._agent_changes(self.book.resync_members(members, now))
+        self._spawn(self._restore_signins())
         self.ami_up = True
         self.link_ready.set()
         self._publish_link()
@@ -338,6 +483,8 @@ class Core:
 
     async def close(self) -> None:
         self.marquee.close()
+        for handle in self._wrapup_timers.values():
+            handle.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

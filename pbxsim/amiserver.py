@@ -7,7 +7,7 @@ a ``...Complete`` event with ``ListItems``. An action's reply is written before 
 the action causes, as Asterisk does.
 
 Beside Asterisk's actions, ``Sim*`` actions drive the simulator from another process:
-``SimPlaceCall``, ``SimSetPhone``, ``SimCallerHangup``, ``SimTruth``.
+``SimPlaceCall``, ``SimSetPhone``, ``SimCallerHangup``, ``SimHold``, ``SimRestart``, ``SimTruth``.
 """
 
 from __future__ import annotations
@@ -273,6 +273,16 @@ class AmiServer(SimControlActions):
         self.sim.queues.pause_member(msg["interface"], paused, msg.get("reason", ""), msg.get("queue") or None)
         return [[("Response", "Success")] + aid +
                 [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")]]
+
+    def action_queuepenalty(self, msg, aid):
+        if not msg.get("interface") or not msg.get("penalty"):
+            raise ActionError("Need 'Interface' and 'Penalty' parameters.")
+        try:
+            penalty = int(msg["penalty"])
+        except ValueError:
+            raise ActionError("Invalid penalty") from None
+        self.sim.queues.set_penalty(msg["interface"], penalty, msg.get("queue") or None)
+        return [[("Response", "Success")] + aid + [("Message", "Interface penalty set successfully")]]
 
     def action_queuestatus(self, msg, aid):
         name, member = msg.get("queue") or None, msg.get("member") or None

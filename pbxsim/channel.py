@@ -50,6 +50,8 @@ class Channel:
     hungup: asyncio.Event = field(default_factory=asyncio.Event)
     dtmf: asyncio.Queue = field(default_factory=asyncio.Queue)
     gone: bool = False  # Hangup event already sent
+    holding: bool = False  # this channel's phone put the call on hold (re-INVITE sendonly)
+    held: bool = False  # this channel hears music because its bridged peer holds (device ONHOLD)
 
     def fields(self, prefix: str = "") -> Fields:
         """The channel snapshot block (``Dest`` prefix for the peer of Dial*/Agent* events)."""

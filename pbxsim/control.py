@@ -2,7 +2,9 @@
 
 ``SimPlaceCall`` (Number, Name, Dial, Keys, KeysAt, KeyGap, Dtmf=``1.5:1;3:2``, HangupAfter,
 HangupAfterAnswer, Endpoint), ``SimSetPhone`` (Endpoint, AnswerAfter, RingForever,
-DeclineAfter, HangupAfterAnswer, Registered), ``SimCallerHangup`` (Channel), ``SimTruth``.
+DeclineAfter, HangupAfterAnswer, Registered), ``SimCallerHangup`` (Channel), ``SimTruth``,
+``SimHold`` (Endpoint, Held=yes|no: the phone holds / resumes its call), ``SimRestart``
+(Asterisk restarts right after the reply: every AMI session is dropped).
 A bad value is refused with ``Response: Error`` naming the field.
 """
 
@@ -87,6 +89,21 @@ class SimControlActions:
             raise ActionError("No such channel")
         ch.request_hangup(16)
         return [[("Response", "Success")] + aid + [("Message", "Caller hung up")]]
+
+    async def action_simhold(self, msg, aid):
+        endpoint = msg.get("endpoint")
+        if not endpoint:
+            raise ActionError("Endpoint: required")
+        held = bool_value(msg.get("held"), True)
+        try:
+            await self.sim.phone_hold(endpoint, held)
+        except (ValueError, KeyError) as exc:
+            raise ActionError(str(exc).strip("'")) from None
+        return [[("Response", "Success")] + aid + [("Message", "Phone holds" if held else "Phone resumed")]]
+
+    def action_simrestart(self, msg, aid):
+        self.sim.restart_soon()
+        return [[("Response", "Success")] + aid + [("Message", "Restarting")]]
 
     def action_simtruth(self, msg, aid):
         return [[("Response", "Success")] + aid + [("Truth", json.dumps(self.sim.truth(), ensure_ascii=False))]]

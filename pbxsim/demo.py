@@ -2,8 +2,9 @@
 
 Calls arrive as a Poisson process at ``rate_per_minute`` (simulated time). Callers are
 taken from ``ctiserver.store.DEMO_CALLERS`` when importable, else a built-in list. Each
-caller presses 1 in the IVR, talks a random while once an agent answers, and sometimes
-gives up while waiting. Agents' phones ring 2-6 s before answering.
+caller presses 1 in the IVR, talks a random while once an agent answers (``talk``, default
+20-120 s), and sometimes gives up while waiting. Agents' phones ring ``ring`` (default 2-6 s)
+before answering. ``talk=(2, 5)`` turns calls over fast for a benchmark.
 """
 
 from __future__ import annotations
@@ -46,6 +47,24 @@ def demo_callers() -> list[tuple[str, str]]:
     return [c for c in out if c[0]] or list(BUILTIN_CALLERS)
 
 
+def parse_range(text: str) -> tuple[float, float]:
+    """``"2:5"`` (or ``"3"``) -> (2.0, 5.0) seconds; ValueError when not ``low <= high``, both >= 0."""
+    low, sep, high = text.strip().partition(":")
+    try:
+        lo, hi = float(low), float(high if sep else low)
+    except ValueError:
+        raise ValueError(f"not a range: {text!r} (want e.g. 2:5)") from None
+    return check_range("range", (lo, hi))
+
+
+def check_range(label: str, value: tuple[float, float]) -> tuple[float, float]:
+    """A (low, high) pair of seconds, validated."""
+    lo, hi = (float(v) for v in value)
+    if lo < 0 or hi < lo:
+        raise ValueError(f"{label}: want 0 <= low <= high, got {lo}:{hi}")
+    return lo, hi
+
+
 def parse_rate(text: str) -> float:
     """``"2/min"``, ``"30/h"``, ``"0.5/s"`` or a bare number (per minute) -> calls per minute."""
     t = text.strip().lower()
@@ -66,8 +85,11 @@ class DemoTraffic:
     """Places random calls on ``sim`` until stopped."""
 
     def __init__(self, sim: "PbxSim", rate_per_minute: float, seed: int | None = None,
-                 abandon_ratio: float = 0.15):
+                 abandon_ratio: float = 0.15, talk: tuple[float, float] = (20.0, 120.0),
+                 ring: tuple[float, float] = (2.0, 6.0)):
         self.sim = sim
+        self.talk = check_range("talk", talk)
+        self.ring = check_range("ring", ring)
         self.rate = rate_per_minute
         self.rng = random.Random(seed)
         self.abandon_ratio = abandon_ratio
@@ -76,7 +98,7 @@ class DemoTraffic:
         self.placed = 0
 
     def _phone(self, endpoint: str) -> Phone:
-        return Phone(answer_after=self.rng.uniform(2, 6))
+        return Phone(answer_after=self.rng.uniform(*self.ring))
 
     def start(self) -> None:
         """Start placing calls (agents' phones answer after a few seconds)."""
@@ -98,7 +120,7 @@ class DemoTraffic:
         abandon = self.rng.random() < self.abandon_ratio
         return CallerScript(number=number, name=name or number, keys="1", keys_at=self.rng.uniform(1.5, 4),
                             hangup_at=self.rng.uniform(15, 40) if abandon else None,
-                            hangup_after_answer=self.rng.uniform(20, 120))
+                            hangup_after_answer=self.rng.uniform(*self.talk))
 
     async def _run(self) -> None:
         while True:

@@ -1,7 +1,15 @@
 """app_queue as the recorded Asterisk 22 behaves: members, callers, ringing, bridging.
 
 Event sequences follow /work/shared/ami-traces (02 answer, 03 ring-no-answer, 04 abandon,
-16 decline with 486, 12 AMI Hangup of a bridged caller). Times are simulated seconds.
+16 decline with 486, 12 AMI Hangup of a bridged caller, 05 pausing a ringing member).
+Times are simulated seconds.
+
+Who is rung (app_queue's can_ring_entry / calc_metric): a member that is not paused, not
+already ringing, whose device is free (``ringinuse=no``: NOT_INUSE only, so any call of
+the device, also outside the queues, keeps it out; ``ringinuse=yes``: also INUSE/ONHOLD),
+and whose ``wrapuptime`` since the end of its last queue call has passed (the last call
+is shared between queues, as ``shared_lastcall=yes``); of those, the lowest ``penalty``
+tier, in the strategy's order.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ if TYPE_CHECKING:
     from .sim import PbxSim
 
 log = structlog.get_logger(__name__)
+
+IDLE_POLL = 5.0  # simulated seconds a waiting caller sleeps at most without a change (a safety net)
 
 # AST_DEVICE_* numbering used by QueueMember*/QueueMember Status
 DEVICE_STATUS = {"UNKNOWN": 0, "NOT_INUSE": 1, "INUSE": 2, "BUSY": 3, "INVALID": 4, "UNAVAILABLE": 5,
@@ -59,6 +69,8 @@ class Member:
     in_call: bool = False
     status: int = 1
     ringing: bool = False  # being rung by a caller of this queue
+    ringinuse: bool = False  # the queue's ringinuse, copied at QueueAdd as app_queue does
+    bucket: int = 0  # member_bucket(interface), app_queue's iteration order
 
     def event_fields(self) -> Fields:
         """Fields of QueueMemberAdded/Removed/Pause/Status (MemberName/Interface naming)."""
@@ -68,7 +80,7 @@ class Member:
                 ("LastCall", str(self.last_call)), ("LastPause", str(self.last_pause)),
                 ("LoginTime", str(self.login_time)), ("InCall", "1" if self.in_call else "0"),
                 ("Status", str(self.status)), ("Paused", "1" if self.paused else "0"),
-                ("PausedReason", self.reason), ("Ringinuse", "0"), ("Wrapuptime", "0")]
+                ("PausedReason", self.reason), ("Ringinuse", "1" if self.ringinuse else "0"), ("Wrapuptime", "0")]
 
     def list_fields(self) -> Fields:
         """Fields of a QueueStatus ``QueueMember`` item (Name/Location naming, no Ringinuse)."""
@@ -104,10 +116,17 @@ class QueueState:
     talktime: int = 0
     rr_last: str | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _order: list[Member] | None = None
 
     def ordered(self) -> list[Member]:
-        """Members in Asterisk's iteration order (hash bucket, then insertion)."""
-        return sorted(self.members.values(), key=lambda m: member_bucket(m.interface))
+        """Members in Asterisk's iteration order (hash bucket, then insertion); cached."""
+        if self._order is None:
+            self._order = sorted(self.members.values(), key=lambda m: m.bucket)
+        return self._order
+
+    def members_changed(self) -> None:
+        """Forget the cached order after a member was added or removed."""
+        self._order = None
 
     def notify(self) -> None:
         """Wake every caller waiting for a member to become free."""
@@ -149,7 +168,35 @@ class QueueEngine:
     def __init__(self, sim: "PbxSim", confs: dict[str, QueueConf]):
         self.sim = sim
         self.queues = {name: QueueState(conf) for name, conf in confs.items()}
+        self.by_state_if: dict[str, list[Member]] = {}  # state interface -> its memberships
+        self.by_interface: dict[str, list[Member]] = {}  # interface -> its memberships
+        self.last_call_end: dict[str, float] = {}  # interface -> end of its last queue call (shared_lastcall)
         sim.devices.listeners.append(self._device_changed)
+
+    def reset(self) -> None:
+        """Forget every member, caller and statistic (an Asterisk restart, persistentmembers=no)."""
+        for q in self.queues.values():
+            q.members.clear()
+            q.entries.clear()
+            q.members_changed()
+            q.completed = q.abandoned = q.holdtime = q.talktime = 0
+            q.rr_last = None
+        self.by_state_if.clear()
+        self.by_interface.clear()
+        self.last_call_end.clear()
+
+    def memberships(self, interface: str) -> list[Member]:
+        """Every queue membership of ``interface``."""
+        return list(self.by_interface.get(interface, ()))
+
+    def wrapup_until(self, m: Member) -> float | None:
+        """Simulated epoch until which ``m`` is in wrap-up (not rung), or None."""
+        q = self.queues.get(m.queue)
+        end = self.last_call_end.get(m.interface)
+        if q is None or end is None or q.conf.wrapuptime <= 0:
+            return None
+        until = end + q.conf.wrapuptime
+        return until if until > self.sim.clock.now() else None
 
     # --- members (AMI actions) ---------------------------------------------
     def _now(self) -> int:
@@ -164,13 +211,19 @@ class QueueEngine:
         if interface in q.members:
             raise QueueError("Unable to add interface: Already there")
         state_if = state_interface or interface
+        if penalty < 0:
+            raise QueueError("Unable to add interface to queue: Invalid penalty")
         m = Member(queue, interface, name or interface, state_if, penalty, paused, reason if paused else "",
-                   login_time=self._now(), last_pause=self._now() if paused else 0)
+                   login_time=self._now(), last_pause=self._now() if paused else 0,
+                   ringinuse=q.conf.ringinuse, bucket=member_bucket(interface))
         state = self.sim.devices.get(state_if)
         if state == "UNKNOWN" and state_if.startswith("PJSIP/") and state_if[6:] not in self.sim.endpoints:
             state = "INVALID"  # no such endpoint: Asterisk cannot ring it
         m.status = DEVICE_STATUS.get(state, 0)
         q.members[interface] = m
+        q.members_changed()
+        self.by_state_if.setdefault(state_if, []).append(m)
+        self.by_interface.setdefault(interface, []).append(m)
         self.sim.devices.set(f"Queue:{queue}_pause_{interface}", "INUSE" if paused else "NOT_INUSE")
         self.sim.emit("QueueMemberAdded", m.event_fields())
         self._queue_devices(q)
@@ -185,6 +238,13 @@ class QueueEngine:
         if m is None:
             raise QueueError("Unable to remove interface: Not there")
         del q.members[interface]
+        q.members_changed()
+        for index, key in ((self.by_state_if, m.state_interface), (self.by_interface, m.interface)):
+            lst = index.get(key, [])
+            if m in lst:
+                lst.remove(m)
+            if not lst:
+                index.pop(key, None)
         self.sim.emit("QueueMemberRemoved", m.event_fields())
         self._queue_devices(q)
         self.sim.devices.set(f"Queue:{queue}_pause_{interface}", "NOT_INUSE")
@@ -207,19 +267,36 @@ class QueueEngine:
             self.sim.emit("QueueMemberPause", m.event_fields())
             q.notify()
 
-    def _device_changed(self, device: str, state: str) -> None:
-        status = DEVICE_STATUS.get(state, 0)
-        for q in self.queues.values():
-            for m in q.members.values():
-                if m.state_interface == device and m.status != status:
-                    m.status = status
-                    self.sim.emit("QueueMemberStatus", m.event_fields())
-                    self._queue_devices(q)
-                    q.notify()
+    def set_penalty(self, interface: str, penalty: int, queue: str | None = None) -> None:
+        """QueuePenalty (one queue, or every queue the interface is in): QueueMemberPenalty."""
+        found = [m for m in self.by_interface.get(interface, ()) if queue is None or m.queue == queue]
+        if not found or penalty < 0:
+            raise QueueError("Invalid interface, queuename or penalty")
+        for m in found:
+            m.penalty = penalty
+            self.sim.emit("QueueMemberPenalty", m.event_fields())
+            self.queues[m.queue].notify()
 
-    def _queue_devices(self, q: QueueState) -> None:
+    def _device_changed(self, device: str, state: str) -> None:
+        members = self.by_state_if.get(device)
+        if not members:
+            return
+        status = DEVICE_STATUS.get(state, 0)
+        for m in list(members):
+            if m.status != status:
+                m.status = status
+                q = self.queues[m.queue]
+                self.sim.emit("QueueMemberStatus", m.event_fields())
+                self._queue_devices(q, m)
+                q.notify()
+
+    def _queue_devices(self, q: QueueState, changed: Member | None = None) -> None:
+        """Queue:<name>_avail: NOT_INUSE while some member is unpaused and free."""
         name = q.conf.name
-        avail = any(not m.paused and m.status == 1 for m in q.members.values())
+        if changed is not None and not changed.paused and changed.status == 1:
+            avail = True  # no need to look at the others
+        else:
+            avail = any(not m.paused and m.status == 1 for m in q.members.values())
         self.sim.devices.set(f"Queue:{name}_avail", "NOT_INUSE" if avail else "INUSE")
 
     # --- lists -----------------------------------------------------------
@@ -269,23 +346,54 @@ class QueueEngine:
             return True
         return False
 
+    def _can_ring(self, q: QueueState, m: Member, now: float) -> bool:
+        """app_queue's can_ring_entry: unpaused, not ringing, device free, wrap-up over."""
+        if m.paused or m.ringing:
+            return False
+        if m.status not in ((1, 2, 8) if m.ringinuse else (1,)):
+            return False  # ringinuse=no: a device on any call is not rung
+        if m.ringinuse is False and m.in_call:
+            return False
+        wrap = q.conf.wrapuptime
+        if wrap > 0:
+            end = self.last_call_end.get(m.interface)
+            if end is not None and now < end + wrap:
+                return False
+        return True
+
+    def _next_wrapup_end(self, q: QueueState, now: float) -> float | None:
+        """The soonest end of a wrap-up among members otherwise free (when to look again)."""
+        wrap = q.conf.wrapuptime
+        if wrap <= 0:
+            return None
+        ends = [self.last_call_end[m.interface] + wrap for m in q.members.values()
+                if m.interface in self.last_call_end and not m.paused and m.status == 1]
+        ends = [t for t in ends if t > now]
+        return min(ends) if ends else None
+
     def _pick(self, q: QueueState, entry: Entry) -> list[Member]:
         """Members to ring now for ``entry`` (autofill: an entry rings once those ahead ring)."""
         idx = q.entries.index(entry)
         if any(not e.ringing for e in q.entries[:idx]):
             return []
-        free = [m for m in q.members.values() if not m.paused and not m.ringing and m.status == 1]
+        now = self.sim.clock.now()
+        free = [m for m in q.members.values() if self._can_ring(q, m, now)]
         if not free:
             return []
+        best = min(m.penalty for m in free)  # the lowest penalty tier that can be rung
+        free = [m for m in free if m.penalty == best]
         if q.conf.strategy == "ringall":
+            return free
+        if len(free) == 1:
             return free
         order = q.ordered()
         start = 0
         if q.rr_last is not None and q.rr_last in q.members:
-            start = [m.interface for m in order].index(q.rr_last) + 1
+            start = order.index(q.members[q.rr_last]) + 1
+        chosen = set(id(m) for m in free)
         for i in range(len(order)):
             m = order[(start + i) % len(order)]
-            if m in free:
+            if id(m) in chosen:
                 return [m]
         return []
 
@@ -334,8 +442,10 @@ class QueueEngine:
                     return
                 members = self._pick(q, entry)
                 if not members:
-                    remaining = None if deadline is None else deadline - now
-                    await wait_any(sim.clock, [ch.hungup, q.changed], 1.0 if remaining is None else min(1.0, remaining))
+                    # wait for a change (member freed, added, unpaused), a wrap-up end or the deadline
+                    wake = [t for t in (deadline, self._next_wrapup_end(q, now)) if t is not None]
+                    limit = min([IDLE_POLL] + [t - now for t in wake])
+                    await wait_any(sim.clock, [ch.hungup, q.changed], max(limit, 0.001))
                     continue
                 outcome = await self._ring(q, entry, members, deadline)
                 if outcome == "done":
@@ -542,6 +652,7 @@ class QueueEngine:
         m.calls += 1
         m.last_call = int(sim.clock.now())
         m.in_call = False
+        self.last_call_end[m.interface] = sim.clock.now()  # wrapuptime counts from here
         complete = ch.fields() + agent.fields("Dest") + [
             ("Queue", q.conf.name), ("Interface", m.interface), ("MemberName", m.name),
             ("HoldTime", str(hold)), ("TalkTime", str(talk))]

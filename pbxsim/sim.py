@@ -13,6 +13,7 @@ import structlog
 from . import confparse
 from .channel import CAUSE_TXT, Bridge, Channel, DeviceRegistry, Fields
 from .clock import SimClock
+from .confparse import Endpoint
 from .scripts import CallerScript, Phone
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,15 @@ class SimConfig:
     agi_host: str | None = None  # replaces the host of AGI(agi://...) URLs when set
     agi_port: int | None = None
     default_phone: Phone = Phone(answer_after=1.0)
+    # endpoints beyond pjsip.conf for load runs: PJSIP/<first>..<first+N-1>, configured as the
+    # template endpoint (its context), caller id "Agent <n>" <n>; their phones are default_phone
+    extra_agents: int = 0
+    extra_agent_first: int = 2000
+    extra_agent_template: str = "1001"
+
+    def __post_init__(self) -> None:
+        if self.extra_agents < 0 or self.extra_agent_first < 0:
+            raise ValueError("extra_agents and extra_agent_first must be >= 0")
 
 
 class CallHandle:
@@ -90,7 +100,12 @@ class PbxSim:
         if not contexts:
             raise FileNotFoundError(f"no extensions.conf in {Path(config.conf_dir)}")
         self.contexts, self.globals, self.endpoints = contexts, dict(globals_), endpoints
+        self._add_extra_agents()
         self.channels: dict[str, Channel] = {}
+        self.by_endpoint: dict[str, dict[str, Channel]] = {}  # endpoint -> its live channels
+        self.restarting = False
+        self._silent = False  # True while restarting: nothing reaches anyone
+        self._restart_task: asyncio.Task | None = None
         self.bridges: dict[str, Bridge] = {}
         # demo traffic may replace this to vary each ring (answer delay, talk time)
         self.phone_chooser: Callable[[str], Phone] | None = None
@@ -100,8 +115,7 @@ class PbxSim:
         hints = {(ctx, name): ext.hint for ctx, exts in contexts.items()
                  for name, ext in exts.items() if ext.hint}
         self.devices = DeviceRegistry(self._emit_plain, hints)
-        for name in endpoints:
-            self.devices.seed(f"PJSIP/{name}", "NOT_INUSE")
+        self._seed_devices()
         self.calls_processed = 0
         self.started = time.time()
         self.tasks: set[asyncio.Task] = set()
@@ -112,6 +126,26 @@ class PbxSim:
         self.dialer = Dialer(self)
         self.dialplan = Dialplan(self)
         self.ami = None
+
+    def _add_extra_agents(self) -> None:
+        cfg = self.config
+        if not cfg.extra_agents:
+            return
+        tpl = self.endpoints.get(cfg.extra_agent_template)
+        context = tpl.context if tpl else "agents"
+        for n in range(cfg.extra_agent_first, cfg.extra_agent_first + cfg.extra_agents):
+            name = str(n)
+            if name in self.endpoints:
+                raise ValueError(f"extra agent {name} is already an endpoint of pjsip.conf")
+            self.endpoints[name] = Endpoint(name, context, f"Agent {name}", name)
+
+    def _seed_devices(self) -> None:
+        """The device states Asterisk knows at boot (phones registered unless scripted not to)."""
+        self.devices.states.clear()
+        for name in self.endpoints:
+            phone = self.phones.get(name) if hasattr(self, "phones") else None
+            self.devices.seed(f"PJSIP/{name}", "UNAVAILABLE" if phone is not None and not phone.registered
+                              else "NOT_INUSE")
 
     # --- lifecycle -------------------------------------------------------
     async def start(self) -> None:
@@ -133,6 +167,52 @@ class PbxSim:
             await self.ami.start(self.config.ami_host, self.ami.port)
             log.info("pbxsim_ami_up", ami_port=self.ami.port)
 
+    async def restart(self) -> None:
+        """Asterisk restarts: AMI sessions dropped, every call gone, dynamic members gone.
+
+        As a real restart: the AMI link goes first, so no Hangup (or any other event) reaches
+        anyone; every channel and bridge is gone, queue members are forgotten
+        (persistentmembers=no) with the queue statistics, devices are back to their boot
+        state. The Uniqueid counter goes on (ids never repeat), phone scripts stay (phones
+        re-register), and the AMI server listens again on the same port.
+        """
+        if self.restarting:
+            return
+        self.restarting = True
+        log.info("pbxsim_restarting", channels=len(self.channels), ami_port=self.ami_port)
+        try:
+            if self.ami is not None:
+                await self.ami.stop()
+            self._silent = True
+            for ch in list(self.channels.values()):
+                ch.request_hangup(16)
+            while self.tasks:  # calls, originates, AGI sessions: all cut
+                pending = list(self.tasks)
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            for ch in list(self.channels.values()):
+                ch.gone = True
+                ch.hungup.set()
+            self.channels.clear()
+            self.by_endpoint.clear()
+            self.bridges.clear()
+            self.queues.reset()
+            self._seed_devices()
+            self.calls_processed = 0
+            self.started = time.time()
+        finally:
+            self._silent = False
+            self.restarting = False
+        if self.ami is not None:
+            await self.ami.start(self.config.ami_host, self.ami.port)
+        log.info("pbxsim_restarted", ami_port=self.ami_port)
+
+    def restart_soon(self) -> None:
+        """Restart in the background (the SimRestart action: its reply goes out first)."""
+        if self._restart_task is None or self._restart_task.done():
+            self._restart_task = asyncio.ensure_future(self.restart())
+
     @property
     def ami_port(self) -> int:
         """The TCP port the AMI server listens on."""
@@ -140,6 +220,8 @@ class PbxSim:
 
     async def stop(self) -> None:
         """Hang up everything, stop background tasks and close the AMI server."""
+        if self._restart_task is not None:
+            await asyncio.gather(self._restart_task, return_exceptions=True)
         for ch in list(self.channels.values()):
             ch.request_hangup(16)
         if self.tasks:  # let the calls say goodbye on AMI (Hangup events) before cancelling
@@ -167,6 +249,8 @@ class PbxSim:
     # --- events ----------------------------------------------------------
     def emit(self, event: str, fields: Fields, privilege: str | None = None) -> None:
         """Send an event to every AMI session with events on (and in-process listeners)."""
+        if self._silent:
+            return
         if privilege is None:
             privilege = privilege_of(event)
         head: Fields = [("Event", event), ("Privilege", privilege)]
@@ -195,6 +279,7 @@ class PbxSim:
                      cid_name=cid_name if cid_name is not None else (ep.cid_name if ep else ""),
                      context=context, exten=exten, state=state, created=self.clock.now())
         self.channels[ch.name] = ch
+        self.by_endpoint.setdefault(endpoint, {})[ch.name] = ch
         self.emit("Newchannel", ch.fields())
         self.touch_device(ch)
         return ch
@@ -219,6 +304,11 @@ class PbxSim:
         ch.gone = True
         self.emit("Hangup", ch.fields() + [("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
+        mine = self.by_endpoint.get(ch.endpoint)
+        if mine is not None:
+            mine.pop(ch.name, None)
+            if not mine:
+                del self.by_endpoint[ch.endpoint]
         ch.hungup.set()
         self.touch_device(ch)
 
@@ -226,13 +316,16 @@ class PbxSim:
         """Recompute the PJSIP device state of ``ch``'s endpoint from its live channels."""
         dev = f"PJSIP/{ch.endpoint}"
         phone = self.phones.get(ch.endpoint)
-        states = [c.state for c in self.channels.values() if c.endpoint == ch.endpoint and not c.gone]
+        live = [c for c in self.by_endpoint.get(ch.endpoint, {}).values() if not c.gone]
+        states = [c.state for c in live]
         if phone is not None and not phone.registered and not states:
             new = "UNAVAILABLE"
         elif 5 in states:
             new = "RINGINUSE" if any(s in (4, 6) for s in states) else "RINGING"
-        elif any(s in (4, 6) for s in states):
+        elif any(c.state in (4, 6) and not c.held for c in live):
             new = "INUSE"
+        elif any(c.held for c in live):
+            new = "ONHOLD"  # trace 06: the party hearing hold music (as Asterisk aggregates)
         else:
             new = "NOT_INUSE"
         self.devices.set(dev, new)
@@ -251,7 +344,7 @@ class PbxSim:
         if endpoint not in self.endpoints:
             raise KeyError(f"unknown endpoint {endpoint!r}")
         self.phones[endpoint] = phone
-        if not any(c.endpoint == endpoint for c in self.channels.values()):
+        if not self.by_endpoint.get(endpoint):
             self.devices.set(f"PJSIP/{endpoint}", "NOT_INUSE" if phone.registered else "UNAVAILABLE")
 
     def phone(self, endpoint: str) -> Phone:
@@ -262,8 +355,43 @@ class PbxSim:
             return self.phone_chooser(endpoint)
         return self.config.default_phone
 
+    async def phone_hold(self, endpoint: str, held: bool = True) -> None:
+        """The endpoint's phone holds (re-INVITE sendonly) or resumes (sendrecv) its bridged call.
+
+        As trace 06: ``Hold`` (MusicClass) on the phone's channel, then ``MusicOnHoldStart``
+        on the bridged party, whose device goes ONHOLD; resuming: ``Unhold``, the party's
+        device back to INUSE, ``MusicOnHoldStop``. Holding twice changes nothing. Raises
+        KeyError for an unknown endpoint, ValueError when it has no answered bridged call.
+        """
+        if endpoint not in self.endpoints:
+            raise KeyError(f"unknown endpoint {endpoint!r}")
+        chans = [c for c in self.by_endpoint.get(endpoint, {}).values()
+                 if not c.gone and c.state == 6 and c.bridge is not None]
+        if not chans:
+            raise ValueError(f"{endpoint} has no answered call to {'hold' if held else 'resume'}")
+        for ch in chans:
+            if ch.holding == held:
+                continue
+            ch.holding = held
+            peers = [p for p in ch.bridge.channels if p is not ch] if ch.bridge else []
+            log.info("pbxsim_phone_hold", endpoint=endpoint, held=held, channel=ch.name, call_id=ch.linkedid)
+            if held:
+                self.emit("Hold", ch.fields() + [("MusicClass", "default")])
+                for p in peers:
+                    p.held = True
+                    self.emit("MusicOnHoldStart", p.fields() + [("Class", "default")])
+                    self.touch_device(p)
+            else:
+                self.emit("Unhold", ch.fields())
+                for p in peers:
+                    p.held = False
+                    self.touch_device(p)
+                    self.emit("MusicOnHoldStop", p.fields())
+
     async def place_call(self, script: CallerScript) -> CallHandle:
         """Start an inbound call as the script says; returns once the channel exists."""
+        if self.restarting:
+            raise RuntimeError("the simulated Asterisk is restarting")
         ep = self.endpoints.get(script.endpoint)
         if ep is None:
             raise KeyError(f"unknown endpoint {script.endpoint!r}")
@@ -329,16 +457,42 @@ class PbxSim:
                                            variables, uniqueid, action_id)
 
     # --- truth -----------------------------------------------------------
-    def truth(self) -> dict:
-        """What is really going on: members, channels and bridges (for tests and benchmarks)."""
+    def interface_truth(self, interface: str) -> dict:
+        """What ``interface`` (a queue member, e.g. ``PJSIP/1001``) is really doing (see truth())."""
+        members = self.queues.memberships(interface)
+        endpoint = interface.split("/", 1)[1] if interface.startswith("PJSIP/") else ""
+        live = [c for c in self.by_endpoint.get(endpoint, {}).values() if not c.gone] if endpoint else []
+        paused = [m for m in members if m.paused]
+        wrap = [t for t in (self.queues.wrapup_until(m) for m in members) if t is not None]
         return {
+            "queues": {m.queue: {"penalty": m.penalty, "paused": m.paused, "reason": m.reason, "status": m.status,
+                                 "in_call": m.in_call, "ringing": m.ringing, "calls_taken": m.calls}
+                       for m in members},
+            "paused": bool(members) and len(paused) == len(members),
+            "reason": paused[0].reason if paused else "",
+            "device": self.devices.get(members[0].state_interface if members else interface),
+            "ringing": any(c.state == 5 for c in live),
+            "in_call": any(c.state == 6 for c in live),
+            "in_queue_call": any(m.in_call for m in members),
+            "on_hold": any(c.holding for c in live),
+            "wrapup_until": max(wrap) if wrap else None,
+            "channels": sorted(c.name for c in live),
+        }
+
+    def truth(self) -> dict:
+        """What is really going on (for tests and benchmarks); the shape is in pbxsim/README.md."""
+        interfaces = sorted({m.interface for qs in self.queues.queues.values() for m in qs.members.values()})
+        return {
+            "time": self.clock.now(),
+            "interfaces": {i: self.interface_truth(i) for i in interfaces},
             "members": [
                 {"queue": q, "interface": m.interface, "name": m.name, "paused": m.paused,
-                 "reason": m.reason, "status": m.status, "calls_taken": m.calls}
+                 "reason": m.reason, "status": m.status, "calls_taken": m.calls, "penalty": m.penalty,
+                 "in_call": m.in_call}
                 for q, qs in self.queues.queues.items() for m in qs.members.values()],
             "channels": [
                 {"channel": c.name, "uniqueid": c.uniqueid, "linkedid": c.linkedid, "state": c.state,
-                 "caller": c.cid_num, "bridge": c.bridge.uniqueid if c.bridge else ""}
+                 "caller": c.cid_num, "bridge": c.bridge.uniqueid if c.bridge else "", "holding": c.holding}
                 for c in self.channels.values()],
             "waiting": {q: [e.channel.name for e in qs.entries] for q, qs in self.queues.queues.items()},
         }

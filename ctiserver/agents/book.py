@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Callable, Iterable
+
+import structlog
 
 from ctiserver.agents import model
 from ctiserver.agents.model import AgentState, AgentStatus
 from ctiserver.ami.events import MemberState
 from ctiserver.calls import model as calls
+
+log = structlog.get_logger(__name__)
+FORCE_WINDOW = 30.0  # seconds within which a confirming event is credited to a supervisor's command
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +52,12 @@ class AgentChanged:
 class AgentBook:
     """Statuses of all agent interfaces; emits AgentChanged when a shown state or reason changes."""
 
-    def __init__(self, accounts: Iterable[Account] = ()) -> None:
+    def __init__(self, accounts: Iterable[Account] = (), wrapup_for: Callable[[str], float] = lambda queue: 0.0) -> None:
         self.by_id: dict[str, Account] = {}
         self.by_interface: dict[str, Account] = {}
         self.status: dict[str, AgentStatus] = {}
+        self.wrapup_for = wrapup_for
+        self._forced: dict[str, tuple[tuple[str, str], float]] = {}  # interface -> ((id, name), when)
         self.set_accounts(accounts)
 
     def set_accounts(self, accounts: Iterable[Account]) -> None:
@@ -69,7 +76,12 @@ class AgentBook:
         new_state, new_reason = model.derive(new)
         changed = (old_state, old_reason) != (new_state, new_reason)
         if changed:
-            new = replace(new, since=at)
+            forced = self._forced.pop(interface, None) if new.cause.startswith("queue_member") else None
+            by = forced[0] if forced and at - forced[1] <= FORCE_WINDOW else None
+            new = replace(new, since=at, changed_by=by)
+            if (old_state, new_state) not in model.TRANSITIONS and old_state != new_state:
+                log.warning("unexpected_agent_transition", interface=interface, old=old_state.value,
+                            new=new_state.value, cause=new.cause)
         self.status[interface] = new
         account = self.by_interface.get(interface)
         if not changed or account is None:
@@ -94,19 +106,40 @@ class AgentBook:
             out += self._update(interface, status, now)
         return out
 
+    def expect_forced(self, interface: str, by: tuple[str, str], at: float) -> None:
+        """A supervisor asked for a change of this agent: credit the confirming event to them."""
+        self._forced[interface] = (by, at)
+
+    def end_wrapup(self, interface: str, until: float, at: float) -> list[AgentChanged]:
+        """The wrap-up that was to end at ``until`` is over (ignored if another one runs now)."""
+        status = self.status_of(interface)
+        if status.wrapup_until != until:
+            return []
+        return self._update(interface, model.end_wrapup(status), at)
+
     def apply_call(self, ce: object) -> list[AgentChanged]:
         """A call event that concerns an agent's leg."""
+        peer = None
+        if isinstance(ce, (calls.CallRinging, calls.CallAnswered, calls.AgentBusyOutside)):
+            peer = ce.peer if isinstance(ce, calls.AgentBusyOutside) else (ce.call.caller_num, ce.call.caller_name)
         if isinstance(ce, calls.CallRinging):
-            return self._update(ce.interface, model.ring(self.status_of(ce.interface), ce.leg, ce.call.linkedid),
-                                ce.at)
+            return self._update(ce.interface,
+                                model.ring(self.status_of(ce.interface), ce.leg, ce.call.linkedid, peer), ce.at)
         if isinstance(ce, calls.CallAnswered):
             return self._update(ce.interface,
-                                model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid), ce.at)
+                                model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid, peer), ce.at)
+        if isinstance(ce, calls.AgentBusyOutside):
+            return self._update(ce.interface, model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid,
+                                                            peer, outside=True), ce.at)
+        if isinstance(ce, calls.CallHeld):
+            return self._update(ce.interface, model.hold(self.status_of(ce.interface), ce.leg, ce.held), ce.at)
         if isinstance(ce, calls.CallRingEnded):
             return self._update(ce.interface, model.leg_gone(self.status_of(ce.interface), ce.leg, ce.why), ce.at)
         if isinstance(ce, calls.AgentLegEnded):
+            seconds = self.wrapup_for(ce.call.queue)
+            until = ce.at + seconds if seconds > 0 else None
             return self._update(ce.interface,
-                                model.leg_gone(self.status_of(ce.interface), ce.leg, "call_ended"), ce.at)
+                                model.leg_gone(self.status_of(ce.interface), ce.leg, "call_ended", until), ce.at)
         return []
 
     def view(self, agent_id: str) -> dict | None:
@@ -117,7 +150,11 @@ class AgentBook:
         state, reason = model.derive(status)
         return {"id": account.id, "name": account.name, "role": account.role, "state": state.value,
                 "reason": reason, "since": status.since or None, "queues": list(status.queues),
-                "interface": account.interface, "call": status.call or status.ringing_call}
+                "interface": account.interface, "call": status.call or status.ringing_call,
+                "caller": {"number": status.peer[0], "name": status.peer[1]} if status.peer else None,
+                "outside_call": status.outside,
+                "changed_by": {"id": status.changed_by[0], "name": status.changed_by[1]} if status.changed_by else None,
+                "wrapup_ends": status.wrapup_until if state is AgentState.WRAP_UP else None}
 
     def views(self) -> list[dict]:
         return [v for a in sorted(self.by_id) if (v := self.view(a)) is not None]

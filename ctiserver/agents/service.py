@@ -7,6 +7,7 @@ event (see ``AgentBook``), never when the command is sent.
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 import structlog
@@ -37,8 +38,13 @@ class AgentService:
     def views(self) -> list[dict]:
         return self.book.views()
 
-    async def change_state(self, agent_id: str, target: str, reason: str | None = None, *, by: Account) -> None:
-        """Ask Asterisk for a state change; raises a CtiError when it cannot be done."""
+    async def change_state(self, agent_id: str, target: str, reason: str | None = None, *, by: Account,
+                           queues: list[str] | tuple[str, ...] | None = None) -> None:
+        """Ask Asterisk for a state change; raises a CtiError when it cannot be done.
+
+        ``queues`` chooses the queues (skills) of a sign-in among the agent's profile queues
+        (default: all of them). A supervisor's change is credited to them when confirmed.
+        """
         account = self.book.by_id.get(agent_id)
         if account is None:
             raise NotFound(f"no agent {agent_id!r}", field="agent")
@@ -48,13 +54,25 @@ class AgentService:
             raise InvalidInput("state must be a string", field="state")
         if reason is not None and not isinstance(reason, str):
             raise InvalidInput("reason must be a string", field="reason")
-        queues = account.queues or self.default_queues
-        plan = model.plan_change(self.book.status_of(account.interface), target, reason, queues,
+        allowed = account.queues or self.default_queues
+        if queues is not None:
+            if not isinstance(queues, (list, tuple)) or not queues or not all(isinstance(q, str) for q in queues):
+                raise InvalidInput("queues must be a non-empty list of queue names", field="queues")
+            unknown = [q for q in queues if q not in allowed]
+            if unknown:
+                raise InvalidInput(f"not one of {account.id}'s queues: {', '.join(unknown)}; "
+                                   f"known: {', '.join(allowed)}", field="queues")
+            if target != "logged_out" and self.book.status_of(account.interface).memberships:
+                raise InvalidInput("queues are chosen when signing in", field="queues")
+        chosen = tuple(dict.fromkeys(queues)) if queues else allowed
+        plan = model.plan_change(self.book.status_of(account.interface), target, reason, chosen,
                                  self.busy_reasons)
         ami = self.ami
         if ami is None or not ami.connected:
             raise Unavailable("Asterisk is not reachable; nothing was changed", code="ami_down")
         log.info("agent_state_requested", agent=agent_id, target=target, reason=reason, by=by.id)
+        if by.id != agent_id:
+            self.book.expect_forced(account.interface, (by.id, by.name), time.time())
         penalties = dict(zip(account.queues, account.penalties))
         for queue in plan.sign_in:
             await self._send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,

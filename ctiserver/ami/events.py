@@ -67,6 +67,13 @@ class DialplanStep(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelHold(ChannelEvent):
+    """Hold/Unhold: the phone of this channel put its peer on hold (SIP re-INVITE) or took it back."""
+
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfReceived(ChannelEvent):
     digit: str
 
@@ -281,6 +288,8 @@ _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
                                        _int(m.get("Priority")), _s(m, "Application"), _s(m, "AppData")),
     "DTMFEnd": lambda m: (DtmfReceived(*_chan(m), _s(m, "Digit"))
                           if _s(m, "Direction") == "Received" else None),
+    "Hold": lambda m: ChannelHold(*_chan(m), True),
+    "Unhold": lambda m: ChannelHold(*_chan(m), False),
     "VarSet": lambda m: VariableSet(*_chan(m), _s(m, "Variable"), _s(m, "Value")),
     "DialEnd": lambda m: DialEnded(*_chan(m), *_dest(m), _s(m, "DialStatus")),
     "BridgeEnter": lambda m: BridgeEntered(*_chan(m), m.get("BridgeUniqueid") or _s(m, "BridgeId")),

@@ -19,6 +19,7 @@ class Leg:
     endpoint: str
     state: int = 0
     bridge: str = ""
+    exten: str = ""  # what the leg dialled (an agent's outbound call: the number)
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class Call:
     answered_at: float | None = None
     agent_interface: str = ""
     agent_leg: str = ""
+    outside: dict[str, str] = field(default_factory=dict)  # agent legs up outside any queue -> interface
     abandoned: bool = False
     queue_status: str = ""
     hangup_by: str = ""
@@ -52,7 +54,7 @@ class Call:
         """answered / no_agent / abandoned once ended (None while the call is live)."""
         if self.ended_at is None:
             return None
-        if self.answered_at is not None:
+        if self.answered_at is not None or (self.outside and self.queued_at is None):
             return "answered"
         if self.queue_status in NO_AGENT_STATUSES:
             return "no_agent"
@@ -137,10 +139,32 @@ class AgentLegEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentBusyOutside:
+    """An agent's phone is up in a call that no queue gave them (direct or outbound)."""
+
+    call: Call
+    interface: str
+    leg: str
+    peer: tuple[str, str]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld:
+    """An agent's phone put its call on hold (held=True) or took it back."""
+
+    call: Call
+    interface: str
+    leg: str
+    held: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     call: Call
     at: float
 
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
-             | CallAnswered | AgentLegEnded | CallEnded)
+             | CallAnswered | AgentBusyOutside | CallHeld | AgentLegEnded | CallEnded)

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AgentLegEnded, Call, CallAnswered, CallEnded, CallEvent, CallIdentified,
-                                   CallQueued, CallRingEnded, CallRinging, CallStarted, Leg)
+from ctiserver.calls.model import (AgentBusyOutside, AgentLegEnded, Call, CallAnswered, CallEnded, CallEvent,
+                                   CallHeld, CallIdentified, CallQueued, CallRingEnded, CallRinging, CallStarted,
+                                   Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
 CAUSE_USER_BUSY = 17
 RINGING = 5
+UP = 6
 
 
 class CallTracker:
@@ -35,7 +37,7 @@ class CallTracker:
         return handler(self, e) if handler else []
 
     def _created(self, e: ev.ChannelCreated) -> list[CallEvent]:
-        leg = Leg(e.uniqueid, e.linkedid, e.channel, ev.endpoint_of(e.channel), e.state)
+        leg = Leg(e.uniqueid, e.linkedid, e.channel, ev.endpoint_of(e.channel), e.state, exten=e.exten)
         self.legs[e.uniqueid] = leg
         call = self.calls.get(e.linkedid)
         out: list[CallEvent] = []
@@ -50,9 +52,36 @@ class CallTracker:
 
     def _state(self, e: ev.ChannelStateChanged) -> list[CallEvent]:
         leg = self.legs.get(e.uniqueid)
-        if leg:
-            leg.state = e.state
+        if leg is None:
+            return []
+        leg.state = e.state
+        call = self.calls.get(leg.linkedid)
+        if e.state == UP and call is not None:
+            return self._maybe_outside(call, leg, e.at)
         return []
+
+    def _maybe_outside(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
+        """An agent's phone up in a call no queue gave them (a queue leg is connected by AgentConnect)."""
+        if (not self._is_agent(leg.endpoint) or leg.uniqueid in call.ringing or leg.uniqueid == call.agent_leg
+                or leg.uniqueid in call.outside or call.queued_at is not None):
+            return []
+        call.outside[leg.uniqueid] = leg.endpoint
+        if call.answered_at is None and leg.uniqueid != call.caller_leg:
+            call.answered_at = at  # a direct call: the agent answered it
+        if leg.uniqueid == call.caller_leg:  # the agent dialled out: the peer is what they dialled
+            peer = (leg.exten if leg.exten not in ("", "s") else "", "")
+        else:
+            peer = (call.caller_num, call.caller_name)
+        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at)]
+
+    def _hold(self, e: ev.ChannelHold) -> list[CallEvent]:
+        leg = self.legs.get(e.uniqueid)
+        call = self.calls.get(e.linkedid)
+        if leg is None or call is None or not self._is_agent(leg.endpoint):
+            return []
+        if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
+            return []
+        return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
 
     def _caller_call(self, e: ev.ChannelEvent) -> Call | None:
         call = self.calls.get(e.linkedid)
@@ -169,6 +198,8 @@ class CallTracker:
             if not call.hangup_by:
                 call.hangup_by = "agent"
             out.append(AgentLegEnded(call, call.agent_interface, uniqueid, at))
+        elif uniqueid in call.outside:
+            out.append(AgentLegEnded(call, call.outside[uniqueid], uniqueid, at))
         elif uniqueid == call.caller_leg and call.answered_at is not None and not call.hangup_by:
             call.hangup_by = "caller"
         if not call.legs:
@@ -180,6 +211,7 @@ class CallTracker:
     _handlers: dict[type, Callable[["CallTracker", object], list[CallEvent]]] = {
         ev.ChannelCreated: _created,
         ev.ChannelStateChanged: _state,
+        ev.ChannelHold: _hold,
         ev.DtmfReceived: _dtmf,
         ev.DialplanStep: _step,
         ev.VariableSet: _varset,
@@ -250,4 +282,7 @@ class CallTracker:
             elif not bridged and c.state == RINGING and c.uniqueid not in call.ringing:
                 call.ringing[c.uniqueid] = interface
                 out.append(CallRinging(call, interface, c.uniqueid, now))
+        for c in legs:
+            if c.application != "AppQueue" and c.state == UP:
+                out += self._maybe_outside(call, self.legs[c.uniqueid], now)
         return out

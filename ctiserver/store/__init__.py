@@ -6,11 +6,12 @@ for the one ordered, journaled writer; the read methods return frozen dataclasse
 
 from ctiserver.store.demo import DEMO_CALLERS
 from ctiserver.store.errors import StoreUnavailable
-from ctiserver.store.models import AgentAccount, Customer, Marquee, WorkOrder, WorkOrderEvent
-from ctiserver.store.ops import AgentStateOp, Op, WorkOrderOp
+from ctiserver.store.models import (AgentAccount, Customer, Marquee, RingEnd, Signin, StateLogEntry, WorkOrder,
+                                     WorkOrderEvent)
+from ctiserver.store.ops import AgentStateOp, Op, SigninOp, WorkOrderOp
 from ctiserver.store.store import Store
 
 __all__ = [
-    "DEMO_CALLERS", "AgentAccount", "AgentStateOp", "Customer", "Marquee", "Op", "Store",
-    "StoreUnavailable", "WorkOrder", "WorkOrderEvent", "WorkOrderOp",
+    "DEMO_CALLERS", "AgentAccount", "AgentStateOp", "Customer", "Marquee", "Op", "RingEnd", "Signin", "SigninOp",
+    "StateLogEntry", "Store", "StoreUnavailable", "WorkOrder", "WorkOrderEvent", "WorkOrderOp",
 ]

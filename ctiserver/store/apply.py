@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from ctiserver.store.ops import WORK_ORDER_FIELDS, AgentStateOp, Op, WorkOrderOp
+from ctiserver.store.ops import WORK_ORDER_FIELDS, AgentStateOp, Op, SigninOp, WorkOrderOp
 from ctiserver.store.phones import normalize_phone
 
 
@@ -69,10 +69,30 @@ async def apply_work_order(conn: asyncpg.Connection, op: WorkOrderOp) -> bool:
 async def apply_agent_state(conn: asyncpg.Connection, op: AgentStateOp) -> bool:
     """Append one agent state change; False if already applied."""
     row = await conn.fetchval(
-        "INSERT INTO agent_state_log (op_id, agent_id, at, from_state, to_state, reason, cause) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (op_id) DO NOTHING RETURNING id",
-        op.op_id, op.agent_id, to_datetime(op.at), op.from_state, op.to_state, op.reason, op.cause)
+        "INSERT INTO agent_state_log (op_id, agent_id, at, from_state, to_state, reason, cause, by_agent_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (op_id) DO NOTHING RETURNING id",
+        op.op_id, op.agent_id, to_datetime(op.at), op.from_state, op.to_state, op.reason, op.cause, op.by)
     return row is not None
+
+
+async def apply_signin(conn: asyncpg.Connection, op: SigninOp) -> bool:
+    """Set or clear an agent's desired sign-in; an op older than the row's last write changes nothing.
+
+    Ops arrive in order, so the time guard only matters for a journal replayed after a crash
+    (the same ops again, in the same order: the result is the same).
+    """
+    at = to_datetime(op.at)
+    if op.queues is None:
+        status = await conn.execute("DELETE FROM agent_signin WHERE agent_id = $1 AND updated_at <= $2",
+                                    op.agent_id, at)
+    else:
+        status = await conn.execute(
+            "INSERT INTO agent_signin (agent_id, queues, paused, reason, updated_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (agent_id) DO UPDATE SET queues = EXCLUDED.queues, paused = EXCLUDED.paused, "
+            "reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at "
+            "WHERE agent_signin.updated_at <= EXCLUDED.updated_at",
+            op.agent_id, op.queues, op.paused, op.reason, at)
+    return not status.endswith(" 0")
 
 
 async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
@@ -81,4 +101,6 @@ async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
         return await apply_work_order(conn, op)
     if isinstance(op, AgentStateOp):
         return await apply_agent_state(conn, op)
+    if isinstance(op, SigninOp):
+        return await apply_signin(conn, op)
     raise TypeError(f"not an op: {type(op).__name__}")

@@ -134,3 +134,47 @@ class Marquee:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "posted_by": self.posted_by, "posted_at": iso(self.posted_at),
                 "expires_at": iso(self.expires_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class Signin:
+    """Who should be signed in: the agent's queues (queue -> penalty) and pause state."""
+
+    agent_id: str
+    queues: Mapping[str, int]
+    paused: bool
+    reason: str | None
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent_id": self.agent_id, "queues": dict(self.queues), "paused": self.paused,
+                "reason": self.reason, "updated_at": iso(self.updated_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class StateLogEntry:
+    """One row of agent_state_log: a transition ``from_state`` -> ``to_state`` at ``at``."""
+
+    id: int
+    agent_id: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    reason: str | None = None
+    cause: str | None = None
+    by_agent_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "agent_id": self.agent_id, "at": iso(self.at), "from_state": self.from_state,
+                "to_state": self.to_state, "reason": self.reason, "cause": self.cause, "by": self.by_agent_id}
+
+
+@dataclass(frozen=True, slots=True)
+class RingEnd:
+    """An agent stopped being rung without answering (a work order's ``ring_ended`` event)."""
+
+    linkedid: str
+    at: datetime
+    agent_id: str | None
+    interface: str | None
+    why: str | None

@@ -151,6 +151,7 @@ class AgentStateOp:
     to_state: str
     reason: str | None = None
     cause: str | None = None
+    by: str | None = None  # the supervisor who forced it; None when the agent or Asterisk did it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "op_id", _check_op_id(self.op_id))
@@ -160,17 +161,76 @@ class AgentStateOp:
         _check_text("to_state", self.to_state, required=True, limit=64)
         _check_text("reason", self.reason, limit=200)
         _check_text("cause", self.cause, limit=200)
+        _check_text("by", self.by, limit=64)
 
     @classmethod
     def new(cls, agent_id: str, from_state: str | None, to_state: str, reason: str | None = None,
-            cause: str | None = None, at: float | None = None) -> "AgentStateOp":
+            cause: str | None = None, at: float | None = None, by: str | None = None) -> "AgentStateOp":
         """An op with a fresh op_id, at now unless given."""
-        return cls(new_op_id(), time.time() if at is None else at, agent_id, from_state, to_state, reason, cause)
+        return cls(new_op_id(), time.time() if at is None else at, agent_id, from_state, to_state, reason, cause,
+                   by)
 
 
-Op = Union[WorkOrderOp, AgentStateOp]
+MAX_PENALTY = 1_000_000
 
-_TYPES: dict[str, type] = {"work_order": WorkOrderOp, "agent_state": AgentStateOp}
+
+def _check_line(name: str, value: Any, *, required: bool = False, limit: int = 200) -> str | None:
+    """Text that will be sent to Asterisk again (queue names, pause reasons): no control characters."""
+    value = _check_text(name, value, required=required, limit=limit)
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"{name} must not contain control characters", field=name)
+    return value
+
+
+@dataclass(frozen=True)
+class SigninOp:
+    """Record who should be signed in (``queues`` = queue -> penalty), or that nobody is (``queues`` None).
+
+    The latest op per agent wins; it is what a resync after an Asterisk restart restores.
+    """
+
+    op_id: str
+    at: float
+    agent_id: str
+    queues: dict[str, int] | None
+    paused: bool = False
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op_id", _check_op_id(self.op_id))
+        object.__setattr__(self, "at", _check_at(self.at))
+        _check_text("agent_id", self.agent_id, required=True, limit=64)
+        if not isinstance(self.paused, bool):
+            raise InvalidInput("paused must be true or false", field="paused")
+        _check_line("reason", self.reason)
+        if self.queues is None:
+            if self.paused or self.reason is not None:
+                raise InvalidInput("a sign-out carries no pause state", field="paused")
+            return
+        if not isinstance(self.queues, dict) or not self.queues:
+            raise InvalidInput("queues must map at least one queue to its penalty", field="queues")
+        for queue, penalty in self.queues.items():
+            _check_line("queues", queue, required=True, limit=80)
+            if isinstance(penalty, bool) or not isinstance(penalty, int) or not 0 <= penalty <= MAX_PENALTY:
+                raise InvalidInput(f"penalty of queue {queue!r} must be an integer from 0 to {MAX_PENALTY}",
+                                   field="queues")
+        object.__setattr__(self, "queues", dict(self.queues))
+
+    @property
+    def signed_in(self) -> bool:
+        return self.queues is not None
+
+    @classmethod
+    def new(cls, agent_id: str, queues: dict[str, int] | None, paused: bool = False, reason: str | None = None,
+            at: float | None = None) -> "SigninOp":
+        """An op with a fresh op_id, at now unless given."""
+        return cls(new_op_id(), time.time() if at is None else at, agent_id, queues, paused, reason)
+
+
+Op = Union[WorkOrderOp, AgentStateOp, SigninOp]
+OP_TYPES = (WorkOrderOp, AgentStateOp, SigninOp)
+
+_TYPES: dict[str, type] = {"work_order": WorkOrderOp, "agent_state": AgentStateOp, "signin": SigninOp}
 _NAMES = {v: k for k, v in _TYPES.items()}
 
 

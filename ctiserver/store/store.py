@@ -16,12 +16,13 @@ import asyncpg
 import structlog
 
 from ctiserver.agents.passwords import hash_password, verify_password
-from ctiserver.store import demo
+from ctiserver.store import daily, demo
 from ctiserver.store.errors import StoreUnavailable, connect_error, describe_target, is_outage, reason
 from ctiserver.store.journal import Journal, JournalLocked
 from ctiserver.store.migrate import is_current, run_migrations
-from ctiserver.store.models import WORK_ORDER_COLUMNS, AgentAccount, Customer, Marquee, WorkOrder, WorkOrderEvent
-from ctiserver.store.ops import Op
+from ctiserver.store.models import (WORK_ORDER_COLUMNS, AgentAccount, Customer, Marquee, RingEnd, Signin,
+                                     StateLogEntry, WorkOrder, WorkOrderEvent)
+from ctiserver.store.ops import Op, SigninOp
 from ctiserver.store.phones import normalize_phone
 from ctiserver.store.writer import Writer
 
@@ -306,6 +307,51 @@ class Store:
                                           for e in events))
 
         return await self._run(read)
+
+    async def work_orders_between(self, start: dt.datetime, end: dt.datetime) -> list[WorkOrder]:
+        """Every work order of calls started in ``[start, end)`` (no limit: for the day's statistics)."""
+        rows = await self._fetch(f"{_WO_SELECT} WHERE w.created_at >= $1 AND w.created_at < $2 "
+                                 "ORDER BY w.created_at, w.id", start, end)
+        return [_work_order(r) for r in rows]
+
+    async def ring_ends(self, start: dt.datetime, end: dt.datetime) -> list[RingEnd]:
+        """Agents rung without answering in ``[start, end)`` (``ring_ended`` events; ``why`` says how)."""
+        return await self._run(lambda c: daily.ring_ends(c, start, end))
+
+    # -- agent state log and desired sign-in -----------------------------------------------------
+
+    async def agent_state_log(self, start: dt.datetime, end: dt.datetime,
+                              agent_id: str | None = None) -> list[StateLogEntry]:
+        """Transitions in ``[start, end)`` plus each agent's last one before ``start``, by agent and time."""
+        return await self._run(lambda c: daily.state_log(c, start, end, agent_id))
+
+    async def set_signin(self, agent_id: str, queues: dict[str, int], paused: bool = False,
+                         reason: str | None = None) -> None:
+        """Record that ``agent_id`` should be signed in to ``queues`` (queue -> penalty), paused or not.
+
+        A journaled op like the state log (see docs/statistics.md): it returns once the op is
+        in the journal, never fails for a PostgreSQL outage, and lands in order with the
+        agent's state changes. Raises InvalidInput for a malformed value.
+        """
+        self.submit(SigninOp.new(agent_id, dict(queues), paused, reason))
+
+    async def clear_signin(self, agent_id: str) -> None:
+        """Record that ``agent_id`` should not be signed in (journaled like ``set_signin``)."""
+        self.submit(SigninOp.new(agent_id, None))
+
+    async def list_signins(self, timeout: float = 5.0) -> list[Signin]:
+        """Who should be signed in, by agent id, including every sign-in change submitted so far.
+
+        Waits up to ``timeout`` for the writer to commit what is pending; StoreUnavailable when
+        PostgreSQL is away (the caller then keeps what it knows in memory).
+        """
+        if self._writer.pending and self._writer.started:
+            try:
+                await self._writer.flush(timeout)
+            except TimeoutError:
+                raise StoreUnavailable(f"PostgreSQL at {self.target} is unavailable: "
+                                       f"{self._writer.pending} writes still pending") from None
+        return await self._run(daily.signins)
 
     # -- marquee ---------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import structlog
 from ctiserver.store.apply import apply_op
 from ctiserver.store.errors import is_data_error, is_outage, reason
 from ctiserver.store.journal import Journal
-from ctiserver.store.ops import AgentStateOp, Op, WorkOrderOp
+from ctiserver.store.ops import OP_TYPES, Op
 
 log = structlog.get_logger(__name__)
 
@@ -79,8 +79,8 @@ class Writer:
 
     def submit(self, op: Op) -> int:
         """Journal and queue ``op``; return its sequence number."""
-        if not isinstance(op, (WorkOrderOp, AgentStateOp)):
-            raise TypeError(f"submit takes a WorkOrderOp or AgentStateOp, not {type(op).__name__}")
+        if not isinstance(op, OP_TYPES):
+            raise TypeError(f"submit takes a WorkOrderOp, AgentStateOp or SigninOp, not {type(op).__name__}")
         self._seq += 1
         if self._journal is not None:
             self._journal.append(self._seq, op)

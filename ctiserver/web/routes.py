@@ -11,9 +11,9 @@ from aiohttp import web
 from ctiserver import errors
 from ctiserver.push.hub import encode as _dumps  # same encoding as the push (datetimes, enums)
 from ctiserver.web import validate as v
-from ctiserver.web.keys import ACCOUNT, CORE, SESSIONS, THROTTLE
+from ctiserver.web.keys import ACCOUNT, CORE, SESSIONS, SOCKETS, THROTTLE
 from ctiserver.web.middleware import SESSION_COOKIE, error_response, session_token
-from ctiserver.web.ws import close_session_sockets
+from ctiserver.web.ws import CLOSE_TAKEN_OVER, close_session_sockets, live_sockets_of
 
 log = structlog.get_logger(__name__)
 
@@ -22,6 +22,8 @@ AGENT_ID = r"[A-Za-z0-9_.-]+"
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
 STATES = ("ready", "not_ready", "logged_out")
+QUEUE = r"[A-Za-z0-9_-]{1,40}"
+MAX_QUEUES = 10
 MAX_TTL = 7 * 24 * 3600
 ADDRESS_FAILURES = 30  # from one address, across logins (a shared office NAT has many agents)
 
@@ -53,8 +55,14 @@ async def _body(request: web.Request, fields: dict[str, v.Field]) -> dict[str, A
 
 @routes.post("/api/login")
 async def login(request: web.Request) -> web.Response:
-    """Check login and password; set the signed session cookie."""
-    body = await _body(request, {"login": v.Field(str), "password": v.Field(str)})
+    """Check login and password; set the signed session cookie.
+
+    ``other_sessions`` counts the account's panels open elsewhere (live websockets):
+    the panel then offers to take over. ``take_over: true`` ends those sessions
+    (their sockets close with 4002); queue membership is not touched either way.
+    """
+    body = await _body(request, {"login": v.Field(str), "password": v.Field(str),
+                                 "take_over": v.Field(bool, required=False)})
     login_name = v.text(body["login"], "login", max_len=64)
     password = body["password"]
     if not password or len(password) > 256:
@@ -75,12 +83,26 @@ async def login(request: web.Request) -> web.Response:
         log.info("login_failed", login=login_name, remote=request.remote)
         raise
     throttle.succeeded(keys[0])
-    log.info("login", agent=str(account.id), remote=request.remote)
-    response = web.json_response({"me": account_json(account)})
     signer = request.app[SESSIONS]
+    if body.get("take_over"):
+        taken = await close_account_sessions(request.app, str(account.id))
+        log.info("login_took_over", agent=str(account.id), remote=request.remote, closed=taken)
+    others = len(live_sockets_of(request.app, str(account.id)))
+    log.info("login", agent=str(account.id), remote=request.remote, other_sessions=others)
+    response = web.json_response({"me": account_json(account), "other_sessions": others})
     response.set_cookie(SESSION_COOKIE, signer.issue(str(account.id)), max_age=signer.lifetime,
                         path="/", httponly=True, samesite="Strict", secure=request.secure)
     return response
+
+
+async def close_account_sessions(app: web.Application, agent_id: str) -> int:
+    """End every session of this account that has a panel open: revoke, close with 4002."""
+    signer = app[SESSIONS]
+    closed = 0
+    for token in [t for t in app[SOCKETS] if signer.verify(t) == agent_id]:
+        signer.revoke(token)
+        closed += await close_session_sockets(app, token, CLOSE_TAKEN_OVER, "signed in elsewhere")
+    return closed
 
 
 @routes.post("/api/logout")
@@ -110,10 +132,14 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.post("/api/agent/state")
 async def change_state(request: web.Request) -> web.Response:
-    """Ask Asterisk to sign in / ready / not ready / sign out; 202 once it accepted."""
+    """Ask Asterisk to sign in / ready / not ready / sign out; 202 once it accepted.
+
+    ``queues`` (optional, when signing in) picks some of the agent's queues; without
+    it the agent's profile queues are used.
+    """
     account = request[ACCOUNT]
     body = await _body(request, {"state": v.Field(str), "reason": v.Field(str, required=False),
-                                 "agent": v.Field(str, required=False)})
+                                 "agent": v.Field(str, required=False), "queues": v.Field(list, required=False)})
     state = v.choice(body["state"], "state", STATES)
     reason = v.text(body["reason"], "reason", max_len=64) if body.get("reason") is not None else None
     target = str(account.id)
@@ -121,8 +147,31 @@ async def change_state(request: web.Request) -> web.Response:
         target = v.token(body["agent"], "agent", pattern=AGENT_ID, max_len=32, what="an agent id")
         if target != str(account.id):
             _require_supervisor(account, "change another agent's state")
-    await request.app[CORE].agents.change_state(target, state, reason, by=account)
+    core = request.app[CORE]
+    extra: dict[str, Any] = {}
+    if body.get("queues") is not None:
+        agent = core.account(target)
+        allowed = set(getattr(agent, "queues", None) or ()) | set(core.config.callcenter.queues)
+        extra["queues"] = queue_list(body["queues"], allowed)
+    await core.agents.change_state(target, state, reason, by=account, **extra)
     return web.json_response({"accepted": True}, status=202)
+
+
+def queue_list(value: list, allowed: set[str]) -> list[str]:
+    """1 to 10 queue names, each one the agent may sign in to; duplicates are dropped."""
+    if not 1 <= len(value) <= MAX_QUEUES:
+        raise errors.InvalidInput(f"queues must list 1 to {MAX_QUEUES} queue names (got {len(value)})",
+                                  field="queues")
+    out: list[str] = []
+    for item in value:
+        name = v.token(item, "queues", pattern=QUEUE, max_len=40,
+                       what="queue names (letters, digits, _ and -, at most 40)")
+        if name not in allowed:
+            raise errors.InvalidInput(f"unknown queue {name!r} (this agent's queues: {', '.join(sorted(allowed))})",
+                                      field="queues")
+        if name not in out:
+            out.append(name)
+    return out
 
 
 @routes.get("/api/agents")

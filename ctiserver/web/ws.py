@@ -9,12 +9,13 @@ from aiohttp import WSMsgType, web
 
 from ctiserver import errors
 from ctiserver.push.hub import PushHub
-from ctiserver.web.keys import ACCOUNT, CORE, SOCKETS
+from ctiserver.web.keys import ACCOUNT, CORE, SESSIONS, SOCKETS
 from ctiserver.web.middleware import session_token
 
 HEARTBEAT_SECONDS = 20.0  # finds half-open sockets (laptop lid closed, Wi-Fi gone)
 MAX_CLIENT_MESSAGE = 4096
-CLOSE_SIGNED_OUT = 4001  # the session ended (logout): the client should show the sign-in form  # clients only ever send tiny control messages
+CLOSE_SIGNED_OUT = 4001  # the session ended (logout): the client should show the sign-in form
+CLOSE_TAKEN_OVER = 4002  # the same account signed in elsewhere and took over this panel
 
 
 class AiohttpConnection:
@@ -83,7 +84,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             sockets.pop(token, None)
 
 
-async def close_session_sockets(app: web.Application, token: str | None) -> None:
-    """Close the websockets opened with this session (it was just revoked)."""
+async def close_session_sockets(app: web.Application, token: str | None, code: int = CLOSE_SIGNED_OUT,
+                                reason: str = "signed out") -> int:
+    """Close the websockets opened with this session (it was just revoked); how many were open."""
+    closed = 0
     for ws in list(app[SOCKETS].pop(token or "", ())):
-        await ws.close(code=CLOSE_SIGNED_OUT, message=b"signed out")
+        closed += not ws.closed
+        await ws.close(code=code, message=reason.encode("utf-8"))
+    return closed
+
+
+def live_sockets_of(app: web.Application, agent_id: str) -> list[web.WebSocketResponse]:
+    """The open panel websockets of this account, over all its still-valid sessions."""
+    signer = app[SESSIONS]
+    return [ws for token, sockets in app[SOCKETS].items() if signer.verify(token) == agent_id
+            for ws in sockets if not ws.closed]

@@ -245,3 +245,42 @@ async def test_11_click_to_dial_originate_as_recorded(sim: PbxSim) -> None:
     assert originated(got) == originated(want) == [("Success", "4", "agents", "0215551234", "c2d-1001-0001",
                                                       "0215551234", "Click2Dial")]
     assert caller_apps(got, "PJSIP/1001-") == caller_apps(want, "PJSIP/1001-")
+
+
+async def test_06_softphone_hold_and_resume_as_recorded(sim: PbxSim) -> None:
+    rec = await session(sim, "06")
+    for aid in ("a2", "a3", "a4", "a5"):
+        await rec.act(aid)
+    # the agent answers after 0.8 s, holds, resumes, and hangs up 7 s after answering
+    sim.set_phone("1001", Phone(answer_after=0.8, hangup_after_answer=7.0))
+    call = await sim.place_call(CallerScript(keys="1", keys_at=1.2))
+    await rec.event("BridgeEnter", count=2)
+    await sim.phone_hold("1001", True)  # re-INVITE a=sendonly from the agent's phone
+    await rec.event("MusicOnHoldStart", count=2)
+    assert [i["on_hold"] for i in sim.truth()["interfaces"].values()] == [True]
+    await sim.phone_hold("1001", False)  # a=sendrecv
+    await rec.event("MusicOnHoldStop", count=2)
+    await rec.event("Hangup", count=2)
+    assert call.answered_by == "PJSIP/1001"
+    got = await finish(rec, "a6", "a7", "a8", "a9")
+    want = recorded("06")
+    assert_replies(got, want)
+    assert_same_call(want, got)
+
+    def hold_story(msgs: list[Headers]) -> list[tuple]:
+        """Hold/Unhold, the music and the held party's device, in their exact order."""
+        out = []
+        for h in msgs:
+            ev = h.get("Event")
+            if ev in ("Hold", "Unhold"):
+                out.append((ev, (h.get("Channel") or "").split("-")[0], h.get("MusicClass")))
+            elif ev in ("MusicOnHoldStart", "MusicOnHoldStop") and any(o[0] == "Hold" for o in out):
+                out.append((ev, (h.get("Channel") or "").split("-")[0], h.get("Class")))
+            elif ev == "DeviceStateChange" and h.get("Device") == "PJSIP/caller" and any(o[0] == "Hold" for o in out):
+                out.append((ev, h.get("Device"), h.get("State")))
+        return out[:6]
+
+    assert hold_story(got) == hold_story(want) == [
+        ("Hold", "PJSIP/1001", "default"), ("MusicOnHoldStart", "PJSIP/caller", "default"),
+        ("DeviceStateChange", "PJSIP/caller", "ONHOLD"), ("Unhold", "PJSIP/1001", None),
+        ("DeviceStateChange", "PJSIP/caller", "INUSE"), ("MusicOnHoldStop", "PJSIP/caller", None)]

@@ -107,7 +107,9 @@ async def test_02_answered_call_pops_for_the_rung_agent_only(db_dsn: str, tmp_pa
         assert ended["disposition"] == "answered"
         assert panels["1002"].of_type("call_ringing") == []
         await final_state(panels["1001"], "1001", "logged_out")
-        assert states(panels["1001"], "1001") == ["ready", "ringing", "on_call", "ready", "logged_out"]
+        # after the call: wrap-up (after-call work) until the recorder signs the agent out
+        assert states(panels["1001"], "1001") == ["ready", "ringing", "on_call", "wrap_up", "logged_out"]
+        assert "QueuePause" in [a.get("action") for a in replay.actions]  # the wrap-up pause stops routing
 
         wo = await only_work_order(panels["1900"])
         assert wo["disposition"] == "answered"

@@ -8,6 +8,7 @@ today's list; a supervisor's marquee scrolls in; a dropped push link reconnects.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -103,7 +104,12 @@ async def test_agent_takes_a_vip_call_and_sees_the_pop(stack: Any, browser: Any,
     await expect(today).to_have_count(1, timeout=WAIT_MS)
     await expect(today.first).to_contain_text("13800138000")
     await expect(today.first).to_contain_text("answered")
-    await expect(badge).to_have_text("Ready")
+    await expect(badge).to_have_text("Wrap-up")  # after-call work; the agent ends it by pressing Ready
+    await expect(page.locator("#wrapup")).to_be_visible()  # with a countdown to the automatic end
+    await expect(page.locator("#wrapup-left")).to_have_text(re.compile(r"^0:\d\d$"))
+    await page.locator("#btn-ready").click()
+    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
+    await expect(page.locator("#wrapup")).to_be_hidden()
     await expect(live).to_have_count(0)
     await expect(boss.locator("#calls-empty")).to_be_visible()
 

@@ -1,0 +1,91 @@
+"""Fetch a day's rows from the store and build the statistics the API serves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+import structlog
+
+from ctiserver.errors import NotFound
+from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
+from ctiserver.stats.queues import queue_days
+
+log = structlog.get_logger(__name__)
+
+UTC = dt.timezone.utc
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC day ``[00:00, next 00:00)``: statistics split states crossing midnight there."""
+    start = dt.datetime.combine(day, dt.time(), UTC)
+    return start, start + dt.timedelta(days=1)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+class StatsService:
+    """Per-agent and per-queue figures of one day; live (cut at now) for today."""
+
+    def __init__(self, store: Any, *, service_level_seconds: float = 20, queues: Iterable[str] = (),
+                 clock: Callable[[], dt.datetime] = _now) -> None:
+        self.store = store
+        self.service_level_seconds = service_level_seconds
+        self.queues = tuple(queues)
+        self.clock = clock
+
+    async def agents(self, day: dt.date, agent_id: str | None = None) -> dict[str, Any]:
+        """{"date", "generated_at", "agents": [...]}: every agent account (and anyone with state
+        changes that day), or only ``agent_id`` (NotFound if there is no such account)."""
+        now = self.clock()
+        start, end = day_bounds(day)
+        accounts = {a.id: a for a in await self.store.list_agents()}
+        if agent_id is not None and agent_id not in accounts:
+            raise NotFound(f"no agent {agent_id!r}", field="agent")
+        entries = await self.store.agent_state_log(start, end, agent_id)
+        orders = await self.store.work_orders_between(start, end)
+        ring_ends = await self.store.ring_ends(start, end)
+
+        by_agent: dict[str, list[Any]] = defaultdict(list)
+        for e in entries:
+            by_agent[e.agent_id].append(e)
+        if agent_id is not None:
+            ids = [agent_id]
+        else:
+            ids = sorted({a.id for a in accounts.values() if _role(a) == "agent"} | set(by_agent))
+        answered: dict[str, int] = defaultdict(int)
+        for w in orders:
+            if w.agent_id and w.answered_at is not None:
+                answered[w.agent_id] += 1
+        by_interface = {a.interface: a.id for a in accounts.values() if a.interface}
+        missed: dict[str, int] = defaultdict(int)
+        for r in ring_ends:
+            who = r.agent_id or by_interface.get(r.interface or "")
+            if who and r.why in MISSED_WHY:
+                missed[who] += 1
+
+        figures: list[AgentDay] = []
+        for aid in ids:
+            fig = agent_day(aid, by_agent.get(aid, ()), start, end, now)
+            account = accounts.get(aid)
+            fig.name = account.name if account is not None else aid
+            fig.answered, fig.missed = answered.get(aid, 0), missed.get(aid, 0)
+            figures.append(fig)
+        log.debug("stats_agents", day=day.isoformat(), agent=agent_id, agents=len(figures))
+        return {"date": day.isoformat(), "generated_at": now.isoformat(), "agents": [f.to_json() for f in figures]}
+
+    async def queues_day(self, day: dt.date) -> dict[str, Any]:
+        """{"date", "generated_at", "service_level_seconds", "queues": [...]} from the day's work orders."""
+        now = self.clock()
+        start, end = day_bounds(day)
+        orders = await self.store.work_orders_between(start, end)
+        days = queue_days(orders, self.queues, self.service_level_seconds)
+        return {"date": day.isoformat(), "generated_at": now.isoformat(),
+                "service_level_seconds": self.service_level_seconds, "queues": [q.to_json() for q in days]}
+
+
+def _role(account: Any) -> str:
+    return str(getattr(account.role, "value", account.role))

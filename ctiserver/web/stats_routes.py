@@ -1,0 +1,54 @@
+"""Statistics API: an agent's own day, every agent's and every queue's day for supervisors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from ctiserver import errors
+from ctiserver.push.hub import encode as _dumps
+from ctiserver.stats import StatsService
+from ctiserver.web import validate as v
+from ctiserver.web.keys import ACCOUNT, CORE
+from ctiserver.web.routes import AGENT_ID, SUPERVISORS, role_of
+
+routes = web.RouteTableDef()
+
+
+def _service(request: web.Request) -> StatsService:
+    core = request.app[CORE]
+    cc = core.config.callcenter
+    return StatsService(core.store, service_level_seconds=cc.service_level_seconds,
+                        queues=cc.queues)
+
+
+def _day(q: dict[str, str]) -> date:
+    """?date=YYYY-MM-DD, today (UTC) when absent."""
+    return v.iso_date(q["date"], "date") if "date" in q else datetime.now(timezone.utc).date()
+
+
+@routes.get("/api/stats/agents")
+async def agent_stats(request: web.Request) -> web.Response:
+    """Per-agent figures of a day; an agent gets only its own, supervisors anyone's."""
+    account = request[ACCOUNT]
+    q = v.query(request.query, ("date", "agent"))
+    day = _day(q)
+    agent = v.token(q["agent"], "agent", pattern=AGENT_ID, max_len=32, what="an agent id") if "agent" in q else None
+    if role_of(account) not in SUPERVISORS:
+        if agent not in (None, str(account.id)):
+            raise errors.Forbidden("agents may only see their own figures", field="agent")
+        agent = str(account.id)
+    body: dict[str, Any] = await _service(request).agents(day, agent)
+    return web.json_response(body, dumps=_dumps)
+
+
+@routes.get("/api/stats/queues")
+async def queue_stats(request: web.Request) -> web.Response:
+    """Per-queue figures of a day (supervisors and admins only)."""
+    if role_of(request[ACCOUNT]) not in SUPERVISORS:
+        raise errors.Forbidden("only supervisors may see queue figures")
+    q = v.query(request.query, ("date",))
+    body = await _service(request).queues_day(_day(q))
+    return web.json_response(body, dumps=_dumps)
