@@ -100,10 +100,11 @@ export function utcDay(epochSeconds) {
 }
 
 /**
- * A function that runs ``fn`` at most once every ``ms`` milliseconds: the first call runs at
- * once, calls within the window are folded into one run at its end (nothing is lost).
+ * A function that runs ``fn`` at most once every ``ms`` milliseconds: calls within the window
+ * are folded into one run at its end (nothing is lost). ``delay`` (ms) postpones even the first
+ * run a little, e.g. to let the server store what was just pushed; 0 runs it at once.
  */
-export function throttle(fn, ms, now = () => Date.now()) {
+export function throttle(fn, ms, { delay = 0, now = () => Date.now() } = {}) {
   let last = -Infinity;
   let timer = null;
   const run = () => {
@@ -113,7 +114,7 @@ export function throttle(fn, ms, now = () => Date.now()) {
   };
   const call = () => {
     if (timer !== null) return;
-    const wait = last + ms - now();
+    const wait = Math.max(delay, last + ms - now());
     if (wait <= 0) run();
     else timer = setTimeout(run, wait);
   };
@@ -124,24 +125,36 @@ export function throttle(fn, ms, now = () => Date.now()) {
   return call;
 }
 
-/** [label, value, kind?] rows of one agent's figures for the day (GET /api/stats/agents); busy reasons are "sub" rows. */
+/**
+ * One agent's figures for the day (GET /api/stats/agents) as {key, label, value, sub} rows;
+ * busy time per reason follows the busy total as "sub" rows (key "busy:<reason>").
+ */
 export function agentFigureRows(a) {
   if (!a) return [];
+  const row = (key, label, value, sub = false) => ({ key, label, value, sub });
   const busy = Object.entries(a.busy_seconds || {}).filter(([, s]) => s > 0)
     .sort(([x], [y]) => x.localeCompare(y))
-    .map(([reason, s]) => [reason, duration(s), "sub"]);
+    .map(([reason, s]) => row(`busy:${reason}`, reason, duration(s), true));
   return [
-    ["Signed in · 签入", duration(a.signed_in_seconds)],
-    ["Ready · 示闲", duration(a.ready_seconds)],
-    ["Busy · 示忙", duration(a.busy_total_seconds)],
+    row("signed_in", "Signed in · 签入", duration(a.signed_in_seconds)),
+    row("ready", "Ready · 示闲", duration(a.ready_seconds)),
+    row("busy", "Busy · 示忙", duration(a.busy_total_seconds)),
     ...busy,
-    ["Talk · 通话", duration(a.talk_seconds)],
-    ["Hold · 保持", duration(a.hold_seconds)],
-    ["Wrap-up · 话后", duration(a.wrapup_seconds)],
-    ["Answered · 接听", String(a.answered ?? 0)],
-    ["Missed · 未接", String(a.missed ?? 0)],
-    ["Avg talk · 平均通话", duration(a.avg_talk_seconds)],
+    row("ringing", "Ringing · 振铃", duration(a.ringing_seconds)),
+    row("talk", "Talk · 通话", duration(a.talk_seconds)),
+    row("hold", "Hold · 保持", duration(a.hold_seconds)),
+    row("wrapup", "Wrap-up · 话后", duration(a.wrapup_seconds)),
+    row("answered", "Answered · 接听", String(a.answered ?? 0)),
+    row("missed", "Missed · 未接", String(a.missed ?? 0)),
+    row("avg_talk", "Avg talk · 平均通话", duration(a.avg_talk_seconds)),
   ];
+}
+
+/** The cells of one agent's row in the supervisor's "agents today" table. */
+export function agentFigureCells(a, name) {
+  return [name || String(a.agent_id), duration(a.signed_in_seconds), duration(a.ready_seconds),
+    duration(a.busy_total_seconds), duration(a.talk_seconds), duration(a.hold_seconds), duration(a.wrapup_seconds),
+    String(a.answered ?? 0), String(a.missed ?? 0), duration(a.avg_talk_seconds)];
 }
 
 /** The cells of one queue's row in the supervisor's queue table (GET /api/stats/queues). */

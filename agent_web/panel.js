@@ -9,6 +9,7 @@ const CONFIRM_TIMEOUT_MS = 15000;
 const TODAY_MAX = 50;
 const FIGURES_THROTTLE_MS = 2000; // figures are refetched on calls and state changes, at most this often
 const FIGURES_PERIOD_MS = 60000; // and at least this often while the panel is open
+const FIGURES_DELAY_MS = 500; // after the push, so that the server has stored the change it tells of
 // Ringing, on a call and on hold are "ready" as far as the queue goes.
 const READY_LIKE = ["ready", "ringing", "on_call", "on_hold"];
 
@@ -280,7 +281,7 @@ function updateAgentRow(row, a) {
   row.since.dataset.since = (a.state !== "logged_out" && f.toEpoch(a.since)) || "";
   row.caller.textContent = f.partyLabel(a.caller);
   row.queues.textContent = (a.queues || []).join(", ");
-  const down = !S.link.ami || S.socket !== "open";
+  const down = !S.link.ami || S.socket !== "open" || row.sending;
   row.ready.disabled = down || a.state === "ready";
   row.busy.disabled = down;
   row.reason.disabled = down;
@@ -335,16 +336,33 @@ async function loadAgentFigures() {
     if (data === null) {
       S.figures.agents = false;
       show($("figures"), false);
+      show($("agent-figures"), false);
       return;
     }
+    if (isSupervisor()) renderAgentFigures(data.agents || []);
     const mine = (data.agents || []).find((a) => String(a.agent_id) === String(me.id));
-    $("figures-list").replaceChildren(...f.agentFigureRows(mine).flatMap(([label, value, kind]) => [
-      el("dt", { class: kind || "", textContent: label }), el("dd", { class: kind || "", textContent: value })]));
+    $("figures-list").replaceChildren(...f.agentFigureRows(mine).flatMap((r) => [
+      el("dt", { class: r.sub ? "sub" : "", textContent: r.label }),
+      el("dd", { class: r.sub ? "sub" : "", dataset: { figure: r.key }, textContent: r.value })]));
     message($("figures-note"), mine ? `as of ${f.clock(data.generated_at)}` : "No work recorded today yet.");
     show($("figures"), true);
   } catch (err) {
     message($("figures-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
   }
+}
+
+/** A row of cells; the first is the row's header. */
+function figureRow(cells, dataset) {
+  return el("tr", { dataset }, ...cells.map((text, i) => el(i ? "td" : "th",
+    i ? { textContent: text } : { scope: "row", textContent: text })));
+}
+
+function renderAgentFigures(items) {
+  const rows = items.filter((a) => a.signed_in_seconds > 0 || a.answered > 0 || a.missed > 0)
+    .sort((a, b) => String(a.agent_id).localeCompare(String(b.agent_id)));
+  $("agent-figures-body").replaceChildren(...rows.map((a) =>
+    figureRow(f.agentFigureCells(a, f.agentLabel({ id: a.agent_id, name: a.name })), { agent: a.agent_id })));
+  show($("agent-figures"), rows.length > 0);
 }
 
 async function loadQueueFigures() {
@@ -359,9 +377,9 @@ async function loadQueueFigures() {
       return;
     }
     $("sl-head").textContent = `Within ${data.service_level_seconds ?? "?"} s`;
-    $("queue-body").replaceChildren(...(data.queues || []).map((q) => el("tr", { dataset: { queue: q.queue } },
-      ...f.queueFigureCells(q).map((text, i) => el(i ? "td" : "th", i ? { textContent: text } : { scope: "row", textContent: text })))));
-    message($("queue-note"), (data.queues || []).length ? `as of ${f.clock(data.generated_at)}` : "No calls today yet.");
+    const queues = data.queues || [];
+    $("queue-body").replaceChildren(...queues.map((q) => figureRow(f.queueFigureCells(q), { queue: q.queue })));
+    message($("queue-note"), queues.length ? `as of ${f.clock(data.generated_at)}` : "No calls today yet.");
     show($("queue-figures"), true);
   } catch (err) {
     message($("queue-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
@@ -371,7 +389,7 @@ async function loadQueueFigures() {
 const refreshFigures = f.throttle(() => {
   loadAgentFigures();
   loadQueueFigures();
-}, FIGURES_THROTTLE_MS);
+}, FIGURES_THROTTLE_MS, { delay: FIGURES_DELAY_MS });
 
 // -- push messages -----------------------------------------------------------------
 
@@ -548,10 +566,15 @@ async function forceState(row, agentId, target, reason) {
   message(row.error, "");
   const body = { state: target, agent: String(agentId) };
   if (reason) body.reason = reason;
+  row.sending = true; // one command at a time per row; the pushed agent_state shows the outcome
+  renderAgents();
   try {
     await api("POST", "/api/agent/state", body);
   } catch (err) {
     message(row.error, err instanceof ApiError ? err.describe() : String(err));
+  } finally {
+    row.sending = false;
+    renderAgents();
   }
 }
 
@@ -666,9 +689,12 @@ function signedOut(notice) {
   S.agents = new Map();
   S.calls = new Map();
   S.rows = new Map();
+  S.queues = [];
   $("agents-body").replaceChildren();
+  $("queue-options").replaceChildren();
   show($("figures"), false);
   show($("queue-figures"), false);
+  show($("agent-figures"), false);
   setView("signin");
   message($("signin-error"), notice || "");
 }

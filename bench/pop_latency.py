@@ -1,7 +1,7 @@
 """Screen-pop latency under simulated load, beside a bare panoramisk client (`make bench`).
 
 Starts, each in its own process: the PBX simulator generating inbound calls at --rate per
-minute, the CTI server against it (real AMI over loopback TCP, real PostgreSQL), and a bare
+minute (talk 2-5 s, ring 0.5-1.5 s, so three agents turn calls over quickly), the CTI server against it (real AMI over loopback TCP, real PostgreSQL), and a bare
 panoramisk 1.4 client reading the same AMI stream. The agents sign in through the API
 and listen on their websockets (the `websockets` package, independent of the server's
 stack). For every AgentCalled the simulator stamps (Timestamp: its wall clock at
@@ -128,11 +128,11 @@ async def run(rate: float, seconds: float) -> None:
     ami_port, ivr_port, http_port = free_port(), free_port(), free_port()
     sim = await spawn(sys.executable, "-m", "pbxsim", "--conf", "asterisk_conf", "--ami-port", str(ami_port),
                       "--agi", f"127.0.0.1:{ivr_port}", "--demo-rate", f"{rate}/min", "--timestamp-events",
-                      "--seed", "7")
+                      "--seed", "7", "--talk", "2:5", "--ring", "0.5:1.5")
     await wait_line(sim.stdout, "pbxsim: AMI on")
     env = {"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
            "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
-           "CTI_LOG_FORMAT": "json", "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / "bench-journal.jsonl")}
+           "CTI_LOG_FORMAT": "json", "CTI_CALLCENTER_WRAPUP_SECONDS": "1", "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / "bench-journal.jsonl")}
     server = await spawn(sys.executable, "-m", "ctiserver", env=env)
     await wait_line(server.stderr, "Agent panel:")
     drains = [asyncio.create_task(drain(sim.stdout)), asyncio.create_task(drain(sim.stderr)),

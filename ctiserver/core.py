@@ -28,7 +28,7 @@ from ctiserver.calls import model as cm
 from ctiserver.calls.tracker import CallTracker
 from ctiserver.calls.views import build_pop, call_view, summary
 from ctiserver.config import Config
-from ctiserver.errors import Unauthenticated
+from ctiserver.errors import InvalidInput, Unauthenticated
 from ctiserver.marquee.service import MarqueeService
 from ctiserver.push.hub import Audience, PushHub
 from ctiserver.store.ops import AgentStateOp
@@ -82,7 +82,7 @@ class Core:
         self.events_handled = 0
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
         self._signin_dirty: set[str] = set()  # interfaces whose confirmed sign-in must be stored
-        self._signin_wake = asyncio.Event()
+        self._signin_writing = False
 
     # -- wiring ----------------------------------------------------------------
 
@@ -222,8 +222,9 @@ class Core:
         for ch in changes:
             if ch.new is AgentState.WRAP_UP and ch.status.wrapup_until is not None:
                 self._start_wrapup(ch)
+            by = ch.status.changed_by[0] if ch.status.changed_by else None
             self.store.submit(AgentStateOp.new(ch.agent_id, ch.old.value, ch.new.value, ch.new_reason or None,
-                                               ch.cause, at=ch.at))
+                                               ch.cause, at=ch.at, by=by))
             view = self.book.view(ch.agent_id)
             self.hub.publish("agent_state", view, Audience.agents({ch.agent_id}) | SUPERVISORS)
             log.info("agent_state", agent=ch.agent_id, state=ch.new.value, reason=ch.new_reason or None,
@@ -286,19 +287,15 @@ class Core:
         if not hasattr(self.store, "set_signin"):
             return
         self._signin_dirty.add(interface)
-        self._signin_wake.set()
-        if not any(t.get_name() == "signin-writer" for t in self._tasks):
-            task = asyncio.create_task(self._signin_writer(), name="signin-writer")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if not self._signin_writing:
+            self._signin_writing = True
+            self._spawn(self._signin_writer())
 
     async def _signin_writer(self) -> None:
-        """Stores each agent's latest confirmed sign-in, one at a time (never an older one last)."""
-        from ctiserver.store.errors import StoreUnavailable
+        """Stores each agent's latest confirmed sign-in, one at a time (never an older one last).
 
-        while True:
-            await self._signin_wake.wait()
-            self._signin_wake.clear()
+        The store journals it, so it is kept even while PostgreSQL is away."""
+        try:
             while self._signin_dirty:
                 interface = self._signin_dirty.pop()
                 account = self.book.by_interface.get(interface)
@@ -313,10 +310,19 @@ class Core:
                                                     paused, reasons[-1] if paused else None)
                     else:
                         await self.store.clear_signin(account.id)
-                except StoreUnavailable as exc:
+                except InvalidInput as exc:  # e.g. a pause reason with control characters set at the PBX
                     log.warning("signin_not_stored", agent=account.id, error=str(exc))
-                    self._signin_dirty.add(interface)
-                    await asyncio.sleep(1.0)  # retry pacing while PostgreSQL is away
+        finally:
+            self._signin_writing = False  # set before this task ends, so a new change starts a new writer
+
+    async def settled(self) -> None:
+        """Everything received is applied and every follow-up (restores, writes, lookups) is done."""
+        while True:
+            await self.drained()
+            pending = [t for t in self._tasks if not t.done()]
+            if not pending and self._queue.empty():
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _restore_signins(self) -> None:
         """After a login: sign agents back in whom Asterisk forgot (a restart), as the store says."""
@@ -325,7 +331,7 @@ class Core:
         if not hasattr(self.store, "list_signins"):
             return
         try:
-            wanted = await self.store.list_signins()
+            wanted = await self.store.list_signins(timeout=2.0)
         except StoreUnavailable as exc:
             log.warning("signin_restore_skipped", error=str(exc))
             return

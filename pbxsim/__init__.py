@@ -3,6 +3,7 @@
 ``PbxSim(SimConfig(conf_dir=...))``, ``await start()``, ``.ami_port``, ``set_phone(endpoint,
 Phone(...))``, ``await place_call(CallerScript(...)) -> CallHandle``, ``await stop()``;
 ``python -m pbxsim --conf asterisk_conf --ami-port 5038 --agi 127.0.0.1:4573 --demo-rate 2/min``.
+``await sim.phone_hold(endpoint, held)``, ``await sim.restart()``, ``sim.truth()`` (shape: README.md).
 """
 
 from pbxsim.scripts import CallerScript, Phone

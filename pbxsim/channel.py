@@ -21,7 +21,7 @@ class ChannelHungUp(Exception):
     """Raised inside a channel's dialplan when the channel has been hung up."""
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Channel:
     """A simulated channel with the snapshot fields Asterisk puts in every event."""
 
@@ -105,7 +105,7 @@ class Channel:
         return None
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Bridge:
     """A basic two-party bridge."""
 

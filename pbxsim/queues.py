@@ -15,6 +15,7 @@ tier, in the strategy's order.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ class QueueError(Exception):
     """An AMI queue action refused; the message is Asterisk's text."""
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Member:
     """A dynamic queue member."""
 
@@ -93,7 +94,7 @@ class Member:
                 ("PausedReason", self.reason), ("Wrapuptime", "0")]
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Entry:
     """A caller waiting in a queue."""
 
@@ -103,7 +104,7 @@ class Entry:
     ringing: bool = False
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class QueueState:
     """Runtime state of one queue."""
 
@@ -117,16 +118,34 @@ class QueueState:
     rr_last: str | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     _order: list[Member] | None = None
+    _pos: dict[int, int] = field(default_factory=dict)  # id(member) -> index in ordered()
+    _tiers: list[tuple[list[Member], list[int]]] | None = None
 
     def ordered(self) -> list[Member]:
         """Members in Asterisk's iteration order (hash bucket, then insertion); cached."""
         if self._order is None:
             self._order = sorted(self.members.values(), key=lambda m: m.bucket)
+            self._pos = {id(m): i for i, m in enumerate(self._order)}
         return self._order
 
+    def tiers(self) -> list[tuple[list[Member], list[int]]]:
+        """(members, their positions in ordered()) per penalty, lowest penalty first; cached."""
+        if self._tiers is None:
+            by: dict[int, list[Member]] = {}
+            for m in self.ordered():
+                by.setdefault(m.penalty, []).append(m)
+            self._tiers = [(by[p], [self._pos[id(m)] for m in by[p]]) for p in sorted(by)]
+        return self._tiers
+
+    def position(self, m: Member) -> int:
+        """Index of ``m`` in ordered()."""
+        self.ordered()
+        return self._pos[id(m)]
+
     def members_changed(self) -> None:
-        """Forget the cached order after a member was added or removed."""
+        """Forget the cached order after a member was added or removed or its penalty changed."""
         self._order = None
+        self._tiers = None
 
     def notify(self) -> None:
         """Wake every caller waiting for a member to become free."""
@@ -134,7 +153,7 @@ class QueueState:
         self.changed = asyncio.Event()
 
 
-@dataclass
+@dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Leg:
     """One member being rung for one caller."""
 
@@ -226,7 +245,7 @@ class QueueEngine:
         self.by_interface.setdefault(interface, []).append(m)
         self.sim.devices.set(f"Queue:{queue}_pause_{interface}", "INUSE" if paused else "NOT_INUSE")
         self.sim.emit("QueueMemberAdded", m.event_fields())
-        self._queue_devices(q)
+        self._queue_devices(q, m)
         q.notify()
 
     def remove_member(self, queue: str, interface: str) -> None:
@@ -263,7 +282,7 @@ class QueueEngine:
             m.last_pause = self._now() if paused else m.last_pause
             q = self.queues[m.queue]
             self.sim.devices.set(f"Queue:{m.queue}_pause_{interface}", "INUSE" if paused else "NOT_INUSE")
-            self._queue_devices(q)
+            self._queue_devices(q, m)
             self.sim.emit("QueueMemberPause", m.event_fields())
             q.notify()
 
@@ -274,6 +293,7 @@ class QueueEngine:
             raise QueueError("Invalid interface, queuename or penalty")
         for m in found:
             m.penalty = penalty
+            self.queues[m.queue].members_changed()
             self.sim.emit("QueueMemberPenalty", m.event_fields())
             self.queues[m.queue].notify()
 
@@ -372,29 +392,30 @@ class QueueEngine:
         return min(ends) if ends else None
 
     def _pick(self, q: QueueState, entry: Entry) -> list[Member]:
-        """Members to ring now for ``entry`` (autofill: an entry rings once those ahead ring)."""
+        """Members to ring now for ``entry`` (autofill: an entry rings once those ahead ring).
+
+        The lowest penalty tier with a member that can be rung; in it, ringall rings every
+        such member, rrmemory the first one after the last member rung (app_queue's order).
+        """
         idx = q.entries.index(entry)
         if any(not e.ringing for e in q.entries[:idx]):
             return []
         now = self.sim.clock.now()
-        free = [m for m in q.members.values() if self._can_ring(q, m, now)]
-        if not free:
-            return []
-        best = min(m.penalty for m in free)  # the lowest penalty tier that can be rung
-        free = [m for m in free if m.penalty == best]
-        if q.conf.strategy == "ringall":
-            return free
-        if len(free) == 1:
-            return free
-        order = q.ordered()
-        start = 0
-        if q.rr_last is not None and q.rr_last in q.members:
-            start = order.index(q.members[q.rr_last]) + 1
-        chosen = set(id(m) for m in free)
-        for i in range(len(order)):
-            m = order[(start + i) % len(order)]
-            if id(m) in chosen:
-                return [m]
+        ringall = q.conf.strategy == "ringall"
+        last = q.members.get(q.rr_last) if q.rr_last is not None else None
+        last_pos = q.position(last) if last is not None else -1
+        for tier, positions in q.tiers():
+            if ringall:
+                free = [m for m in tier if self._can_ring(q, m, now)]
+                if free:
+                    return free
+                continue
+            n = len(tier)
+            start = bisect_right(positions, last_pos)
+            for i in range(n):
+                m = tier[(start + i) % n]
+                if self._can_ring(q, m, now):
+                    return [m]
         return []
 
     def _set_status(self, ch: Channel, value: str) -> None:

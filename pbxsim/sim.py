@@ -105,7 +105,7 @@ class PbxSim:
         self.by_endpoint: dict[str, dict[str, Channel]] = {}  # endpoint -> its live channels
         self.restarting = False
         self._silent = False  # True while restarting: nothing reaches anyone
-        self._restart_task: asyncio.Task | None = None
+        self.restart_task: asyncio.Task | None = None
         self.bridges: dict[str, Bridge] = {}
         # demo traffic may replace this to vary each ring (answer delay, talk time)
         self.phone_chooser: Callable[[str], Phone] | None = None
@@ -210,8 +210,8 @@ class PbxSim:
 
     def restart_soon(self) -> None:
         """Restart in the background (the SimRestart action: its reply goes out first)."""
-        if self._restart_task is None or self._restart_task.done():
-            self._restart_task = asyncio.ensure_future(self.restart())
+        if self.restart_task is None or self.restart_task.done():
+            self.restart_task = asyncio.ensure_future(self.restart())
 
     @property
     def ami_port(self) -> int:
@@ -220,8 +220,8 @@ class PbxSim:
 
     async def stop(self) -> None:
         """Hang up everything, stop background tasks and close the AMI server."""
-        if self._restart_task is not None:
-            await asyncio.gather(self._restart_task, return_exceptions=True)
+        if self.restart_task is not None:
+            await asyncio.gather(self.restart_task, return_exceptions=True)
         for ch in list(self.channels.values()):
             ch.request_hangup(16)
         if self.tasks:  # let the calls say goodbye on AMI (Hangup events) before cancelling

@@ -71,6 +71,9 @@ class StatsService:
         for aid in ids:
             fig = agent_day(aid, by_agent.get(aid, ()), start, end, now)
             account = accounts.get(aid)
+            if agent_id is None and (account is None or _role(account) != "agent") and not (
+                    fig.signed_in_ms or any(e.at >= start for e in by_agent[aid])):
+                continue  # a supervisor (or a gone account) not signed in that day
             fig.name = account.name if account is not None else aid
             fig.answered, fig.missed = answered.get(aid, 0), missed.get(aid, 0)
             figures.append(fig)

@@ -22,17 +22,26 @@ def _entry(row: asyncpg.Record) -> StateLogEntry:
 async def state_log(conn: asyncpg.Connection, start: datetime, end: datetime,
                     agent_id: str | None = None) -> list[StateLogEntry]:
     """Transitions with ``start <= at < end`` and, per agent, the last one before ``start`` (the
-    state the agent was in at ``start``); ordered by agent, time, id."""
-    cond, args = "", [start, end]
+    state the agent was in at ``start``); ordered by agent, time, id.
+
+    The last row before ``start`` is looked up (one index probe each) for every account and
+    every agent with rows in the window, never by scanning the log's history.
+    """
+    args: list[object] = [start, end]
+    cond = ""
     if agent_id is not None:
         args.append(agent_id)
         cond = f" AND agent_id = ${len(args)}"
+    driver = (f"SELECT ${len(args)}::text AS agent_id" if agent_id is not None else
+              "SELECT id AS agent_id FROM agents UNION "
+              "SELECT DISTINCT agent_id FROM agent_state_log WHERE at >= $1 AND at < $2")
     rows = await conn.fetch(
         f"SELECT * FROM ("
-        f" (SELECT DISTINCT ON (agent_id) {_LOG_COLUMNS} FROM agent_state_log WHERE at < $1{cond}"
-        f"  ORDER BY agent_id, at DESC, id DESC)"
+        f" SELECT l.* FROM ({driver}) a CROSS JOIN LATERAL"
+        f"  (SELECT {_LOG_COLUMNS} FROM agent_state_log s WHERE s.agent_id = a.agent_id AND s.at < $1"
+        f"   ORDER BY s.at DESC, s.id DESC LIMIT 1) l"
         f" UNION ALL"
-        f" (SELECT {_LOG_COLUMNS} FROM agent_state_log WHERE at >= $1 AND at < $2{cond})"
+        f" SELECT {_LOG_COLUMNS} FROM agent_state_log WHERE at >= $1 AND at < $2{cond}"
         f") t ORDER BY agent_id, at, id", *args)
     return [_entry(r) for r in rows]
 

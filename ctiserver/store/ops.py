@@ -171,7 +171,7 @@ class AgentStateOp:
                    by)
 
 
-MAX_PENALTY = 1_000_000
+MAX_PENALTY = 2**31 - 1  # Asterisk keeps penalties in a C int
 
 
 def _check_line(name: str, value: Any, *, required: bool = False, limit: int = 200) -> str | None:

@@ -178,3 +178,63 @@ def test_every_event_carries_the_privilege_asterisk_recorded() -> None:
                 assert privilege_of(ev) == h.get("Privilege"), ev
                 checked.add(ev)
     assert checked == emitted
+
+
+async def test_queueadd_penalty_is_listed_and_queuepenalty_changes_it(sim: PbxSim) -> None:
+    rec = Recorder()
+    await rec.connect(sim.ami_port)
+    rec.send(LOGIN)
+    await rec.reply("l1")
+    rec.send([("Action", "QueueAdd"), ("ActionID", "a1"), ("Queue", "support"), ("Interface", "PJSIP/1001"),
+              ("MemberName", "Agent Alice"), ("Penalty", "2")])
+    await rec.reply("a1")
+    assert (await rec.event("QueueMemberAdded")).get("Penalty") == "2"
+    rec.send([("Action", "QueuePenalty"), ("ActionID", "p1"), ("Interface", "PJSIP/1001"), ("Penalty", "5"),
+              ("Queue", "support")])
+    assert (await rec.reply("p1")).get("Message") == "Interface penalty set successfully"
+    changed = await rec.event("QueueMemberPenalty")
+    assert (changed.get("Interface"), changed.get("Penalty"), changed.get("MemberName")) == ("PJSIP/1001", "5",
+                                                                                           "Agent Alice")
+    rec.send([("Action", "QueueStatus"), ("ActionID", "q1"), ("Member", "PJSIP/1001")])
+    await rec.reply("q1")
+    listed = [h for h in rec.received if h.get("Event") == "QueueMember" and h.get("ActionID") == "q1"]
+    assert [h.get("Penalty") for h in listed] == ["5"]
+    for aid, fields in (("p2", [("Interface", "PJSIP/1002"), ("Penalty", "1")]),  # not a member
+                        ("p3", [("Interface", "PJSIP/1001"), ("Penalty", "-1")]),
+                        ("p4", [("Interface", "PJSIP/1001"), ("Penalty", "lots")]),
+                        ("p5", [("Interface", "PJSIP/1001")])):
+        rec.send([("Action", "QueuePenalty"), ("ActionID", aid)] + fields)
+        assert (await rec.reply(aid)).get("Response") == "Error", aid
+    rec.send([("Action", "QueueAdd"), ("ActionID", "a2"), ("Queue", "support"), ("Interface", "PJSIP/1002"),
+              ("Penalty", "-3")])
+    assert (await rec.reply("a2")).get("Response") == "Error"
+    await rec.close()
+
+
+async def test_sim_hold_holds_and_resumes_the_agents_call_from_another_process(sim: PbxSim) -> None:
+    from pbxsim.scripts import CallerScript, Phone
+
+    rec = Recorder()
+    await rec.connect(sim.ami_port)
+    rec.send(LOGIN)
+    await rec.reply("l1")
+    sim.queues.add_member("support", "PJSIP/1002", "Agent Bob")
+    sim.set_phone("1002", Phone(answer_after=0.5))
+    rec.send([("Action", "SimHold"), ("ActionID", "h0"), ("Endpoint", "1002")])
+    refused = await rec.reply("h0")
+    assert refused.get("Response") == "Error" and "no answered call" in (refused.get("Message") or "")
+    call = await sim.place_call(CallerScript(keys="1"))
+    await rec.event("BridgeEnter", count=2)
+    rec.send([("Action", "SimHold"), ("ActionID", "h1"), ("Endpoint", "1002"), ("Held", "yes")])
+    assert (await rec.reply("h1")).get("Response") == "Success"
+    hold = await rec.event("Hold")
+    assert hold.get("Channel", "").startswith("PJSIP/1002-") and hold.get("MusicClass") == "default"
+    moh = await rec.event("MusicOnHoldStart", count=2)
+    assert moh.get("Channel") == call.channel_name
+    rec.send([("Action", "SimHold"), ("ActionID", "h2"), ("Endpoint", "1002"), ("Held", "no")])
+    await rec.reply("h2")
+    await rec.event("Unhold")
+    await rec.event("MusicOnHoldStop", count=2)
+    await call.hangup()
+    await rec.event("Hangup", count=2)
+    await rec.close()

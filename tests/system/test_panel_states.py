@@ -79,8 +79,14 @@ async def test_time_in_state_runs_on_the_server_clock(stack: Any, browser: Any, 
     # The agent's PC clock is three hours fast: a timer from the browser clock would show 3:00:0x.
     page = await open_panel(browser, stack.url, "1001", clock_skew=3 * 3600)
     await expect(page.locator("#queue-picker")).to_be_visible()
-    await expect(page.get_by_role("checkbox", name="support")).to_be_checked()
+    support = page.get_by_role("checkbox", name="support")
+    await expect(support).to_be_checked()  # the agent's profile queues, all chosen
+    await support.uncheck()
+    await page.locator("#btn-signin").click()
+    await expect(page.locator("#state-error")).to_have_text("Choose at least one queue to sign in to.")
+    await support.check()
     await sign_in_ready(page)
+    assert member(stack, "1001")["queue"] == "support"
     await expect(page.locator("#queue-picker")).to_be_hidden()
     timer = page.locator("#state-since")
     await expect(timer).to_have_text(re.compile(r"^0:0\d$"))
@@ -134,6 +140,12 @@ async def test_supervisor_forces_states_and_the_agent_sees_who(stack: Any, brows
     await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     await expect(agent.locator("#state-caller")).to_contain_text("13900139000")
     await expect(row).to_contain_text("13900139000")
+    await stack.sim.phone_hold("1001")  # the agent puts the caller on hold: "On hold" with the hold timer
+    await expect(badge).to_have_text("On hold", timeout=WAIT_MS)
+    await expect(agent.locator("#state-since")).to_have_text(re.compile(r"^0:0\d$"))
+    await expect(row).to_contain_text("On hold")
+    await stack.sim.phone_hold("1001", held=False)
+    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     await row.get_by_role("button", name="Sign out 强制签出").click()
     await expect(row.locator(".row-error")).to_contain_text("finish the call before signing out")
     await expect(badge).to_have_text("On call")
@@ -144,6 +156,7 @@ async def test_supervisor_forces_states_and_the_agent_sees_who(stack: Any, brows
     # Force sign-out after the call (强制签出): the agent is out of the queue.
     await row.get_by_role("button", name="Sign out 强制签出").click()
     await expect(badge).to_have_text("Signed out", timeout=WAIT_MS)
+    await expect(agent.locator("#state-by")).to_have_text(f"Signed out — set by {SUPERVISOR}")
     await expect(row.locator(".row-error")).to_be_hidden()
     assert not [m for m in stack.sim.truth()["members"] if m["interface"] == "PJSIP/1001"]
     assert agent.js_errors == [] and boss.js_errors == []  # type: ignore[attr-defined]
@@ -164,7 +177,8 @@ async def test_a_second_browser_gets_a_clear_choice(stack: Any, browser: Any, ar
         await expect(choice).to_contain_text("already has a panel open on another screen")
         await other.screenshot(path=str(artifacts / "panel_take_over.png"))
         await choice.get_by_role("button", name="Cancel").click()
-        await expect(other.locator("#signin-error")).to_have_text("Not signed in here: the other panel stays signed in.")
+        await expect(other.locator("#signin-error")).to_have_text(
+            "Not signed in here: the other panel stays signed in.")
         await expect(other.locator("#signin-form")).to_be_visible()
         await other.reload()
         await expect(other.get_by_role("heading", name="Sign in · 登录")).to_be_visible()  # no session was left
@@ -202,14 +216,16 @@ async def test_todays_figures_show_after_a_call(stack: Any, browser: Any, artifa
     call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),),
                                                    hangup_after_answer=2.0))
     await asyncio.wait_for(call.ended(), 20)
-    answered = page.locator("#figures-list dt", has_text="Answered").locator("xpath=following-sibling::dd[1]")
-    await expect(answered).to_have_text("1", timeout=WAIT_MS)
-    talk = page.locator("#figures-list dt", has_text="Talk").locator("xpath=following-sibling::dd[1]")
-    await expect(talk).to_have_text(re.compile(r"^0:0[1-9]$"))
+    await expect(page.locator('#figures-list dd[data-figure="answered"]')).to_have_text("1", timeout=WAIT_MS)
+    await expect(page.locator('#figures-list dd[data-figure="talk"]')).to_have_text(re.compile(r"^0:0[1-9]$"))
+    await expect(page.locator('#figures-list dd[data-figure="missed"]')).to_have_text("0")
     await page.screenshot(path=str(artifacts / "panel_figures.png"), full_page=True)
 
     queue = boss.locator('#queue-body tr[data-queue="support"]')
     await expect(queue).to_be_visible(timeout=WAIT_MS)
     await expect(queue.locator("td").nth(1)).to_have_text("1", timeout=WAIT_MS)  # answered
+    mine = boss.locator('#agent-figures-body tr[data-agent="1001"]')
+    await expect(mine).to_contain_text("李娜 Li Na (1001)")
+    await expect(mine.locator("td").nth(6)).to_have_text("1")  # answered
     await boss.screenshot(path=str(artifacts / "panel_supervisor_figures.png"), full_page=True)
     assert page.js_errors == [] and boss.js_errors == []  # type: ignore[attr-defined]

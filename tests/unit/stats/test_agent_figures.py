@@ -54,7 +54,8 @@ def test_a_day_is_counted_from_midnight_and_every_state_lands_in_its_figure() ->
     fig = agent_day("1001", WORKDAY, START, END).to_json()
     assert fig["signed_in_seconds"] == 2 * 3600  # signed in since 23:30 yesterday: today counts from 00:00
     assert fig["busy_seconds"] == {"lunch": 1800, "unspecified": 600} and fig["busy_total_seconds"] == 2400
-    assert (fig["ringing_seconds"], fig["talk_seconds"], fig["hold_seconds"], fig["wrapup_seconds"]) == (10, 540, 60, 30)
+    assert (fig["ringing_seconds"], fig["talk_seconds"], fig["hold_seconds"], fig["wrapup_seconds"]) == (
+        10, 540, 60, 30)
     assert fig["ready_seconds"] == 600 + 1200 + (600 - 40) + 1800
     assert fig["talk_calls"] == 1 and fig["avg_talk_seconds"] == 540.0  # a hold does not make a second call
     assert fig["first_sign_in"] == START.isoformat() and fig["last_sign_out"] == at("02:00:00").isoformat()

@@ -59,10 +59,11 @@ async def test_desired_sign_ins_are_set_replaced_and_cleared(store: Store) -> No
         ("1001", {"support": 0, "vip": 2}, False, None), ("1002", {"support": 5}, True, "training")]
     assert got[1].to_json()["queues"] == {"support": 5} and got[1].to_json()["updated_at"]
 
-    for args, kwargs, field in [(("1001", {}), {}, "queues"), (("1001", {"support": -1}), {}, "queues"),
-                                (("1001", {"sup\r\nport": 0}), {}, "queues"), (("1001", {"support": True}), {}, "queues"),
-                                (("1001", {"support": 0}), {"paused": True, "reason": "lunch\nAction: Logoff"}, "reason"),
-                                (("", {"support": 0}), {}, "agent_id")]:
+    bad = [(("1001", {}), {}, "queues"), (("1001", {"support": -1}), {}, "queues"),
+           (("1001", {"sup\r\nport": 0}), {}, "queues"), (("1001", {"support": True}), {}, "queues"),
+           (("1001", {"support": 0}), {"paused": True, "reason": "lunch\nAction: Logoff"}, "reason"),
+           (("", {"support": 0}), {}, "agent_id")]
+    for args, kwargs, field in bad:
         with pytest.raises(InvalidInput) as info:
             await store.set_signin(*args, **kwargs)
         assert info.value.field == field, (args, kwargs)
@@ -116,6 +117,8 @@ async def day_of_work(store: Store) -> None:
     for hms, off, old, new, reason in log:
         store.submit(AgentStateOp.new("1001", old, new, reason, "test", at=t(hms, off)))
     store.submit(AgentStateOp.new("1002", None, "ready", at=t("01:00:00")))
+    store.submit(AgentStateOp.new("1900", None, "ready", at=t("08:00:00", -3)))  # a supervisor, days ago
+    store.submit(AgentStateOp.new("1900", "ready", "logged_out", at=t("09:00:00", -3)))
 
     missed = "sim-missed"
     store.submit(WorkOrderOp.new(missed, "created", {"created_at": iso(t("00:59:50"))}, at=t("00:59:50")))
@@ -146,6 +149,8 @@ async def test_a_day_of_work_gives_figures_that_add_up(store: Store) -> None:
     body = await stats.agents(DAY)
     by_id = {a["agent_id"]: a for a in body["agents"]}
     assert set(by_id) == {"1001", "1002", "1003"} and body["date"] == "2026-11-20"
+    three_days_ago = {a["agent_id"]: a for a in (await stats.agents(DAY - timedelta(days=3)))["agents"]}
+    assert three_days_ago["1900"]["signed_in_seconds"] == 3600  # listed on the day they signed in
     a = by_id["1001"]
     assert a["name"] and a["signed_in_seconds"] == 7200
     assert a["busy_seconds"] == {"lunch": 1800} and a["ringing_seconds"] == 30
@@ -162,8 +167,10 @@ async def test_a_day_of_work_gives_figures_that_add_up(store: Store) -> None:
         await stats.agents(DAY, "4242")
 
     [support] = (await stats.queues_day(DAY))["queues"]
-    assert (support["offered"], support["answered"], support["abandoned"], support["answered_within_sl"]) == (2, 1, 1, 1)
-    assert (support["avg_wait_seconds"], support["max_wait_seconds"], support["avg_handle_seconds"]) == (15.0, 30.0, 240.0)
+    assert (support["offered"], support["answered"], support["abandoned"], support["answered_within_sl"]) == (
+        2, 1, 1, 1)
+    assert (support["avg_wait_seconds"], support["max_wait_seconds"], support["avg_handle_seconds"]) == (
+        15.0, 30.0, 240.0)
     assert support["service_level_pct"] == 50.0
 
 

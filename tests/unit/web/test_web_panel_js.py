@@ -80,3 +80,97 @@ async def test_a_gap_in_the_push_sequence_asks_for_a_fresh_snapshot(page: Any) -
     assert out["got"] == ["snapshot:1", "agent_state:2", "snapshot:6", "marquee:7"]
     assert out["sent"] == ["resync"]
     assert out["statuses"] == ["open", "open"]
+
+
+async def test_issue3_labels_and_figures(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const f = await import('/static/format.js');
+        const chen = {id: '1900', name: '陈主管 Supervisor Chen'};
+        const agent = {
+            agent_id: '1001', signed_in_seconds: 3700, ready_seconds: 1800, busy_seconds: {meeting: 600, lunch: 0,
+            break: 300}, busy_total_seconds: 900, ringing_seconds: 20, talk_seconds: 700, hold_seconds: 30,
+            wrapup_seconds: 250, answered: 7, missed: 1, avg_talk_seconds: 100,
+        };
+        return {
+            by: [f.changedByLabel({id: '1001', state: 'not_ready', changed_by: chen}),
+                 f.changedByLabel({id: '1001', state: 'ready', changed_by: null}),
+                 f.changedByLabel({id: '1900', changed_by: chen}), f.changedByLabel(null)],
+            states: [f.stateLabel({state: 'on_hold'}), f.stateLabel({state: 'wrap_up'})],
+            party: [f.partyLabel({number: '13800138000', name: 'Zhang Wei'}), f.partyLabel({number: '100', name: ''}),
+                    f.partyLabel(null)],
+            day: [f.utcDay(1795478399), f.utcDay(1795478400)],
+            rows: f.agentFigureRows(agent).map((r) => [r.key, r.value, r.sub]),
+            none: f.agentFigureRows(undefined),
+            queue: f.queueFigureCells({queue: 'support', offered: 12, answered: 10, abandoned: 1, no_agent: 1,
+                answered_within_sl: 9, service_level_pct: 81.8181, avg_wait_seconds: 14.5, max_wait_seconds: 75,
+                avg_handle_seconds: 190}),
+            noSl: f.queueFigureCells({queue: 'sales', service_level_pct: null})[5],
+        };
+    }""")
+    assert out["by"] == ["set by 陈主管 Supervisor Chen", "", "", ""]  # not when agents change their own
+    assert out["states"] == ["On hold", "Wrap-up"]
+    assert out["party"] == ["13800138000 Zhang Wei", "100", ""]
+    assert out["day"] == ["2026-11-23", "2026-11-24"]
+    assert out["rows"] == [
+        ["signed_in", "1:01:40", False], ["ready", "30:00", False], ["busy", "15:00", False],
+        ["busy:break", "5:00", True], ["busy:meeting", "10:00", True],  # reasons with time, by name
+        ["ringing", "0:20", False], ["talk", "11:40", False], ["hold", "0:30", False], ["wrapup", "4:10", False],
+        ["answered", "7", False], ["missed", "1", False], ["avg_talk", "1:40", False]]
+    assert out["none"] == []
+    assert out["queue"] == ["support", "12", "10", "1", "1", "81.8%", "0:14", "1:15", "3:10"]
+    assert out["noSl"] == "—"
+
+
+async def test_throttle_runs_at_once_then_folds_a_burst_into_one_run(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const { throttle } = await import('/static/format.js');
+        const runs = [];
+        let done;
+        const finished = new Promise((resolve) => { done = resolve; });
+        const t0 = performance.now();
+        const call = throttle(() => {
+            runs.push(Math.round(performance.now() - t0));
+            if (runs.length === 2) done();
+        }, 200);
+        call(); call(); call(); call();          // first runs now, the other three become one run later
+        const afterBurst = runs.length;
+        await finished;
+        return { afterBurst, runs };
+    }""")
+    assert out["afterBurst"] == 1
+    assert len(out["runs"]) == 2
+    assert out["runs"][1] - out["runs"][0] >= 190  # not sooner than the window
+
+
+async def test_a_delayed_throttle_waits_before_its_first_run(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const { throttle } = await import('/static/format.js');
+        const t0 = performance.now();
+        let ran = 0;
+        const finished = new Promise((resolve) => {
+            const call = throttle(() => { ran += 1; resolve(performance.now() - t0); }, 1000, { delay: 100 });
+            call(); call();
+        });
+        const before = ran;
+        const at = await finished;
+        return { before, at, ran };
+    }""")
+    assert out["before"] == 0 and out["ran"] == 1
+    assert out["at"] >= 95
+
+
+async def test_a_panel_taken_over_elsewhere_stops_and_says_so(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const { PushSocket } = await import('/static/net.js');
+        const sockets = [];
+        window.WebSocket = class { constructor(url) { this.url = url; sockets.push(this); } close() {} };
+        window.WebSocket.OPEN = 1;
+        const statuses = [];
+        let asked = 0;
+        const s = new PushSocket({ onMessage: () => {}, onStatus: (x) => statuses.push(x),
+                                   canReconnect: async () => { asked += 1; return true; } });
+        s.start();
+        sockets[0].onclose({ code: 4002 });
+        return { statuses, stopped: s.stopped, sockets: sockets.length, asked };
+    }""")
+    assert out == {"statuses": ["connecting", "taken_over"], "stopped": True, "sockets": 1, "asked": 0}
