@@ -20,7 +20,8 @@ from ctiserver import config as config_mod
 from tests.support.panel import PanelClient
 from tests.support.postgres import drop_database, fresh_database, postgres_dsn
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
