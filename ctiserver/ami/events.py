@@ -42,6 +42,8 @@ class ChannelCreated(ChannelEvent):
 @dataclass(frozen=True, slots=True)
 class ChannelStateChanged(ChannelEvent):
     state: int
+    connected_num: str = ""  # who the channel is connected to (an Originate's CallerID shows here)
+    connected_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +258,11 @@ def _s(m: AmiMessage, key: str) -> str:
     return m.get(key) or ""
 
 
+def _known(value: str | None) -> str:
+    """Asterisk writes '<unknown>' for an empty caller id."""
+    return "" if value in (None, "<unknown>") else value
+
+
 def _chan(m: AmiMessage) -> tuple[float, str, str, str]:
     return m.timestamp, _s(m, "Uniqueid"), _s(m, "Linkedid"), _s(m, "Channel")
 
@@ -280,7 +287,8 @@ _USER_EVENT_SKIP = {"event", "privilege", "userevent", "uniqueid", "linkedid", "
 _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
     "Newchannel": lambda m: ChannelCreated(*_chan(m), _int(m.get("ChannelState")), _s(m, "CallerIDNum"),
                                            _s(m, "CallerIDName"), _s(m, "Context"), _s(m, "Exten")),
-    "Newstate": lambda m: ChannelStateChanged(*_chan(m), _int(m.get("ChannelState"))),
+    "Newstate": lambda m: ChannelStateChanged(*_chan(m), _int(m.get("ChannelState")),
+                                              _known(m.get("ConnectedLineNum")), _known(m.get("ConnectedLineName"))),
     "Hangup": lambda m: ChannelHungUp(*_chan(m), _int(m.get("Cause")), _s(m, "Cause-txt")),
     "HangupRequest": lambda m: HangupRequested(*_chan(m), _int(m.get("Cause"))),
     "SoftHangupRequest": lambda m: HangupRequested(*_chan(m), _int(m.get("Cause"))),

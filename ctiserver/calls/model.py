@@ -20,6 +20,7 @@ class Leg:
     state: int = 0
     bridge: str = ""
     exten: str = ""  # what the leg dialled (an agent's outbound call: the number)
+    connected: tuple[str, str] = ("", "")  # connected line (number, name) as Asterisk last reported it
 
 
 @dataclass(slots=True)

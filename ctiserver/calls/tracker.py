@@ -55,10 +55,16 @@ class CallTracker:
         if leg is None:
             return []
         leg.state = e.state
+        if e.connected_num or e.connected_name:
+            leg.connected = (e.connected_num, e.connected_name)
         call = self.calls.get(leg.linkedid)
-        if e.state == UP and call is not None:
-            return self._maybe_outside(call, leg, e.at)
-        return []
+        if e.state != UP or call is None:
+            return []
+        if not self._is_agent(leg.endpoint):
+            if call.outside and call.answered_at is None:
+                call.answered_at = e.at  # the far end of an agent's outbound call answered
+            return []
+        return self._maybe_outside(call, leg, e.at)
 
     def _maybe_outside(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
         """An agent's phone up in a call no queue gave them (a queue leg is connected by AgentConnect)."""
@@ -66,9 +72,12 @@ class CallTracker:
                 or leg.uniqueid in call.outside or call.queued_at is not None):
             return []
         call.outside[leg.uniqueid] = leg.endpoint
-        if call.answered_at is None and leg.uniqueid != call.caller_leg:
-            call.answered_at = at  # a direct call: the agent answered it
-        if leg.uniqueid == call.caller_leg:  # the agent dialled out: the peer is what they dialled
+        far_up = any(l.state == UP for u in call.legs if u != leg.uniqueid and (l := self.legs.get(u)))
+        if call.answered_at is None and (leg.uniqueid != call.caller_leg or far_up):
+            call.answered_at = at  # a direct call the agent answered, or an outbound one already answered
+        if leg.connected != ("", ""):
+            peer = leg.connected
+        elif leg.uniqueid == call.caller_leg:  # the agent dialled out: the peer is what they dialled
             peer = (leg.exten if leg.exten not in ("", "s") else "", "")
         else:
             peer = (call.caller_num, call.caller_name)

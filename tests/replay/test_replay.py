@@ -50,8 +50,13 @@ async def replayed(trace: str, db_dsn: str, tmp_path: Path, lists_from: Path | N
 
 
 async def settle(stack: Stack) -> None:
-    """Everything replayed so far is applied and written."""
-    await stack.core.drained()
+    """Everything replayed so far is applied and written.
+
+    A Ping's reply comes after every event sent before it on the same TCP stream, and the
+    AMI adapter hands those events to the core before it resolves the reply.
+    """
+    await stack.core.ami.send({"Action": "Ping"})
+    await stack.core.settled()
     await stack.store.flush()
 
 
@@ -218,3 +223,31 @@ async def test_link_loss_shows_in_every_panel_and_state_is_rebuilt_on_return(db_
         assert by_id["1001"]["state"] == "on_call"
         assert (by_id["1002"]["state"], by_id["1002"]["reason"]) == ("not_ready", "lunch")
         assert len(stack.core.tracker.calls) == 1
+
+
+async def test_11_click_to_dial_shows_the_agent_busy_with_the_number(db_dsn: str, tmp_path: Path) -> None:
+    async with replayed("11", db_dsn, tmp_path) as (stack, replay, panels):
+        await replay.play()
+        await settle(stack)
+        busy = await panels["1001"].expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "on_call")
+        assert busy["outside_call"] is True
+        assert busy["caller"] == {"number": "0215551234", "name": "Click2Dial"}
+        await final_state(panels["1001"], "1001", "logged_out")
+        assert panels["1001"].of_type("call_ringing") == []  # no screen-pop for one's own outbound call
+        status, body = await panels["1900"].get("/api/workorders", caller="1001")
+        assert status == 200 and len(body["workorders"]) == 1, body
+        wo = body["workorders"][0]
+        assert (wo["direction"], wo["disposition"]) == ("outbound", "answered")
+        assert wo["talk_seconds"] == pytest.approx(4.01, abs=0.05)
+
+
+async def test_05_empty_queue_calls_are_no_agent_work_orders(db_dsn: str, tmp_path: Path) -> None:
+    async with replayed("05", db_dsn, tmp_path) as (stack, replay, panels):
+        await replay.play()
+        await settle(stack)
+        status, body = await panels["1900"].get("/api/workorders", disposition="no_agent")
+        assert status == 200, body
+        assert len(body["workorders"]) == 3
+        # C: 1001 was rung, then paused while ringing (the ring goes on), then the queue emptied
+        pop = await panels["1001"].expect("call_ringing")
+        await panels["1001"].expect("call_ended", lambda d: d["linkedid"] == pop["linkedid"])

@@ -79,3 +79,20 @@ def test_04_abandon() -> None:
     assert ended and ended[0].why == "caller_gone"
     assert book.view("1001")["state"] in ("logged_out", "ready")  # no ring left behind
     assert book.view("1001")["call"] is None
+
+
+def test_11_click_to_dial_makes_the_agent_busy_outside_the_queues() -> None:
+    out, book, _ = fold("11")
+    busy = next(ce for ce in out if isinstance(ce, cm.AgentBusyOutside))
+    assert busy.interface == "PJSIP/1001"
+    assert busy.peer == ("0215551234", "Click2Dial")  # the Originate's CallerID, shown as the connected line
+    call = out[-1].call
+    assert (call.direction, call.disposition) == ("outbound", "answered")
+    assert call.talk_seconds == pytest.approx(4.01, abs=0.01)  # the outside party answered at 2.549, hung up 6.557
+
+
+def test_05_empty_queue_is_no_agent_not_abandoned() -> None:
+    out, _, _ = fold("05")
+    ended = [ce.call for ce in out if isinstance(ce, cm.CallEnded)]
+    assert [(c.disposition, c.queue_status) for c in ended] == [
+        ("no_agent", "JOINEMPTY"), ("no_agent", "JOINEMPTY"), ("no_agent", "LEAVEEMPTY")]
