@@ -15,6 +15,8 @@ from typing import Any, Callable
 import asyncpg
 import structlog
 
+from ctiserver.errors import InvalidInput
+
 from ctiserver.agents.passwords import hash_password, verify_password
 from ctiserver.store import daily, demo
 from ctiserver.store.errors import StoreUnavailable, connect_error, describe_target, is_outage, reason
@@ -370,6 +372,29 @@ class Store:
             "WHERE expires_at IS NULL OR expires_at > $1 ORDER BY posted_at DESC, id DESC LIMIT $2) m "
             "ORDER BY posted_at, id", now, limit)
         return [Marquee(**dict(r)) for r in rows]
+
+    # -- accounts ----------------------------------------------------------------------------------
+
+    async def upsert_agents(self, accounts: list[tuple[str, str, str, str, str, dict[str, int]]]) -> int:
+        """Create or update agent accounts: (login, name, role, password_hash, interface, queues).
+
+        The password must already be hashed (ctiserver.agents.passwords.hash_password). Returns
+        how many rows were written. Used by provisioning scripts and the benchmark.
+        """
+        for login, name, role, pw, interface, queues in accounts:
+            if not login or not name or role not in ("agent", "supervisor", "admin") or not pw:
+                raise InvalidInput(f"bad account {login!r}", field="login")
+
+        async def write(conn: asyncpg.Connection) -> int:
+            async with conn.transaction():
+                await conn.executemany(
+                    "INSERT INTO agents (id, login, name, role, password_hash, interface, queues) "
+                    "VALUES ($1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
+                    "role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, "
+                    "interface = EXCLUDED.interface, queues = EXCLUDED.queues", accounts)
+            return len(accounts)
+
+        return await self._run(write)
 
     # -- demo data ----------------------------------------------------------------------------------
 

@@ -95,3 +95,17 @@ async def test_marquee_items_show_until_they_expire(seeded: Store) -> None:
     j = brief.to_json()
     assert j["text"] == "Queue busy: keep calls short" and j["posted_by"] == "1900"
     assert dt.datetime.fromisoformat(j["expires_at"]) == brief.expires_at
+
+
+async def test_upsert_agents_creates_and_updates_accounts(store) -> None:
+    from ctiserver.agents.passwords import hash_password, verify_password
+
+    pw = hash_password("s3cret")
+    assert await store.upsert_agents([("2000", "Agent 2000", "agent", pw, "PJSIP/2000", {"support": 1}),
+                                      ("2001", "Agent 2001", "agent", pw, "PJSIP/2001", {"support": 0})]) == 2
+    a = await store.get_agent_by_login("2000")
+    assert (a.name, a.interface, dict(a.queues)) == ("Agent 2000", "PJSIP/2000", {"support": 1})
+    assert verify_password("s3cret", a.password_hash)
+    await store.upsert_agents([("2000", "Renamed", "supervisor", pw, "PJSIP/2000", {})])
+    b = await store.get_agent_by_login("2000")
+    assert (b.name, b.role, dict(b.queues)) == ("Renamed", "supervisor", {})
