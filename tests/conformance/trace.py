@@ -1,4 +1,4 @@
-"""Parser for the recorded AMI traces in /work/shared/ami-traces.
+"""Parser for the recorded AMI traces in ../shared/ami-traces.
 
 A trace is raw AMI traffic: ``# t=SECONDS <<`` precedes bytes Asterisk sent, ``# t=SECONDS >>``
 bytes sent to it, ``# t=SECONDS -- note`` is a driver annotation (not AMI data). CRLF matters,
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-TRACES = Path(os.environ.get("CTI_TRACES_DIR", "/work/shared/ami-traces"))
+from tests.support.traces import TRACES  # noqa: E402 - one place decides where the traces are
 _MARK = re.compile(rb"^# t=([0-9.]+) (<<|>>|--)(.*)$")
 
 

@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: ../shared/ami-traces beside the checkout (CI puts it there); CTI_TRACES_DIR overrides.
 TRACES = Path(os.environ.get("CTI_TRACES_DIR", Path(__file__).resolve().parents[3] / "shared" / "ami-traces"))
+#: The Asterisk configuration the traces were recorded with.
+RECORDED_CONF = TRACES / "conf"
 
 _MARK = re.compile(rb"^# t=([0-9.]+) (<<|>>|--)(.*)$")
 

@@ -13,8 +13,9 @@ import pytest
 from pbxsim.__main__ import member_list
 from pbxsim.demo import DemoTraffic, demo_callers, parse_range, parse_rate
 from pbxsim.sim import PbxSim, SimConfig
+from tests.support.traces import RECORDED_CONF
 
-CONF = "/work/shared/ami-traces/conf"
+CONF = str(RECORDED_CONF)
 REPO = Path(__file__).resolve().parents[3]
 WAIT = 10.0
 

@@ -6,8 +6,9 @@ import asyncio
 
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
+from tests.support.traces import RECORDED_CONF
 
-CONF = "/work/shared/ami-traces/conf"
+CONF = str(RECORDED_CONF)
 
 
 async def run(phone: Phone, **script) -> tuple[list[tuple[str, dict]], object]:

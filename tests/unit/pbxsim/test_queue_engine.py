@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
+from tests.support.traces import RECORDED_CONF
 
-CONF = Path("/work/shared/ami-traces/conf")
+CONF = RECORDED_CONF
 
 
 async def run_call(conf: Path, phones: dict[str, Phone], members: list[str], script: CallerScript,

@@ -15,8 +15,9 @@ import pytest
 
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
+from tests.support.traces import RECORDED_CONF
 
-CONF = Path("/work/shared/ami-traces/conf")
+CONF = RECORDED_CONF
 REPO = Path(__file__).resolve().parents[3]
 WAIT = 10.0
 SPEED = 50.0

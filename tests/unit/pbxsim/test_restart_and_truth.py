@@ -11,8 +11,9 @@ import pytest
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder
+from tests.support.traces import RECORDED_CONF
 
-CONF = Path("/work/shared/ami-traces/conf")
+CONF = RECORDED_CONF
 WAIT = 10.0
 LOGIN = [("Action", "Login"), ("ActionID", "l1"), ("Username", "cti"), ("Secret", "cti-secret")]
 
