@@ -32,7 +32,7 @@ async def run_call(conf: Path, phones: dict[str, Phone], members: list[str], scr
 
 async def test_ringall_rings_every_free_member_and_cancels_the_others(tmp_path: Path) -> None:
     conf = tmp_path / "conf"
-    shutil.copytree(CONF, conf)
+    shutil.copytree(CONF, conf, copy_function=shutil.copyfile)  # writable copies: the traces are read-only
     q = (conf / "queues.conf").read_text().replace("strategy = rrmemory", "strategy = ringall")
     (conf / "queues.conf").write_text(q)
     seen, call = await run_call(conf, {"1001": Phone(answer_after=3.0), "1002": Phone(answer_after=1.0)},

@@ -54,7 +54,7 @@ class Log:
 def conf_with(tmp_path: Path, **settings: str) -> Path:
     """A copy of the recorded config with queue 'support' settings replaced."""
     conf = tmp_path / "conf"
-    shutil.copytree(CONF, conf)
+    shutil.copytree(CONF, conf, copy_function=shutil.copyfile)  # writable copies: the traces are read-only
     lines = []
     for line in (conf / "queues.conf").read_text().splitlines():
         key = line.split("=", 1)[0].strip()
