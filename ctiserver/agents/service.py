@@ -78,9 +78,12 @@ class AgentService:
             await self._send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,
                               "MemberName": account.name, "StateInterface": account.interface,
                               "Penalty": str(penalties.get(queue, 0)),
-                              "Paused": "true" if plan.pause else "false"},
+                              "Paused": "true" if plan.pause else "false",
+                              # Asterisk takes the pause reason with QueueAdd (QueueMemberAdded carries
+                              # it): one event, so the panel never shows "busy" without its reason.
+                              **({"Reason": plan.reason} if plan.pause and plan.reason else {})},
                              tolerate="Already there")
-        if plan.pause is not None and (plan.pause or not plan.sign_in):
+        if plan.pause is not None and not plan.sign_in:
             action = {"Action": "QueuePause", "Interface": account.interface,
                       "Paused": "true" if plan.pause else "false"}
             if plan.pause:

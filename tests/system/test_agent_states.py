@@ -104,3 +104,19 @@ async def test_sign_in_chooses_queues_among_the_profile(stack) -> None:
         assert member(stack, "PJSIP/1001") is None  # nothing half-done
     finally:
         await agent.close()
+
+
+async def test_signing_in_busy_shows_the_reason_at_once(stack) -> None:
+    """QueueAdd carries the pause reason (real Asterisk 22 puts it in QueueMemberAdded)."""
+    agent = stack.client()
+    try:
+        await agent.login("1001")
+        await agent.connect()
+        status, body = await agent.post("/api/agent/state", {"state": "not_ready", "reason": "training"})
+        assert status < 300, body
+        busy = await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "not_ready")
+        assert busy["reason"] == "training"  # never a reasonless "busy" first
+        m = member(stack, "PJSIP/1001")
+        assert (m["paused"], m["reason"]) == (True, "training")
+    finally:
+        await agent.close()
