@@ -24,7 +24,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -7,7 +7,6 @@ so files are read as bytes.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path

@@ -13,26 +13,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from pbxsim.scripts import CallerScript, Phone
+from tests.support.browser import WAIT_MS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-WAIT_MS = 15_000  # a confirmation through AMI, or a call through the IVR, takes a few seconds
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def open_panel(browser: Any, url: str, login: str, width: int = 400) -> Page:

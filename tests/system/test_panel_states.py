@@ -12,30 +12,16 @@ import asyncio
 import re
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from pbxsim.scripts import CallerScript, Phone
+from tests.support.browser import WAIT_MS
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-WAIT_MS = 15_000  # a confirmation through AMI, or a call through the IVR, takes a few seconds
 SUPERVISOR = "陈主管 Supervisor Chen"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def new_page(browser: Any, url: str, width: int = 400, clock_skew: float = 0.0) -> Page:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator
 from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 
 from ctiserver.errors import InvalidInput, NotFound
