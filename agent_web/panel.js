@@ -3,6 +3,7 @@
 
 import { api, ApiError, PushSocket } from "./net.js";
 import * as f from "./format.js";
+import * as c from "./calls.js";
 
 const $ = (id) => document.getElementById(id);
 const CONFIRM_TIMEOUT_MS = 15000;
@@ -32,6 +33,9 @@ const S = {
   figures: { agents: true, queues: true }, // false once the stats endpoint answered 404 (not there)
   takeover: null, // {login, password} while the "take over here?" choice is open
   pending: null, // {target, reason, timer}
+  callPending: null, // call control: {action, linkedid, timer} until a push confirms it
+  callShown: null, // the linkedid the toolbar shows (a new call clears the last call's messages)
+  callForm: null, // the toolbar's open part: "transfer" | "ivr" | "hangup" | null
 };
 
 /** Now, in epoch seconds on the server's clock. */
@@ -130,6 +134,211 @@ function renderButtons() {
     const b = $(id);
     b.setAttribute("aria-busy", String(Boolean(S.pending && S.pending.button === id)));
   }
+  renderCall();
+}
+
+// -- call control (issue 4): the toolbar while on a call, the dial field while idle ------------
+
+/** The agent's call as the toolbar sees it (agent view + that call's pop). */
+const currentCall = () => c.myCall(S.view, S.pop, isSupervisor() ? [...S.calls.values()] : []);
+
+function renderCall() {
+  const call = S.me ? currentCall() : null;
+  if (S.callPending && c.confirmed(S.callPending, S.view, S.pop, isSupervisor() ? [...S.calls.values()] : [])) {
+    clearCallPending(); // renders again
+    return;
+  }
+  const linkUp = S.link.ami && S.socket === "open";
+  const bar = c.toolbar(call, { pending: S.callPending, linkUp });
+  const id = call ? call.linkedid : null;
+  if (id !== S.callShown) {
+    if (id) message($("call-error"), ""); // a new call: the last one's refusal no longer applies
+    S.callShown = id;
+    openCallForm(null);
+  }
+  show($("call-tools"), bar.visible);
+  $("call-tools").dataset.held = String(Boolean(call && call.held));
+  for (const [key, button] of [["hold", "btn-hold"], ["transfer", "btn-transfer"], ["ivr", "btn-ivr"],
+    ["hangup", "btn-hangup"]]) {
+    show($(button), bar[key].shown);
+    $(button).disabled = bar[key].disabled;
+    $(button).setAttribute("aria-busy", String(Boolean(S.callPending && S.callPending.button === button)));
+  }
+  $("btn-hold").textContent = bar.hold.label;
+  $("btn-hold").dataset.action = bar.hold.action;
+  if (S.callForm && !(bar[S.callForm] && bar[S.callForm].shown)) openCallForm(null);
+  for (const submit of ["transfer-submit", "ivr-submit", "hangup-yes"]) {
+    $(submit).disabled = !linkUp || Boolean(S.callPending);
+  }
+  show($("hold-line"), Boolean(call && call.held));
+  // The dial field: offered while signed in and idle (ready, busy, wrap-up).
+  const dialing = S.callPending && S.callPending.action === "dial";
+  show($("dial-form"), $("app").dataset.view === "panel" && (c.canDial(S.view) || Boolean(dialing)));
+  $("dial-submit").disabled = !linkUp || Boolean(S.callPending);
+  $("dial-submit").setAttribute("aria-busy", String(Boolean(dialing)));
+  message($("dial-pending"), dialing ? c.pendingText("dial") : "");
+  if ($("dial-form").hidden) message($("dial-error"), "");
+  tickHold();
+}
+
+/** The hold timer and, past the limit, the warning (runs every second from tick()). */
+function tickHold() {
+  const call = S.me ? currentCall() : null;
+  const { seconds, warn } = c.holdClock(call, serverNow());
+  const time = call && call.held ? f.duration(seconds) : "";
+  if ($("hold-time").textContent !== time) $("hold-time").textContent = time;
+  $("hold-line").classList.toggle("warn", warn);
+  const text = warn ? `— over ${Math.round(call.warnAfter)} s, take the caller back · 保持超时` : "";
+  if ($("hold-warn").textContent !== text) message($("hold-warn"), text); // the alert is announced once
+}
+
+function openCallForm(name) {
+  S.callForm = name;
+  for (const [key, form, button] of [["transfer", "transfer-form", "btn-transfer"], ["ivr", "ivr-form", "btn-ivr"],
+    ["hangup", "hangup-confirm", "btn-hangup"]]) {
+    show($(form), name === key);
+    $(button).setAttribute("aria-expanded", String(name === key));
+  }
+}
+
+function toggleCallForm(name) {
+  message($("call-error"), "");
+  openCallForm(S.callForm === name ? null : name);
+  if (name === "transfer" && S.callForm) {
+    renderTransferKind();
+    $("transfer-target").focus();
+  } else if (name === "ivr" && S.callForm) $("ivr-node").focus();
+  else if (name === "hangup" && S.callForm) $("hangup-yes").focus();
+}
+
+function clearCallPending() {
+  if (S.callPending) clearTimeout(S.callPending.timer);
+  S.callPending = null;
+  message($("call-pending"), "");
+  renderCall();
+}
+
+/**
+ * One call-control command: buttons wait while it runs; the server's 202 only says Asterisk
+ * was asked, so the toolbar stays pending until a push shows the change (or says it did not come).
+ */
+async function callCommand(action, path, body, { linkedid = null, button = null, errorNode = "call-error" } = {}) {
+  if (S.callPending) return null;
+  message($("call-error"), "");
+  message($("dial-error"), "");
+  S.callPending = { action, linkedid, button, timer: null };
+  if (action !== "dial") message($("call-pending"), c.pendingText(action));
+  renderCall();
+  let answer;
+  try {
+    answer = await api("POST", path, body);
+  } catch (err) {
+    clearCallPending();
+    message($(errorNode), err instanceof ApiError ? err.describe() : String(err));
+    return null;
+  }
+  const p = S.callPending;
+  if (!p || p.action !== action) return answer; // confirmed already, before the answer came back
+  if (action === "dial" && answer && answer.linkedid) p.linkedid = answer.linkedid;
+  if (c.confirmed(p, S.view, S.pop)) {
+    clearCallPending();
+    return answer;
+  }
+  p.timer = setTimeout(() => {
+    if (S.callPending !== p) return;
+    clearCallPending();
+    message($(errorNode), action === "dial"
+      ? "Your phone did not take the call: nothing was dialled."
+      : "Asterisk has not confirmed it yet; the call is shown as Asterisk last reported it.");
+  }, action === "dial" ? c.DIAL_CONFIRM_MS : c.CONFIRM_MS);
+  return answer;
+}
+
+function holdOrRetrieve() {
+  const call = currentCall();
+  if (!call) return;
+  const action = $("btn-hold").dataset.action === "retrieve" ? "retrieve" : "hold";
+  openCallForm(null);
+  callCommand(action, `/api/calls/${encodeURIComponent(call.linkedid)}/${action}`, {},
+    { linkedid: call.linkedid, button: "btn-hold" });
+}
+
+function renderTransferKind() {
+  const kind = $("transfer-kind").value;
+  $("transfer-target-label").textContent = { agent: "Agent no. · 工号", queue: "Queue · 队列",
+    external: "Outside number · 外线号码" }[kind] || "Target";
+  const input = $("transfer-target");
+  input.inputMode = kind === "queue" ? "text" : kind === "external" ? "tel" : "numeric";
+  if (kind === "queue") input.setAttribute("list", "transfer-queues");
+  else input.removeAttribute("list");
+  $("transfer-queues").replaceChildren(...S.queues.map((q) => el("option", { value: q })));
+}
+
+function submitTransfer(event) {
+  event.preventDefault();
+  const call = currentCall();
+  if (!call) return;
+  const kind = $("transfer-kind").value;
+  const check = c.checkTransfer(kind, $("transfer-target").value, S.me);
+  if (!check.ok) {
+    message($("call-error"), `${check.message} (${check.field})`);
+    $(check.field === "kind" ? "transfer-kind" : "transfer-target").focus();
+    return;
+  }
+  callCommand("transfer", `/api/calls/${encodeURIComponent(call.linkedid)}/transfer`, { kind, target: check.value },
+    { linkedid: call.linkedid, button: "btn-transfer" });
+}
+
+function submitIvr(event) {
+  event.preventDefault();
+  const call = currentCall();
+  if (!call) return;
+  const check = c.checkNode($("ivr-node").value);
+  if (!check.ok) {
+    message($("call-error"), `${check.message} (${check.field})`);
+    return;
+  }
+  callCommand("ivr", `/api/calls/${encodeURIComponent(call.linkedid)}/ivr`, { node: check.value },
+    { linkedid: call.linkedid, button: "btn-ivr" });
+}
+
+function confirmHangup() {
+  const call = currentCall();
+  if (!call) return;
+  openCallForm(null);
+  callCommand("hangup", `/api/calls/${encodeURIComponent(call.linkedid)}/hangup`, {},
+    { linkedid: call.linkedid, button: "btn-hangup" });
+}
+
+async function submitDial(event) {
+  event.preventDefault();
+  message($("dial-error"), "");
+  const check = c.checkNumber($("dial-number").value, "number");
+  if (!check.ok) {
+    message($("dial-error"), `${check.message} (${check.field})`);
+    $("dial-number").focus();
+    return;
+  }
+  const answer = await callCommand("dial", "/api/calls/dial", { number: check.value }, { errorNode: "dial-error" });
+  if (answer) $("dial-number").value = "";
+}
+
+function bootCallControls() {
+  const option = (o) => el("option", { value: o.value, textContent: o.label });
+  $("transfer-kind").replaceChildren(...c.TRANSFER_KINDS.map(option));
+  $("ivr-node").replaceChildren(...c.IVR_NODES.map(option));
+  $("btn-hold").addEventListener("click", holdOrRetrieve);
+  $("btn-transfer").addEventListener("click", () => toggleCallForm("transfer"));
+  $("btn-ivr").addEventListener("click", () => toggleCallForm("ivr"));
+  $("btn-hangup").addEventListener("click", () => toggleCallForm("hangup"));
+  $("transfer-kind").addEventListener("change", renderTransferKind);
+  $("transfer-form").addEventListener("submit", submitTransfer);
+  $("transfer-cancel").addEventListener("click", () => openCallForm(null));
+  $("ivr-form").addEventListener("submit", submitIvr);
+  $("ivr-cancel").addEventListener("click", () => openCallForm(null));
+  $("hangup-yes").addEventListener("click", confirmHangup);
+  $("hangup-no").addEventListener("click", () => openCallForm(null));
+  $("dial-form").addEventListener("submit", submitDial);
 }
 
 function fillReasons(select) {
@@ -173,8 +382,9 @@ function renderMarquee() {
 function renderPop() {
   const pop = S.pop;
   show($("pop"), pop !== null);
+  renderCall();
   if (!pop) return;
-  $("pop-phase").textContent = pop.state === "answered" ? "On call" : "Incoming call";
+  $("pop-phase").textContent = pop.state !== "answered" ? "Incoming call" : pop.held ? "On hold" : "On call";
   $("pop-number").textContent = pop.caller_number || "unknown number";
   const tag = $("pop-class");
   tag.textContent = f.classLabel(pop);
@@ -314,6 +524,7 @@ function tick() {
     node.textContent = until ? f.duration(until - now) : "";
   }
   renderPopWait();
+  if (S.me) tickHold();
 }
 
 // -- today's figures (GET /api/stats/...; hidden while the server has no such endpoint) --------
@@ -427,6 +638,11 @@ const HANDLERS = {
   snapshot: onSnapshot,
   agent_state(d) {
     if (S.me && String(d.id) === String(S.me.id)) {
+      const before = S.view && S.view.call;
+      if (S.pop && S.pop.state === "answered" && before === S.pop.linkedid && d.call !== before) {
+        S.pop = null; // the call left this agent (transferred, sent to the IVR): its card goes
+        renderPop();
+      }
       S.view = d;
       if (S.pending && matchesTarget(d, S.pending)) clearPending();
       renderMe();
@@ -684,6 +900,7 @@ function signedOut(notice) {
   socket.stop();
   refreshFigures.cancel();
   if (S.pending) clearPending();
+  if (S.callPending) clearCallPending();
   if (S.takeover) closeTakeOver();
   Object.assign(S, { me: null, view: null, pop: null, today: [], marquee: [], socket: "closed" });
   S.agents = new Map();
@@ -696,6 +913,7 @@ function signedOut(notice) {
   show($("queue-figures"), false);
   show($("agent-figures"), false);
   setView("signin");
+  renderCall();
   message($("signin-error"), notice || "");
 }
 
@@ -717,6 +935,7 @@ async function boot() {
     const b = $(id);
     b.addEventListener("click", () => requestState(b, b.dataset.target));
   }
+  bootCallControls();
   setInterval(tick, 1000);
   setInterval(() => {
     if (S.me && S.socket === "open") refreshFigures();

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from pbxsim.demo import DemoTraffic, parse_range  # noqa: E402
 from pbxsim.sim import PbxSim, SimConfig  # noqa: E402
 
-CONF = Path("/work/shared/ami-traces/conf")  # Background/WaitExten IVR: no FastAGI server needed
+CONF = Path(__file__).resolve().parents[2] / "shared" / "ami-traces" / "conf"  # Background/WaitExten IVR: no FastAGI server needed
 
 
 def cpu() -> float:

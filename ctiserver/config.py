@@ -68,6 +68,7 @@ class CallCenterConfig:
     wrapup_per_queue: tuple[str, ...] = setting((), "wrap-up seconds per queue, e.g. support=30,sales=15 (others: wrapup_seconds)")
     recent_workorders: int = setting(5, "how many of a customer's past work orders the screen-pop shows")
     service_level_seconds: int = setting(20, "service level threshold: a call answered within this many seconds of queueing counts as within it")
+    hold_warning_seconds: float = setting(30.0, "the panel warns when a call has been on hold this long (seconds)")
 
     def wrapup_for(self, queue: str) -> float:
         """Wrap-up seconds after a call of ``queue`` ('' for calls outside the queues)."""

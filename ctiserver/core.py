@@ -25,6 +25,7 @@ from ctiserver.agents.service import AgentService
 from ctiserver.ami.events import MemberState, translate
 from ctiserver.ami.message import AmiMessage, LinkDown, LinkUp, StreamItem
 from ctiserver.calls import model as cm
+from ctiserver.calls.control import CallControl
 from ctiserver.calls.tracker import CallTracker
 from ctiserver.calls.views import build_pop, call_view, summary
 from ctiserver.config import Config
@@ -32,13 +33,24 @@ from ctiserver.errors import InvalidInput, Unauthenticated
 from ctiserver.marquee.service import MarqueeService
 from ctiserver.push.hub import Audience, PushHub
 from ctiserver.store.ops import AgentStateOp
-from ctiserver.workorders.projection import customer_op, ops_for, ref_for
+from ctiserver.workorders.projection import customer_op, final_agent, ops_for, ref_for
 from ctiserver.workorders.service import WorkOrderQueries
 
 log = structlog.get_logger(__name__)
 
 SUPERVISORS = Audience.roles({"supervisor", "admin"})
 TODAY_MAX = 50
+
+
+def _ivr_nodes(config: Config) -> frozenset[str]:
+    """The IVR menu's node names (where 'back to the IVR' may send a caller); empty if unreadable."""
+    try:
+        from ivr.menu import load_menu
+
+        return frozenset(load_menu(config.ivr.menu_file or None).nodes)
+    except Exception as exc:  # the IVR may run elsewhere with its own menu: accept any well-formed node
+        log.warning("ivr_menu_unreadable", error=str(exc))
+        return frozenset()
 
 
 def account_from_row(row: Any) -> Account:
@@ -67,6 +79,9 @@ class Core:
         self.agents = AgentService(self.book, config.callcenter.busy_reasons, config.callcenter.queues)
         self.marquee = MarqueeService(store, lambda items: hub.publish("marquee", {"items": items}, Audience.ALL))
         self.workorders = WorkOrderQueries(store)
+        # --- call control (issue 4): hold, transfers, IVR, dial out, hang up from the panel
+        self.calls = CallControl(self)
+        self.calls.ivr_nodes = _ivr_nodes(config)
         self.ami: Any = None
         self.ami_up = False
         self.link_ready = asyncio.Event()  # set while the AMI link is up and resynced
@@ -184,10 +199,42 @@ class Core:
             agent = self._agent_id(ce.interface)
             self._send_pop(call, agent, "call_update", now)
             log.info("call_answered", agent=agent, queue=call.queue, wait=call.wait_seconds)
+        elif isinstance(ce, cm.AgentLegEnded) and (call.moving or (call.agent_interface
+                                                                   and ce.interface != call.agent_interface)):
+            # the call was moved on (transfer, IVR): it leaves this agent's panel now, not when it ends
+            agent = self._agent_id(ce.interface)
+            if agent:
+                self._popped.get(call.linkedid, set()).discard(agent)
+                self.hub.publish("call_ended", {"linkedid": call.linkedid, "disposition": "moved",
+                                                "moved": call.moving or "transfer", "workorder_ref": self._ref(call)},
+                                 Audience.agents({agent}))
         elif isinstance(ce, cm.CallEnded):
             self._ended(call, now)
-        if not isinstance(ce, (cm.CallRingEnded, cm.AgentLegEnded, cm.CallEnded)):  # ended: call_ended says it
-            self.hub.publish("call_update", call_view(call, self._agent_ids(), now), SUPERVISORS)
+        # --- call control (issue 4): follow-ups (a held party left) and hold state to the agent too
+        self.calls.on_event(ce)
+        if isinstance(ce, cm.CallOnHold):
+            log.info("call_hold" if ce.held else "call_retrieved", agent=self._agent_id(call.agent_interface) or None,
+                     seconds=ce.seconds or None, holds=call.holds)
+            self.publish_call(call, now)
+        elif not isinstance(ce, (cm.CallRingEnded, cm.AgentLegEnded, cm.CallEnded, cm.HeldPartyGone)):
+            self.hub.publish("call_update", call_view(call, self._agent_ids(), now, self._hold_warning), SUPERVISORS)
+
+    # --- call control (issue 4) ----------------------------------------------------------
+
+    @property
+    def _hold_warning(self) -> float:
+        return self.config.callcenter.hold_warning_seconds
+
+    def publish_call(self, call: cm.Call, now: float | None = None) -> None:
+        """The call's view (with its hold state) to the agent on it and to supervisors."""
+        now = time.time() if now is None else now
+        agent = self._agent_id(call.agent_interface) if call.agent_interface else ""
+        self._send_pop(call, agent, "call_update", now)  # the agent's pop shows held / held_since
+        self.hub.publish("call_update", call_view(call, self._agent_ids(), now, self._hold_warning), SUPERVISORS)
+
+    def spawn_quiet(self, action: dict, linkedid: str) -> None:
+        """Send an action the server decides on its own (failures logged; the next resync repairs)."""
+        self._spawn(self._quiet_send(action, agent=None))
 
     def _agent_ids(self) -> dict[str, str]:
         return {i: a.id for i, a in self.book.by_interface.items()}
@@ -199,12 +246,13 @@ class Core:
         if not agent:
             return
         pop = build_pop(call, self._customers.get(call.linkedid), now, self._ref(call),
-                        self._ring_started.get((call.linkedid, agent)))
+                        self._ring_started.get((call.linkedid, agent)), self._hold_warning)
         self._popped.setdefault(call.linkedid, set()).add(agent)
         self.hub.publish(kind, pop, Audience.agents({agent}))
 
     def _ended(self, call: cm.Call, now: float) -> None:
-        agent = self._agent_id(call.agent_interface) if call.agent_interface else ""
+        last = final_agent(call)  # after a move: the last agent who had the call
+        agent = self._agent_id(last) if last else ""
         data = {"linkedid": call.linkedid, "disposition": call.disposition, "workorder_ref": self._ref(call)}
         targets = self._popped.pop(call.linkedid, set()) | ({agent} if agent else set())
         self.hub.publish("call_ended", data, Audience.agents(targets) | SUPERVISORS)
@@ -350,10 +398,9 @@ class Core:
                 await self._quiet_send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,
                                         "MemberName": account.name, "StateInterface": account.interface,
                                         "Penalty": str(signin.queues[queue]),
-                                        "Paused": "true" if signin.paused else "false"}, agent=account.id)
-            if signin.paused and signin.reason:
-                await self._quiet_send({"Action": "QueuePause", "Interface": account.interface, "Paused": "true",
-                                        "Reason": signin.reason}, agent=account.id)
+                                        "Paused": "true" if signin.paused else "false",
+                                        **({"Reason": signin.reason} if signin.paused and signin.reason else {})},
+                                       agent=account.id)
         for interface, status in self.book.status.items():
             if status.memberships and interface not in known:
                 self._signin_changed(interface)  # signed in at the PBX itself: remember it too
@@ -464,14 +511,14 @@ class Core:
         for call in self.tracker.calls.values():
             if call.agent_interface == account.interface or account.interface in call.ringing.values():
                 return build_pop(call, self._customers.get(call.linkedid), now, self._ref(call),
-                                 self._ring_started.get((call.linkedid, agent_id)))
+                                 self._ring_started.get((call.linkedid, agent_id)), self._hold_warning)
         return None
 
     def snapshot_for(self, account: Account) -> dict:
         """Everything a user's panel shows, at connect or on resync."""
         now = time.time()
         ids = self._agent_ids()
-        calls = [call_view(c, ids, now) for c in self.tracker.calls.values()]
+        calls = [call_view(c, ids, now, self._hold_warning) for c in self.tracker.calls.values()]
         if not account.is_supervisor:
             calls = [c for c in calls if c["agent"] == account.id or account.id in c["ringing"]]
         return {
@@ -485,6 +532,7 @@ class Core:
             "busy_reasons": list(self.config.callcenter.busy_reasons),
             "queues": list(account.queues or self.config.callcenter.queues),
             "server_time": now,  # durations are shown against the server's clock, not the browser's
+            "hold_warning_seconds": self._hold_warning,  # call control: the panel warns past this hold time
         }
 
     async def close(self) -> None:

@@ -25,12 +25,22 @@ log = structlog.get_logger(__name__)
 STORE_TIMEOUT = 3.0   # seconds a store lookup may hold a caller before we go on without it
 
 
+def start_node(script: str) -> str | None:
+    """``hotline?node=verify`` -> ``verify``: where a caller sent back to the IVR starts (None: the menu's start)."""
+    from urllib.parse import parse_qs
+
+    _, _, query = script.partition("?")
+    values = parse_qs(query).get("node") or [None]
+    return values[0]
+
+
 class IvrSession:
     """One caller's walk through the menu; ``run()`` returns when the caller is routed or gone."""
 
-    def __init__(self, channel: AgiChannel, menu: Menu, store: Any = None) -> None:
+    def __init__(self, channel: AgiChannel, menu: Menu, store: Any = None, start: str | None = None) -> None:
         self.ch = channel
         self.menu = menu
+        self.start = start if start in menu.nodes else menu.start  # "back to the IVR" at a chosen node
         self.store = store
         self.path: list[str] = []
         self.keys: list[str] = []
@@ -42,7 +52,7 @@ class IvrSession:
 
     async def run(self) -> None:
         """Walk from the start node until a node ends the call; then mark the call routed."""
-        target: str | None = self.menu.start
+        target: str | None = self.start
         while target is not None:
             if target not in self.menu.nodes:      # the built-in "hangup"
                 break
@@ -265,7 +275,7 @@ class IvrServer:
         with structlog.contextvars.bound_contextvars(uniqueid=channel.uniqueid, caller=channel.caller_number,
                                                      channel=env.get("agi_channel", "")):
             log.info("ivr_call", script=env.get("agi_network_script", ""), menu=self.menu.name)
-            session = IvrSession(channel, self.menu, self.store)
+            session = IvrSession(channel, self.menu, self.store, start_node(env.get("agi_network_script", "")))
             try:
                 await session.run()
             except AgiHangup as exc:

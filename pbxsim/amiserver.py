@@ -1,6 +1,6 @@
 """The AMI TCP server of the simulator: Asterisk 22's wire protocol and replies, byte for byte.
 
-Replies and texts follow the recorded traces (/work/shared/ami-traces): the greeting
+Replies and texts follow the recorded traces (../shared/ami-traces): the greeting
 ``Asterisk Call Manager/11.0.0``, ``Authentication accepted`` / ``Authentication failed``
 (then the connection is closed), list actions answered with ``EventList: start``, items and
 a ``...Complete`` event with ``ListItems``. An action's reply is written before the events
@@ -20,6 +20,7 @@ import structlog
 
 from .channel import Fields
 from .control import ActionError, SimControlActions, bool_value
+from .features import FeatureActions  # issue 4: Atxfer, ConfBridge*, MixMonitor* (pbxsim/features.py)
 from .queues import QueueError
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-class AmiServer(SimControlActions):
+class AmiServer(SimControlActions, FeatureActions):
     """Listens on a TCP port; every logged-in session with events on gets every event."""
 
     def __init__(self, sim: "PbxSim"):
@@ -395,6 +396,8 @@ class AmiServer(SimControlActions):
         if not channel:
             raise ActionError("Channel not specified")
         tech, _, endpoint = channel.partition("/")
+        if tech.lower() == "local" and endpoint:  # issue 4: Local channel (trace 14, pbxsim/local.py)
+            return self._originate_local(msg, aid, channel)
         if tech.upper() != "PJSIP" or not endpoint:
             raise ActionError("Invalid channel")
         if msg.get("application"):
@@ -420,4 +423,32 @@ class AmiServer(SimControlActions):
         action_id = msg.get("actionid")
         self.sim.spawn(self.sim.originate(endpoint, msg["context"], msg["exten"], priority, num, name, timeout,
                                           msg.get("account", ""), variables, msg.get("channelid") or None, action_id))
+        return [[("Response", "Success")] + aid + [("Message", "Originate successfully queued")]]
+
+    def _originate_local(self, msg, aid, channel: str):
+        """Originate Local/exten@context (ChannelId / OtherChannelId name ;1 / ;2): pbxsim/local.py."""
+        from .local import originate as originate_local
+        if msg.get("application"):
+            raise ActionError("Application originate is not simulated; use Context/Exten/Priority")
+        if not msg.get("exten") or not msg.get("context"):
+            raise ActionError("Exten and Context not specified")
+        try:
+            priority = int(msg.get("priority") or 1)
+            timeout = int(msg.get("timeout") or 30000) / 1000
+        except ValueError:
+            raise ActionError("Invalid priority or timeout") from None
+        cid = msg.get("callerid", "")
+        name, num = "", cid.strip()
+        if "<" in cid and cid.endswith(">"):
+            name, num = cid[:cid.index("<")].strip().strip('"'), cid[cid.index("<") + 1:-1].strip()
+        variables = {}
+        for key, value in self.current_fields:
+            if key.lower() == "variable":
+                for pair in value.split(","):
+                    k, sep, v = pair.partition("=")
+                    if sep and k.strip():
+                        variables[k.strip()] = v
+        self.sim.spawn(originate_local(self.sim, channel, msg["context"], msg["exten"], priority, num, name, timeout,
+                                       msg.get("account", ""), variables, msg.get("channelid") or None,
+                                       msg.get("otherchannelid") or None, msg.get("actionid")))
         return [[("Response", "Success")] + aid + [("Message", "Originate successfully queued")]]

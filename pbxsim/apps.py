@@ -108,6 +108,8 @@ async def musiconhold(dp: "Dialplan", ch: Channel, data: str) -> None:
 async def hangup(dp: "Dialplan", ch: Channel, data: str) -> None:
     """Hangup([cause])."""
     cause = int(data) if data.strip().isdigit() else 16
+    if not ch.gone:  # the application asks for the hangup: SoftHangupRequest (trace 10, after ConfBridge)
+        dp.sim.emit("SoftHangupRequest", ch.fields() + [("Cause", str(cause))])
     dp.finish(ch, cause)
     from .channel import ChannelHungUp
     raise ChannelHungUp(ch.name)
@@ -156,3 +158,8 @@ APPS = {"noop": noop, "answer": answer, "set": set_, "goto": goto, "gotoif": got
         "background": background, "waitexten": waitexten, "playback": playback, "wait": wait,
         "musiconhold": musiconhold, "hangup": hangup, "userevent": userevent, "voicemail": voicemail,
         "queue": queue, "dial": dial, "agi": agi, "verbose": verbose}
+
+# issue 4: MixMonitor, StopMixMonitor, ConfBridge (pbxsim/features.py)
+from .features import FEATURE_APPS  # noqa: E402  (after APPS: features' modules do not import apps)
+
+APPS.update(FEATURE_APPS)

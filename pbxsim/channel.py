@@ -21,6 +21,10 @@ class ChannelHungUp(Exception):
     """Raised inside a channel's dialplan when the channel has been hung up."""
 
 
+class Redirected(Exception):
+    """Raised inside a channel's dialplan when AMI Redirect/Bridge moved it (pbxsim/moves.py)."""
+
+
 @dataclass(eq=False)  # identity: compared and looked up by object, never by value
 class Channel:
     """A simulated channel with the snapshot fields Asterisk puts in every event."""
@@ -52,6 +56,9 @@ class Channel:
     gone: bool = False  # Hangup event already sent
     holding: bool = False  # this channel's phone put the call on hold (re-INVITE sendonly)
     held: bool = False  # this channel hears music because its bridged peer holds (device ONHOLD)
+    # call control (pbxsim/moves.py): a pending AMI Redirect/Bridge, and the event that wakes the channel
+    redirect: object = None
+    kick: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fields(self, prefix: str = "") -> Fields:
         """The channel snapshot block (``Dest`` prefix for the peer of Dial*/Agent* events)."""
@@ -74,9 +81,11 @@ class Channel:
         self.hungup.set()
 
     def check(self) -> None:
-        """Raise ChannelHungUp if a hangup was requested."""
+        """Raise ChannelHungUp if a hangup was requested (Redirected if AMI moved the channel)."""
         if self.hungup.is_set():
             raise ChannelHungUp(self.name)
+        if self.redirect is not None:
+            raise Redirected(self.name)
 
     async def wait(self, clock, sim_seconds: float | None, digits: bool = False) -> str | None:
         """Wait up to ``sim_seconds`` (None = forever); return a digit if ``digits`` and one came.
@@ -86,7 +95,7 @@ class Channel:
         self.check()
         if digits and not self.dtmf.empty():
             return self.dtmf.get_nowait()
-        waiters = [asyncio.ensure_future(self.hungup.wait())]
+        waiters = [asyncio.ensure_future(self.hungup.wait()), asyncio.ensure_future(self.kick.wait())]
         if digits:
             waiters.append(asyncio.ensure_future(self.dtmf.get()))
         try:
@@ -96,8 +105,8 @@ class Channel:
             for w in waiters:
                 if not w.done():
                     w.cancel()
-        if digits and len(waiters) > 1 and waiters[1] in done:
-            digit = waiters[1].result()
+        if digits and len(waiters) > 2 and waiters[2] in done:
+            digit = waiters[2].result()
             if self.hungup.is_set():
                 raise ChannelHungUp(self.name)
             return digit

@@ -6,6 +6,9 @@ DeclineAfter, HangupAfterAnswer, Registered), ``SimCallerHangup`` (Channel), ``S
 ``SimHold`` (Endpoint, Held=yes|no: the phone holds / resumes its call), ``SimRestart``
 (Asterisk restarts right after the reply: every AMI session is dropped).
 A bad value is refused with ``Response: Error`` naming the field.
+
+Also Asterisk's own call-control actions ``Redirect`` (with ``ExtraChannel``), ``Bridge`` and
+``BlindTransfer`` (pbxsim/moves.py says what they do, after traces 07 and 08 A/C).
 """
 
 from __future__ import annotations
@@ -40,7 +43,59 @@ def float_value(msg: dict[str, str], key: str) -> float | None:
     return value
 
 
-class SimControlActions:
+class CallControlActions:
+    """AMI Redirect, Bridge and BlindTransfer (mixed into the AMI server; ``self.sim`` is the simulator)."""
+
+    def action_redirect(self, msg, aid):
+        from .moves import MoveError, redirect
+
+        name = msg.get("channel")
+        if not name:
+            raise ActionError("Channel not specified")
+        if not msg.get("exten") or not msg.get("context"):
+            raise ActionError("Exten not specified" if not msg.get("exten") else "Context not specified")
+        try:
+            priority = int(msg.get("priority") or 1)
+            extra = None
+            if msg.get("extrachannel"):
+                extra = (msg["extrachannel"], msg.get("extracontext") or msg["context"],
+                         msg.get("extraexten") or msg["exten"], int(msg.get("extrapriority") or priority))
+        except ValueError:
+            raise ActionError("Invalid priority") from None
+        try:
+            message = redirect(self.sim, name, msg["context"], msg["exten"], priority, extra)
+        except MoveError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + aid + [("Message", message)]]
+
+    def action_blindtransfer(self, msg, aid):
+        from .moves import MoveError, blind_transfer
+
+        name = msg.get("channel")
+        if not name:
+            raise ActionError("No channel specified")
+        if not msg.get("exten"):
+            raise ActionError("No extension specified")
+        try:
+            message = blind_transfer(self.sim, name, msg.get("context") or "default", msg["exten"])
+        except MoveError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + aid + [("Message", message)]]
+
+    def action_bridge(self, msg, aid):
+        from .moves import MoveError, bridge
+
+        one, two = msg.get("channel1"), msg.get("channel2")
+        if not one or not two:
+            raise ActionError("Missing channel parameter in request")
+        try:
+            message = bridge(self.sim, one, two)
+        except MoveError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + aid + [("Message", message)]]
+
+
+class SimControlActions(CallControlActions):
     """Mixed into the AMI server; ``self.sim`` is the simulator."""
 
     async def action_simplacecall(self, msg, aid):
@@ -107,4 +162,5 @@ class SimControlActions:
 
     def action_simtruth(self, msg, aid):
         return [[("Response", "Success")] + aid + [("Truth", json.dumps(self.sim.truth(), ensure_ascii=False))]]
+
 

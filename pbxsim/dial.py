@@ -44,6 +44,7 @@ class Dialer:
             callee = sim.new_channel(endpoint, ep.context, "s", linkedid=ch.linkedid, state=0)
             callee.conn_num, callee.conn_name = ch.cid_num or "<unknown>", ch.cid_name or "<unknown>"
             callee.app, callee.appdata = "AppDial", "(Outgoing Line)"
+            callee.exten = ch.exten  # the dialled leg shows the caller's extension (traces 08 B, 14)
             if not ep.cid_num and not ep.cid_name:  # a trunk: it presents the caller's id (trace 11)
                 callee.cid_num, callee.cid_name, callee.exten = ch.cid_num, ch.cid_name, number
                 sim.emit("NewCallerid", callee.fields() + [
@@ -111,10 +112,10 @@ class Dialer:
         """
         sim = self.sim
         callee = leg.channel
-        if ch.state != 6:
-            sim.set_state(ch, 6)
         sim.set_state(callee, 6)
         sim.emit("DialEnd", ch.fields() + callee.fields("Dest") + [("DialStatus", "ANSWER")])
+        if ch.state != 6:  # a caller not yet answered is answered after DialEnd (traces 08 B, 14: Local ;2)
+            sim.set_state(ch, 6)
         callee.exten = ""  # Asterisk shows the answered Dial leg with an empty Exten (trace 11)
         ch.conn_num, ch.conn_name = callee.cid_num or "<unknown>", callee.cid_name or "<unknown>"
         bridge = Bridge()
@@ -130,10 +131,18 @@ class Dialer:
             handle.answered.set()
         hang_at = None if leg.phone.hangup_after_answer is None else sim.clock.now() + leg.phone.hangup_after_answer
         while not (ch.hungup.is_set() or callee.hungup.is_set()):
-            fired = await wait_any(sim.clock, [ch.hungup, callee.hungup],
+            fired = await wait_any(sim.clock, [ch.hungup, callee.hungup, ch.kick, callee.kick],
                                    None if hang_at is None else hang_at - sim.clock.now())
             if not fired and hang_at is not None:
                 callee.request_hangup(16)
+            if not (ch.hungup.is_set() or callee.hungup.is_set()) and (ch.redirect or callee.redirect):
+                from .moves import dial_bridge_moved  # call control hook: AMI Redirect out of a Dial bridge
+                dial_bridge_moved(sim, bridge, ch, callee)  # raises Redirected for ch, or returns
+                sim.set_var(ch, "DIALSTATUS", "ANSWER")
+                return
+        from .local import run_takeover  # issue 4 hook: a feature moved the parties (Local optimisation, Atxfer)
+        if await run_takeover(bridge, ch, callee, None):
+            raise ChannelHungUp(ch.name)
         first, second = (ch, callee) if ch.hungup.is_set() else (callee, ch)
         if not getattr(first, "hangup_by_ami", False):
             sim.emit("HangupRequest", first.fields() + ([("Cause", "16")] if first is callee else []))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Channel, ChannelHungUp
+from .channel import Channel, ChannelHungUp, Redirected
 from .confparse import Extension, pattern_matches
 from .expr import substitute
 
@@ -83,14 +83,23 @@ class Dialplan:
                     break  # end of dialplan: Asterisk hangs the channel up
                 app = APP_NAMES.get(step.app.lower(), step.app)
                 data = self.sub(ch, step.data)
+                # after an AMI Redirect the first step is reported with the application that was
+                # interrupted (trace 07: "hold,s,1 Queue", then "hold,s,2 Answer")
+                shown, shown_data = getattr(ch, "moved_from", None) or (app, data)
+                ch.moved_from = None  # type: ignore[attr-defined]
                 ch.app, ch.appdata = app, data
-                self.sim.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", app),
-                                                         ("AppData", data)])
+                self.sim.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", shown),
+                                                         ("AppData", shown_data)])
                 try:
                     await self.execute(ch, app, data)
                     ch.priority += 1
                 except Jump:
                     pass
+                except Redirected:  # AMI Redirect / Bridge (pbxsim/moves.py)
+                    from .moves import redirected
+                    moved_from = (app, data)
+                    await redirected(self.sim, ch)
+                    ch.moved_from = moved_from  # type: ignore[attr-defined]
             self.finish(ch, cause=int(ch.variables.get("__hangupcause", "16")))
         except ChannelHungUp:
             if not ch.gone:

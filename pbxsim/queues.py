@@ -1,6 +1,6 @@
 """app_queue as the recorded Asterisk 22 behaves: members, callers, ringing, bridging.
 
-Event sequences follow /work/shared/ami-traces (02 answer, 03 ring-no-answer, 04 abandon,
+Event sequences follow ../shared/ami-traces (02 answer, 03 ring-no-answer, 04 abandon,
 16 decline with 486, 12 AMI Hangup of a bridged caller, 05 pausing a ringing member).
 Times are simulated seconds.
 
@@ -446,6 +446,8 @@ class QueueEngine:
         sim.emit("QueueCallerJoin", ch.fields() + [("Queue", name), ("Position", str(len(q.entries))),
                                                    ("Count", str(len(q.entries)))])
         sim.emit("MusicOnHoldStart", ch.fields() + [("Class", q.conf.musicclass)])
+        from .moves import after_queue_join  # call control hook: the old agent leg goes now (trace 08 C)
+        after_queue_join(ch)
         deadline = now + timeout if timeout else None
         log.info("pbxsim_queue_join", queue=name, channel=ch.name, call_id=ch.linkedid)
         try:
@@ -662,11 +664,15 @@ class QueueEngine:
         q.notify()
         talk_start = sim.clock.now()
         hang_at = None if leg.phone.hangup_after_answer is None else talk_start + leg.phone.hangup_after_answer
+        if getattr(ch, "pending_complete", None) is not None:  # call control hook: back from a Redirect (08 C)
+            ch.requeued = True
         while not (ch.hungup.is_set() or agent.hungup.is_set()):
-            fired = await wait_any(sim.clock, [ch.hungup, agent.hungup],
+            fired = await wait_any(sim.clock, [ch.hungup, agent.hungup, ch.kick, agent.kick],
                                    None if hang_at is None else hang_at - sim.clock.now())
             if not fired and hang_at is not None:
                 agent.request_hangup(16)
+            if not (ch.hungup.is_set() or agent.hungup.is_set()) and (ch.redirect or agent.redirect):
+                break  # call control hook: AMI Redirect (pbxsim/moves.py), handled below
         talk = int(sim.clock.now() - talk_start)
         q.completed += 1
         q.talktime = (q.talktime * 3 + talk) // 4
@@ -688,6 +694,15 @@ class QueueEngine:
             sim.bridges.pop(bridge.uniqueid, None)
             sim.emit("BridgeDestroy", bridge.fields())
 
+        from .local import run_takeover  # issue 4 hook: a feature moved the parties (Atxfer, pbxsim/atxfer.py)
+        if await run_takeover(bridge, ch, agent, complete):
+            q.notify()
+            raise ChannelHungUp(ch.name)
+        if not (ch.hungup.is_set() or agent.hungup.is_set()):  # call control hook: moved by AMI Redirect
+            from .moves import queue_bridge_moved
+            queue_bridge_moved(sim, bridge, ch, agent, complete, talk_start)  # raises Redirected for ch
+            q.notify()
+            return
         if ch.hungup.is_set() and getattr(ch, "hangup_by_ami", False):
             # trace 12: AMI Hangup of the bridged customer
             leave(ch)

@@ -55,6 +55,8 @@ class SimConfig:
     extra_agents: int = 0
     extra_agent_first: int = 2000
     extra_agent_template: str = "1001"
+    # issue 4: where MixMonitor writes a silent WAV of each recording's length (None: no file)
+    monitor_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.extra_agents < 0 or self.extra_agent_first < 0:
@@ -302,7 +304,10 @@ class PbxSim:
         if ch.gone:
             return
         ch.gone = True
+        from .moves import late_complete  # a redirected queue call's AgentComplete (traces 07 B, 08 C)
+        late_complete(self, ch, after_hangup=False)
         self.emit("Hangup", ch.fields() + [("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))])
+        late_complete(self, ch, after_hangup=True)
         self.channels.pop(ch.name, None)
         mine = self.by_endpoint.get(ch.endpoint)
         if mine is not None:
@@ -314,6 +319,8 @@ class PbxSim:
 
     def touch_device(self, ch: Channel) -> None:
         """Recompute the PJSIP device state of ``ch``'s endpoint from its live channels."""
+        if ch.name.startswith("Local/"):  # issue 4: a Local channel (pbxsim/local.py) has no PJSIP device
+            return
         dev = f"PJSIP/{ch.endpoint}"
         phone = self.phones.get(ch.endpoint)
         live = [c for c in self.by_endpoint.get(ch.endpoint, {}).values() if not c.gone]
@@ -495,4 +502,10 @@ class PbxSim:
                  "caller": c.cid_num, "bridge": c.bridge.uniqueid if c.bridge else "", "holding": c.holding}
                 for c in self.channels.values()],
             "waiting": {q: [e.channel.name for e in qs.entries] for q, qs in self.queues.queues.items()},
+            **_features_truth(self),  # issue 4: recordings, conferences, spies (pbxsim/features.py)
         }
+
+
+def _features_truth(sim: PbxSim) -> dict:
+    from .features import truth
+    return truth(sim)

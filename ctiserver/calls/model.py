@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Where the CTI server's hold puts the customer and the agent's leg (asterisk_conf/extensions.conf).
+HOLD_CONTEXT = "hold"
+AGENT_WAIT_CONTEXT = "agent-wait"
+
 # Queue results after which nobody could take the caller (app_queue's QUEUESTATUS).
 NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"})
 
@@ -49,6 +53,24 @@ class Call:
     hangup_by: str = ""
     ended_at: float | None = None
     resynced: bool = False  # rebuilt from a snapshot: some times are estimates
+    # call control (issue 4): hold by Redirect into the hold context, moves (transfer, IVR)
+    held_since: float | None = None  # the customer sits in the hold context since then
+    holds: int = 0
+    hold_seconds: float = 0.0
+    moving: str = ""  # a move the CTI server asked for (transfer/ivr): the agent leg's end is not a hangup
+    direct_ringing: set[str] = field(default_factory=set)  # agent legs rung by a transfer's Dial (not a queue)
+    ivr_base: tuple[list[str], str] = field(default_factory=lambda: ([], ""))  # path/keys before a return to the IVR
+    previous_agents: list[str] = field(default_factory=list)  # interfaces that had the call before a move
+    former_legs: dict[str, str] = field(default_factory=dict)  # legs of previous agents still up (consult) -> interface
+    hold_parties: tuple[str, str, str] = ("", "", "")  # (customer leg, agent interface, agent leg) of the hold
+    hold_by_phone: bool = False  # the hold is the agent's phone's own (re-INVITE: Hold/Unhold), not the panel's
+
+    @property
+    def held(self) -> bool:
+        return self.held_since is not None
+
+    def total_hold_seconds(self, now: float) -> float:
+        return round(self.hold_seconds + (now - self.held_since if self.held_since is not None else 0.0), 3)
 
     @property
     def disposition(self) -> str | None:
@@ -162,10 +184,29 @@ class CallHeld:
 
 
 @dataclass(frozen=True, slots=True)
+class CallOnHold:
+    """The customer went to the hold context (panel hold) or came back into a bridge (retrieve)."""
+
+    call: Call
+    held: bool
+    seconds: float  # this hold's length (on retrieve; 0 when it starts)
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPartyGone:
+    """While the customer was held, one side hung up: the other one is alone (caller or agent)."""
+
+    call: Call
+    who: str  # "caller" | "agent"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     call: Call
     at: float
 
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
-             | CallAnswered | AgentBusyOutside | CallHeld | AgentLegEnded | CallEnded)
+             | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded | CallEnded)

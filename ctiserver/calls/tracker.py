@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AgentBusyOutside, AgentLegEnded, Call, CallAnswered, CallEnded, CallEvent,
-                                   CallHeld, CallIdentified, CallQueued, CallRingEnded, CallRinging, CallStarted,
-                                   Leg)
+from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, HOLD_CONTEXT, AgentBusyOutside, AgentLegEnded, Call,
+                                   CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
+                                   CallQueued, CallRingEnded, CallRinging, CallStarted, HeldPartyGone, Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
 CAUSE_USER_BUSY = 17
@@ -58,13 +58,47 @@ class CallTracker:
         if e.connected_num or e.connected_name:
             leg.connected = (e.connected_num, e.connected_name)
         call = self.calls.get(leg.linkedid)
-        if e.state != UP or call is None:
+        if call is None:
             return []
+        if (e.state == RINGING and self._is_agent(leg.endpoint) and call.answered_at is not None
+                and leg.uniqueid not in call.ringing and leg.uniqueid not in (call.caller_leg, call.agent_leg)):
+            # a moved call (transfer) rings an agent's phone by Dial, not through a queue
+            call.ringing[leg.uniqueid] = leg.endpoint
+            call.direct_ringing.add(leg.uniqueid)
+            return [CallRinging(call, leg.endpoint, leg.uniqueid, e.at)]
+        if e.state != UP:
+            return []
+        if leg.uniqueid in call.direct_ringing:
+            call.direct_ringing.discard(leg.uniqueid)
+            call.ringing.pop(leg.uniqueid, None)
+            return self._new_agent(call, leg.endpoint, leg.uniqueid, e.at)
         if not self._is_agent(leg.endpoint):
             if call.outside and call.answered_at is None:
                 call.answered_at = e.at  # the far end of an agent's outbound call answered
             return []
         return self._maybe_outside(call, leg, e.at)
+
+    def _new_agent(self, call: Call, interface: str, leg: str, at: float) -> list[CallEvent]:
+        """An agent took a call someone else had (a transfer, or the queue again after a move)."""
+        if call.agent_interface and call.agent_leg != leg:
+            call.previous_agents.append(call.agent_interface)
+            if call.agent_leg in call.legs:  # still up (a consult before an attended transfer): it ends later
+                call.former_legs[call.agent_leg] = call.agent_interface
+        call.agent_interface, call.agent_leg = interface, leg
+        call.hangup_by, call.moving = "", ""
+        return [CallAnswered(call, interface, leg, at)]
+
+    def _hold_over(self, call: Call, at: float) -> list[CallEvent]:
+        if call.held_since is None:
+            return []
+        seconds = round(max(0.0, at - call.held_since), 3)
+        call.hold_seconds = round(call.hold_seconds + seconds, 3)
+        call.held_since, call.hold_by_phone = None, False
+        out: list[CallEvent] = [CallOnHold(call, False, seconds, at)]
+        _, interface, leg = call.hold_parties
+        if leg in call.legs:
+            out.append(CallHeld(call, interface, leg, False, at))
+        return out
 
     def _maybe_outside(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
         """An agent's phone up in a call no queue gave them (a queue leg is connected by AgentConnect)."""
@@ -90,6 +124,13 @@ class CallTracker:
             return []
         if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
             return []
+        if e.held and call.held_since is None:  # the phone's own hold counts on the work order too
+            call.held_since, call.hold_by_phone = e.at, True
+            call.holds += 1
+            call.hold_parties = (self.customer_leg(call), leg.endpoint, leg.uniqueid)
+            return [CallOnHold(call, True, 0.0, e.at), CallHeld(call, leg.endpoint, leg.uniqueid, True, e.at)]
+        if not e.held and call.held_since is not None and call.hold_by_phone:
+            return self._hold_over(call, e.at)
         return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
 
     def _caller_call(self, e: ev.ChannelEvent) -> Call | None:
@@ -104,9 +145,35 @@ class CallTracker:
             call.ivr_keys.append(e.digit)
         return []
 
+    def customer_leg(self, call: Call) -> str:
+        """The customer's leg: the caller of an inbound call, the far end of an agent's outbound call."""
+        if call.direction == "inbound":
+            return call.caller_leg if call.caller_leg in call.legs else ""
+        return next((u for u in sorted(call.legs) if (leg := self.legs.get(u)) is not None
+                     and not self._is_agent(leg.endpoint)), "")
+
+    def agent_leg(self, call: Call) -> tuple[str, str]:
+        """(interface, leg) of the agent on the call: the answering agent's, or the agent's own outbound leg."""
+        if call.agent_leg and call.agent_leg in call.legs:
+            return call.agent_interface, call.agent_leg
+        return next(((i, leg) for leg, i in call.outside.items() if leg in call.legs), ("", ""))
+
     def _step(self, e: ev.DialplanStep) -> list[CallEvent]:
-        call = self._caller_call(e)
-        if call and call.queued_at is None and not call.ivr_reported:
+        call = self.calls.get(e.linkedid)
+        if call is None:
+            return []
+        if call.held_since is None and e.context == HOLD_CONTEXT and e.uniqueid == self.customer_leg(call):
+            interface, leg = self.agent_leg(call)
+            if leg:  # the panel's hold: the customer was redirected to music on hold, the agent's leg waits
+                call.held_since = e.at
+                call.holds += 1
+                call.hold_parties = (e.uniqueid, interface, leg)
+                return [CallOnHold(call, True, 0.0, e.at), CallHeld(call, interface, leg, True, e.at)]
+        if call.held_since is not None and e.context != HOLD_CONTEXT and e.uniqueid == call.hold_parties[0]:
+            return self._hold_over(call, e.at)  # sent on from hold (a transfer, the IVR, the queue)
+        if call.caller_leg != e.uniqueid:
+            return []
+        if call.queued_at is None and not call.ivr_reported:
             node = f"{e.context}/{e.exten}"
             if not call.ivr_path or call.ivr_path[-1] != node:
                 call.ivr_path.append(node)
@@ -117,10 +184,10 @@ class CallTracker:
         if call is None:
             return []
         name = e.variable.upper()
-        if name == "CTI_IVR_KEYS":
-            call.ivr_keys, call.ivr_reported = list(e.value), True
+        if name == "CTI_IVR_KEYS":  # after a return to the IVR, what it reports adds to what was there
+            call.ivr_keys, call.ivr_reported = list(call.ivr_base[1] + e.value), True
         elif name == "CTI_IVR_PATH":
-            call.ivr_path, call.ivr_reported = [p for p in e.value.split(",") if p], True
+            call.ivr_path, call.ivr_reported = call.ivr_base[0] + [p for p in e.value.split(",") if p], True
         elif name == "CTI_CUSTOMER_NO":
             call.customer_no = e.value
         elif name == "CTI_AUTHENTICATED":
@@ -164,6 +231,8 @@ class CallTracker:
         call.ringing.pop(e.dest_uniqueid, None)
         if call.answered_at is None:
             call.answered_at = e.at
+        if call.agent_interface or call.previous_agents:  # answered again after a move (08 C)
+            return self._new_agent(call, e.interface, e.dest_uniqueid, e.at)
         call.agent_interface, call.agent_leg = e.interface, e.dest_uniqueid
         return [CallAnswered(call, e.interface, e.dest_uniqueid, e.at)]
 
@@ -180,6 +249,10 @@ class CallTracker:
         leg = self.legs.get(e.uniqueid)
         if leg:
             leg.bridge = e.bridge_id if isinstance(e, ev.BridgeEntered) else ""
+        call = self.calls.get(e.linkedid)
+        if (call and isinstance(e, ev.BridgeEntered) and call.held_since is not None
+                and e.uniqueid == call.hold_parties[0]):
+            return self._hold_over(call, e.at)  # retrieve: the customer is bridged again
         return []
 
     def _hungup(self, e: ev.ChannelHungUp) -> list[CallEvent]:
@@ -194,24 +267,42 @@ class CallTracker:
         out: list[CallEvent] = []
         if uniqueid in call.ringing:
             interface = call.ringing.pop(uniqueid)
+            direct = uniqueid in call.direct_ringing
+            call.direct_ringing.discard(uniqueid)
             if cause == CAUSE_USER_BUSY:
                 why = "declined"
-            elif call.answered_at is not None:
+            elif call.answered_at is not None and not direct:
                 why = "answered_elsewhere"
             elif call.abandoned or call.caller_leg not in call.legs:
                 why = "caller_gone"
             else:
                 why = "no_answer"
             out.append(CallRingEnded(call, interface, uniqueid, why, at))
+        if call.held_since is not None and uniqueid in (call.hold_parties[0], call.hold_parties[2]):
+            who = "agent" if uniqueid == call.hold_parties[2] else "caller"
+            by_phone = call.hold_by_phone
+            if who == "caller" or by_phone:
+                out += self._hold_over(call, at)
+            if not call.hangup_by and call.answered_at is not None:
+                call.hangup_by = who
+            if call.legs and not by_phone:  # a phone's hold is still a bridge: Asterisk ends both legs itself
+                out.append(HeldPartyGone(call, who, at))
         if uniqueid == call.agent_leg:
-            if not call.hangup_by:
+            if not call.hangup_by and not call.moving:
                 call.hangup_by = "agent"
             out.append(AgentLegEnded(call, call.agent_interface, uniqueid, at))
+            if call.moving:  # the agent's leg went because the call was moved on, not hung up
+                call.previous_agents.append(call.agent_interface)
+                call.agent_interface, call.agent_leg = "", ""
+        elif uniqueid in call.former_legs:  # a previous agent's leg (the call is someone else's now)
+            out.append(AgentLegEnded(call, call.former_legs.pop(uniqueid), uniqueid, at))
         elif uniqueid in call.outside:
             out.append(AgentLegEnded(call, call.outside[uniqueid], uniqueid, at))
         elif uniqueid == call.caller_leg and call.answered_at is not None and not call.hangup_by:
             call.hangup_by = "caller"
         if not call.legs:
+            if call.held_since is not None:
+                out += self._hold_over(call, at)
             call.ended_at = at
             del self.calls[call.linkedid]
             out.append(CallEnded(call, at))
@@ -279,18 +370,44 @@ class CallTracker:
             call.queued_at = now - (wait.wait if wait else caller.duration)
             out.append(CallQueued(call, now))
         for c in legs:
-            if c.uniqueid == call.caller_leg or c.application != "AppQueue":
+            if c.uniqueid == call.caller_leg:
                 continue
             interface = ev.endpoint_of(c.channel)
             bridged = caller is not None and c.bridge_id and c.bridge_id == caller.bridge_id
-            if bridged and call.agent_leg != c.uniqueid:
-                call.ringing.pop(c.uniqueid, None)
+            # an agent's leg held by the panel (agent-wait) or bridged back by retrieve (no AppQueue any more)
+            waiting = self._is_agent(interface) and c.context == AGENT_WAIT_CONTEXT
+            moved = self._is_agent(interface) and bool(bridged) and call.queued_at is not None
+            # a transfer's Dial ringing an agent's phone in an answered call
+            dialled = (self._is_agent(interface) and c.application == "AppDial" and call.answered_at is not None
+                       and call.queued_at is not None)
+            if c.application != "AppQueue" and not waiting and not moved and not dialled:
+                continue
+            if waiting and call.agent_leg != c.uniqueid:
                 call.answered_at = call.answered_at or now - c.duration
+                call.agent_interface, call.agent_leg = interface, c.uniqueid
+                out.append(CallAnswered(call, interface, c.uniqueid, now))
+            elif bridged and call.agent_leg != c.uniqueid:
+                call.ringing.pop(c.uniqueid, None)
+                call.direct_ringing.discard(c.uniqueid)
+                call.answered_at = call.answered_at or now - c.duration
+                if call.agent_interface or call.previous_agents:  # someone else had it: a move happened meanwhile
+                    out += self._new_agent(call, interface, c.uniqueid, now)
+                    continue
                 call.agent_interface, call.agent_leg = interface, c.uniqueid
                 out.append(CallAnswered(call, interface, c.uniqueid, now))
             elif not bridged and c.state == RINGING and c.uniqueid not in call.ringing:
                 call.ringing[c.uniqueid] = interface
+                if c.application != "AppQueue":
+                    call.direct_ringing.add(c.uniqueid)
                 out.append(CallRinging(call, interface, c.uniqueid, now))
+        if (caller is not None and caller.context == HOLD_CONTEXT and call.held_since is None
+                and call.agent_leg in call.legs):
+            call.held_since = now
+            call.holds = max(call.holds, 1)
+            call.hold_parties = (caller.uniqueid, call.agent_interface, call.agent_leg)
+            out += [CallOnHold(call, True, 0.0, now), CallHeld(call, call.agent_interface, call.agent_leg, True, now)]
+        elif caller is not None and caller.context != HOLD_CONTEXT and call.held_since is not None:
+            out += self._hold_over(call, now)
         for c in legs:
             if c.application != "AppQueue" and c.state == UP:
                 out += self._maybe_outside(call, self.legs[c.uniqueid], now)

@@ -14,8 +14,9 @@ def customer_class(info: dict | None) -> str:
     return customer.get("class", "ordinary") if customer else NOT_CUSTOMER
 
 
-def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since: float | None = None) -> dict:
-    """The screen-pop for the agent a call rings or reaches."""
+def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since: float | None = None,
+              hold_warning: float = 30.0) -> dict:
+    """The screen-pop for the agent a call rings or reaches (with its hold state: held, held_since...)."""
     info = info or {}
     waited_from = call.queued_at if call.queued_at is not None else call.started_at
     waited_to = call.answered_at if call.answered_at is not None else now
@@ -35,18 +36,26 @@ def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since
         "ringing_since": ringing_since,
         "state": "answered" if call.answered_at is not None else "ringing",
         "recent_workorders": info.get("recent", []),
+        **hold_view(call, now, hold_warning),
     }
 
 
-def call_view(call: Call, agent_of: dict[str, str], now: float) -> dict:
-    """A live call as the supervisor grid shows it."""
+def hold_view(call: Call, now: float, warning: float) -> dict:
+    """The hold state a panel shows (a timer from held_since, a warning after ``warning`` seconds)."""
+    return {"held": call.held, "held_since": call.held_since, "holds": call.holds,
+            "hold_seconds": call.total_hold_seconds(now), "hold_warning_seconds": warning}
+
+
+def call_view(call: Call, agent_of: dict[str, str], now: float, hold_warning: float = 30.0) -> dict:
+    """A live call as the supervisor grid (and the agent on it) shows it."""
     return {
+        **hold_view(call, now, hold_warning),
         "linkedid": call.linkedid,
         "caller_number": call.caller_num,
         "caller_name": call.caller_name,
         "direction": call.direction,
         "queue": call.queue,
-        "state": ("answered" if call.answered_at is not None else "ringing" if call.ringing
+        "state": ("held" if call.held else "answered" if call.answered_at is not None else "ringing" if call.ringing
                   else "queued" if call.queued_at is not None else "ivr"),
         "agent": agent_of.get(call.agent_interface, ""),
         "ringing": sorted(agent_of.get(i, i) for i in call.ringing.values()),

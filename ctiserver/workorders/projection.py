@@ -62,16 +62,45 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         return [_op(c, "answered", ce.at, {"agent_id": agent, "answered_at": _ts(c.answered_at),
                                            "status": "in_call", "wait_seconds": c.wait_seconds},
                     {"agent": agent})]
+    if isinstance(ce, m.CallOnHold):  # a hold (the panel's Redirect to music, or the phone's) and its end
+        c = ce.call
+        agent = agent_of(c.agent_interface) if c.agent_interface else None
+        if ce.held:
+            return [_op(c, "hold", ce.at, {}, {"agent": agent, "holds": c.holds,
+                                               "by": "phone" if c.hold_by_phone else "panel"})]
+        return [_op(c, "retrieve", ce.at, {}, {"agent": agent, "seconds": ce.seconds, "holds": c.holds,
+                                               "hold_seconds": c.hold_seconds})]
+    if isinstance(ce, m.HeldPartyGone):
+        return [_op(ce.call, "held_party_gone", ce.at, {}, {"who": ce.who})]
     if isinstance(ce, m.CallEnded):
         c = ce.call
         fields = {"ended_at": _ts(c.ended_at), "status": "ended", "disposition": c.disposition,
                   "wait_seconds": c.wait_seconds, "talk_seconds": c.talk_seconds,
                   "hangup_by": c.hangup_by or None, **_ivr(c)}
-        # The agent who answered, or none: a ringing op set agent_id to whoever was rung last.
-        fields["agent_id"] = agent_of(c.agent_interface) if c.agent_interface else None
-        return [_op(c, "ended", ce.at, fields, {"disposition": c.disposition, "hangup_by": c.hangup_by,
-                                                "queue_status": c.queue_status})]
+        # The agent who answered (the last one after transfers), or none: a ringing op set
+        # agent_id to whoever was rung last.
+        last = final_agent(c)
+        fields["agent_id"] = agent_of(last) if last else None
+        data = {"disposition": c.disposition, "hangup_by": c.hangup_by, "queue_status": c.queue_status}
+        if c.holds or c.previous_agents:
+            data.update(holds=c.holds, hold_seconds=c.hold_seconds,
+                        agents=[agent_of(i) or i for i in [*c.previous_agents, c.agent_interface] if i])
+        return [_op(c, "ended", ce.at, fields, data)]
     return []
+
+
+def final_agent(call: m.Call) -> str:
+    """The interface of the agent who had the call last (after a move to an outside number: the one before;
+    an outbound call: the agent who made it)."""
+    return (call.agent_interface or (call.previous_agents[-1] if call.previous_agents else "")
+            or next(iter(call.outside.values()), ""))
+
+
+def control_op(linkedid: str, kind: str, data: dict, at: float | None = None,
+               fields: dict | None = None) -> WorkOrderOp:
+    """A call-control step asked from the panel (transfer, ivr, dial_out, hangup) on the call's work order."""
+    return WorkOrderOp(op_id=str(uuid.uuid4()), at=at or time.time(), linkedid=linkedid, kind=kind,
+                       fields=fields or {}, data=data)
 
 
 def customer_op(call: m.Call, customer: dict | None, at: float | None = None) -> WorkOrderOp:

@@ -1,4 +1,4 @@
-"""The simulator against real Asterisk 22.10.1 recordings (/work/shared/ami-traces).
+"""The simulator against real Asterisk 22.10.1 recordings (../shared/ami-traces).
 
 Each test drives the simulator as the trace's .md describes (the same AMI actions, sent
 verbatim by ActionID; the SIPp parties played by Phone/CallerScript with the recorded
@@ -19,9 +19,9 @@ from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call, caller_apps, list_items, replies
 from tests.conformance.recorder import Recorder
 from tests.conformance.trace import Headers, messages, parse_trace, trace_path
+from tests.support.traces import RECORDED_CONF
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDED_CONF = Path("/work/shared/ami-traces/conf")
 CONF_DIRS = [RECORDED_CONF] + ([REPO / "asterisk_conf"] if (REPO / "asterisk_conf" / "queues.conf").exists() else [])
 SPEED = 20.0  # simulated seconds per real second
 

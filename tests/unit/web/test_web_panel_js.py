@@ -174,3 +174,102 @@ async def test_a_panel_taken_over_elsewhere_stops_and_says_so(page: Any) -> None
         return { statuses, stopped: s.stopped, sockets: sockets.length, asked };
     }""")
     assert out == {"statuses": ["connecting", "taken_over"], "stopped": True, "sockets": 1, "asked": 0}
+
+
+# -- issue 4: the call-control toolbar's logic (agent_web/calls.js) ----------------------------
+
+
+async def test_call_inputs_are_checked_as_the_server_checks_them(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const c = await import('/static/calls.js');
+        const me = {id: '1001', login: '1001'};
+        const t = (kind, target) => { const r = c.checkTransfer(kind, target, me); return r.ok ? r.value : r.field; };
+        const n = (x) => { const r = c.checkNumber(x); return r.ok ? r.value : r.field; };
+        return {
+            numbers: [n('0215551234'), n('+86 21-5555 1234'), n('*72#'), n(''), n('12ab'), n('1'.repeat(32)),
+                      n('1'.repeat(33)), n('123\\r\\nAction: Originate'), n(null)],
+            transfers: [t('agent', '1002'), t('agent', ' 1003 '), t('agent', '1001'), t('agent', ''),
+                        t('agent', '10 02'), t('queue', 'support'), t('queue', 'a\\nb'), t('external', '+8621*55#'),
+                        t('external', '12ab'), t('fax', '1002')],
+            nodes: [c.checkNode('main').ok, c.checkNode('verify').ok, c.checkNode('nowhere').field],
+            kinds: c.TRANSFER_KINDS.map((k) => k.value),
+        };
+    }""")
+    assert out["numbers"] == ["0215551234", "+862155551234", "*72#", "number", "number", "1" * 32,
+                              "number", "number", "number"]
+    assert out["transfers"] == ["1002", "1003", "target", "target", "target", "support", "target", "+8621*55#",
+                                "target", "kind"]
+    assert out["nodes"] == [True, True, "node"]
+    assert out["kinds"] == ["agent", "queue", "external"]
+
+
+async def test_the_node_list_matches_the_hotline_menu(page: Any) -> None:
+    import tomllib
+
+    menu = tomllib.loads((PANEL.parent / "ivr" / "menus" / "hotline.toml").read_text(encoding="utf-8"))
+    nodes = await page.evaluate("async () => (await import('/static/calls.js')).IVR_NODES.map((n) => n.value)")
+    assert {"main", "verify"} <= set(nodes) <= set(menu["nodes"])
+
+
+async def test_toolbar_follows_the_pushed_call_and_its_hold_timer_warns(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const c = await import('/static/calls.js');
+        const onCall = {id: '1001', state: 'on_call', call: 'L1', since: 1000, outside_call: false};
+        const held = {...onCall, state: 'on_hold', since: 1005};
+        const pop = {linkedid: 'L1', held: true, held_since: 1004.5, hold_warning_seconds: 20};
+        const bar = (call, opts) => { const b = c.toolbar(call, opts);
+            return [b.visible, b.hold.shown && b.hold.action, b.transfer.shown, b.hangup.shown, b.hangup.disabled]; };
+        const inbound = c.myCall(onCall, null);
+        const h = c.myCall(held, pop);
+        const hNoPop = c.myCall(held, {linkedid: 'other', held: true, held_since: 1});
+        const outbound = c.myCall({...onCall, outside_call: true, call: 'cti-dial-1'}, null);
+        return {
+            none: [c.myCall(null, null), c.myCall({state: 'ready', call: null}, null),
+                   c.myCall({state: 'wrap_up'}, pop)],
+            inbound: [inbound.linkedid, inbound.held, inbound.warnAfter],
+            held: [h.held, h.heldSince, h.warnAfter], heldNoPop: [hNoPop.heldSince, hNoPop.warnAfter],
+            clock: [c.holdClock(h, 1014.5), c.holdClock(h, 1024.5), c.holdClock(inbound, 5000)],
+            bars: [bar(null), bar(inbound), bar(h), bar(inbound, {pending: {action: 'hold'}}),
+                   bar(inbound, {linkUp: false}), bar(outbound)],
+            dial: [c.canDial({state: 'ready', call: null}), c.canDial({state: 'not_ready', call: null}),
+                   c.canDial({state: 'wrap_up', call: null}), c.canDial({state: 'on_call', call: 'L1'}),
+                   c.canDial({state: 'ringing', call: 'L2'}), c.canDial({state: 'logged_out', call: null}),
+                   c.canDial(null)],
+        };
+    }""")
+    assert out["none"] == [None, None, None]
+    assert out["inbound"] == ["L1", False, 30]  # 30 s unless the server says otherwise
+    assert out["held"] == [True, 1004.5, 20]  # the pop's exact hold start and threshold
+    assert out["heldNoPop"] == [1005, 30]  # another call's pop is not used: the state's own since
+    assert out["clock"] == [{"seconds": 10, "warn": False}, {"seconds": 20, "warn": True},
+                            {"seconds": 0, "warn": False}]
+    assert out["bars"] == [
+        [False, False, False, False, False],
+        [True, "hold", True, True, False],
+        [True, "retrieve", True, True, False],
+        [True, "hold", True, True, True],  # a command under way disables every button
+        [True, "hold", True, True, True],  # so does a link down
+        [True, False, False, True, False],  # an outbound call: hang up only
+    ]
+    assert out["dial"] == [True, True, True, False, False, False, False]
+
+
+async def test_a_command_is_confirmed_by_the_push_not_by_the_click(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const c = await import('/static/calls.js');
+        const onCall = {id: '1001', state: 'on_call', call: 'L1', since: 1000};
+        const held = {...onCall, state: 'on_hold'};
+        const wrap = {id: '1001', state: 'wrap_up', call: null};
+        const p = (action, linkedid = 'L1') => ({action, linkedid});
+        return [
+            c.confirmed(p('hold'), onCall, null), c.confirmed(p('hold'), held, null),
+            c.confirmed(p('retrieve'), held, null), c.confirmed(p('retrieve'), onCall, null),
+            c.confirmed(p('transfer'), onCall, null), c.confirmed(p('transfer'), wrap, null),
+            c.confirmed(p('hangup'), held, null), c.confirmed(p('hangup'), {...onCall, call: 'L2'}, null),
+            c.confirmed(p('ivr'), wrap, null),
+            c.confirmed(p('dial', null), {id: '1001', state: 'ready', call: null}, null),
+            c.confirmed(p('dial', null), {id: '1001', state: 'ringing', call: 'cti-dial-1'}, null),
+            c.confirmed(null, onCall, null),
+        ];
+    }""")
+    assert out == [False, True, False, True, False, True, False, True, True, False, True, False]

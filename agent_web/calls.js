@@ -1,0 +1,141 @@
+// The call-control toolbar's logic, free of the page: which call is the agent's, its hold
+// state and warning, what each button may do now, input checks mirroring the server's
+// (ctiserver/calls/control.py), and when a push confirms what a button asked for.
+
+/** Transfer kinds the server knows, with the seed's labels. */
+export const TRANSFER_KINDS = [
+  { value: "agent", label: "Agent · 转座席" },
+  { value: "queue", label: "Queue · 转队列" },
+  { value: "external", label: "Outside number · 转外线" },
+];
+
+/** Where "back to the IVR" may send a caller: node names of ivr/menus/hotline.toml. */
+export const IVR_NODES = [
+  { value: "main", label: "Main menu · 主菜单" },
+  { value: "verify", label: "PIN check · 密码验证" },
+  { value: "support", label: "Support queue · 人工队列" },
+];
+
+export const DEFAULT_HOLD_WARNING = 30; // seconds: the manual's limit, unless the server says otherwise
+export const CONFIRM_MS = 15000; // a hold, retrieve, transfer or hang-up confirmed by push within this
+export const DIAL_CONFIRM_MS = 35000; // dial out: the agent's own phone rings first (the server gives it 30 s)
+
+const NUMBER = /^[0-9+*#]{1,32}$/;
+const ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const ON_A_CALL = ["on_call", "on_hold"];
+const IDLE = ["ready", "not_ready", "wrap_up"];
+
+/** {ok: true, value} or {ok: false, field, message}: an outside number as the server accepts it. */
+export function checkNumber(raw, field = "number") {
+  const value = String(raw ?? "").replace(/[\s-]/g, ""); // spaces and dashes people type are dropped
+  if (!value) return { ok: false, field, message: "Enter a number." };
+  if (!NUMBER.test(value)) {
+    return { ok: false, field, message: "A number is 1 to 32 of the characters 0-9 + * #." };
+  }
+  return { ok: true, value };
+}
+
+/** The transfer's target checked for its kind; ``me`` ({id, login}) may not be the target agent. */
+export function checkTransfer(kind, raw, me) {
+  if (!TRANSFER_KINDS.some((k) => k.value === kind)) {
+    return { ok: false, field: "kind", message: "Choose agent, queue or outside number." };
+  }
+  if (kind === "external") return checkNumber(raw, "target");
+  const value = String(raw ?? "").trim();
+  if (!value) {
+    const message = kind === "agent" ? "Enter the agent's number (工号)." : "Enter a queue.";
+    return { ok: false, field: "target", message };
+  }
+  if (!ID.test(value)) {
+    const message = kind === "agent" ? "That is not an agent number." : "That is not a queue name.";
+    return { ok: false, field: "target", message };
+  }
+  if (kind === "agent" && me && (value === String(me.id) || value === String(me.login))) {
+    return { ok: false, field: "target", message: "The call is already yours: choose another agent." };
+  }
+  return { ok: true, value };
+}
+
+export function checkNode(node) {
+  return IVR_NODES.some((n) => n.value === node)
+    ? { ok: true, value: node } : { ok: false, field: "node", message: "Choose where in the IVR to send the caller." };
+}
+
+/**
+ * The agent's current call as the toolbar sees it, or null: {linkedid, outbound, held,
+ * heldSince (epoch s), warnAfter (s)}. The agent view (agent_state) says which call and
+ * whether it is held; the pop of that call adds the exact hold start and the threshold.
+ */
+export function myCall(view, pop, calls = []) {
+  if (!view || !ON_A_CALL.includes(view.state) || !view.call) return null;
+  const linkedid = view.call;
+  const p = pop && pop.linkedid === linkedid ? pop : null;
+  const c = calls.find((x) => x && x.linkedid === linkedid) || null;
+  const src = p || c;
+  const held = view.state === "on_hold"; // as the badge says: the agent view is the authority
+  let heldSince = null;
+  if (held) heldSince = toEpoch(src && src.held ? src.held_since : null) ?? toEpoch(view.since);
+  const limit = Number(src && src.hold_warning_seconds);
+  const warnAfter = limit > 0 ? limit : DEFAULT_HOLD_WARNING;
+  return { linkedid, outbound: Boolean(view.outside_call) || (c ? c.direction === "outbound" : false),
+    held, heldSince, warnAfter };
+}
+
+/** {seconds, warn}: how long the call has been on hold at ``now`` and whether it is past the limit. */
+export function holdClock(call, now) {
+  if (!call || !call.held || !call.heldSince) return { seconds: 0, warn: false };
+  const seconds = Math.max(0, now - call.heldSince);
+  return { seconds, warn: seconds >= call.warnAfter };
+}
+
+/** Whether the header's dial field is offered: signed in, not on or ringing with a call. */
+export function canDial(view) {
+  return Boolean(view && IDLE.includes(view.state) && !view.call);
+}
+
+/**
+ * What the toolbar shows: {visible, hold: {shown, label, action}, transfer, ivr, hangup} with
+ * {shown, disabled} each; everything is disabled while a command waits or a link is down.
+ */
+export function toolbar(call, { pending = null, linkUp = true } = {}) {
+  const off = Boolean(pending) || !linkUp;
+  const inbound = Boolean(call && !call.outbound);
+  const button = (shown) => ({ shown: Boolean(call) && shown, disabled: off });
+  return {
+    visible: Boolean(call),
+    hold: { ...button(inbound), label: call && call.held ? "Retrieve · 恢复" : "Hold · 保持",
+      action: call && call.held ? "retrieve" : "hold" },
+    transfer: button(inbound),
+    ivr: button(inbound),
+    hangup: button(true),
+  };
+}
+
+/** Whether what the pushes now say confirms the pending command ({action, linkedid}). */
+export function confirmed(pending, view, pop, calls = []) {
+  if (!pending) return false;
+  const call = myCall(view, pop, calls);
+  const mine = call && call.linkedid === pending.linkedid ? call : null;
+  switch (pending.action) {
+    case "hold": return Boolean(mine && mine.held) || !mine;
+    case "retrieve": return Boolean(mine && !mine.held) || !mine;
+    case "transfer":
+    case "ivr":
+    case "hangup": return !mine; // the call has left this agent
+    case "dial": return Boolean(view && (view.call || ["ringing", "on_call", "on_hold"].includes(view.state)));
+    default: return false;
+  }
+}
+
+/** What the panel says while waiting for Asterisk. */
+export function pendingText(action) {
+  const what = { hold: "Putting on hold", retrieve: "Taking back", transfer: "Transferring", ivr: "Sending to the IVR",
+    hangup: "Hanging up", dial: "Calling your phone first" }[action] || action;
+  return `${what}… waiting for Asterisk to confirm.`;
+}
+
+function toEpoch(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const t = typeof value === "number" ? value : Date.parse(value) / 1000;
+  return Number.isFinite(t) && t > 0 ? t : null;
+}

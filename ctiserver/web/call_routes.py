@@ -1,0 +1,62 @@
+"""Call-control API: hold, retrieve, transfer, back to the IVR, hang up, dial out.
+
+``POST /api/calls/{linkedid}/hold | retrieve | hangup`` (body ``{}``),
+``POST /api/calls/{linkedid}/transfer`` ``{"kind": "agent"|"queue"|"external", "target"}``,
+``POST /api/calls/{linkedid}/ivr`` ``{"node"}``, ``POST /api/calls/dial`` ``{"number"}``.
+Only the agent on the call or a supervisor (403); wrong state 409, bad input 400 naming
+the field, Asterisk away 503; nothing is changed when refused. The answer says what was
+asked of Asterisk (202): the change itself arrives by push when Asterisk confirms it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ctiserver.push.hub import encode as _dumps
+from ctiserver.web import validate as v
+from ctiserver.web.keys import ACCOUNT, CORE
+from ctiserver.web.routes import _body
+
+routes = web.RouteTableDef()
+
+
+def _accepted(data: dict) -> web.Response:
+    return web.json_response(data, status=202, dumps=_dumps)
+
+
+@routes.post("/api/calls/dial")
+async def dial(request: web.Request) -> web.Response:
+    body = await _body(request, {"number": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.dial(request[ACCOUNT], body["number"]))
+
+
+@routes.post("/api/calls/{linkedid}/hold")
+async def hold(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.hold(request[ACCOUNT], request.match_info["linkedid"]))
+
+
+@routes.post("/api/calls/{linkedid}/retrieve")
+async def retrieve(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.retrieve(request[ACCOUNT], request.match_info["linkedid"]))
+
+
+@routes.post("/api/calls/{linkedid}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.transfer(request[ACCOUNT], request.match_info["linkedid"],
+                                                            body["kind"], body["target"]))
+
+
+@routes.post("/api/calls/{linkedid}/ivr")
+async def to_ivr(request: web.Request) -> web.Response:
+    body = await _body(request, {"node": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.to_ivr(request[ACCOUNT], request.match_info["linkedid"],
+                                                          body["node"]))
+
+
+@routes.post("/api/calls/{linkedid}/hangup")
+async def hangup(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.hangup(request[ACCOUNT], request.match_info["linkedid"]))

@@ -1,0 +1,273 @@
+"""AMI ``Atxfer``: attended (consult) transfer, as recorded in trace 08 part B.
+
+Real Asterisk 22 executes AMI Atxfer by feeding the features.conf ``atxfer`` code to the
+transferer's channel as DTMF, so it needs ``[featuremap] atxfer = *2`` (without it:
+``No attended transfer feature code found``). The reply only says ``Atxfer successfully
+queued``; then, on the transferer's (agent's) channel:
+
+1. ``DTMFEnd`` ``*``, ``2``; ``Hold`` on the transferer, ``MusicOnHoldStart`` on the
+   transferee (the customer), whose device goes ONHOLD; ``DTMFEnd`` of each target digit;
+2. the consult leg is a Local pair ``Local/<exten>@<context>-XXXXXXXX;1/;2``: a consult
+   bridge is created, ``;1`` and the transferer enter it (the transferer leaves the
+   customer's bridge), ``;2`` runs the target extension (e.g. Dial(PJSIP/1002,20));
+3. the target answers: ``;1`` goes Up, ``DialEnd`` ANSWER for ``;1``;
+4. the transferer hangs up: ``BridgeMerge`` (consult bridge into the customer's),
+   ``;1`` enters the customer's bridge, ``MusicOnHoldStop``, ``AttendedTransfer``,
+   ``AgentComplete`` Reason=transfer, the consult bridge is destroyed, the transferer's
+   Hangup; then the Local pair optimises itself away (``LocalOptimizationBegin/End``) and
+   the customer talks with the target directly. No other AgentComplete follows.
+
+Not recorded, simulated as Asterisk documents it: the target does not answer or hangs
+up during the consult -> the consult leg goes, the transferer is back with the customer
+(``Unhold``, ``MusicOnHoldStop``); the customer hangs up during the consult -> the
+customer's call ends (AgentComplete Reason=caller) and the consult goes on as a plain
+call; the transferer hangs up while the target still rings -> the customer is merged
+with the ringing leg and gets the target when it answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from .channel import Bridge, Channel, Fields
+from .local import LocalPair, bridge_talk, destroy, enter, leave, new_bridge, spawn_talk
+
+if TYPE_CHECKING:
+    from .sim import PbxSim
+
+log = structlog.get_logger(__name__)
+
+# simulated seconds between what Asterisk does for an Atxfer (trace 08 B)
+STAR_TO_CODE = 0.145
+CODE_TO_HOLD = 0.1
+DIGIT_GAP = 0.045
+
+
+class AtxferError(Exception):
+    """Refused (the message is Asterisk's)."""
+
+
+def feature_code(sim: "PbxSim", name: str = "atxfer") -> str:
+    """The features.conf [featuremap] code of ``name`` ('' when not configured)."""
+    cached = getattr(sim, "_featuremap", None)
+    if cached is None:
+        from pathlib import Path
+        cached = {}
+        path = Path(sim.config.conf_dir) / "features.conf"
+        section = ""
+        if path.exists():
+            for raw in path.read_text(encoding="utf-8").splitlines():
+                line = raw.split(";", 1)[0].strip()
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip().lower()
+                elif section == "featuremap" and "=" in line:
+                    k, _, v = line.partition("=")
+                    cached[k.strip().lower()] = v.strip().lstrip(">").strip()
+        sim._featuremap = cached  # type: ignore[attr-defined]
+    return cached.get(name, "")
+
+
+def transfer_fields(prefix: str, ch: Channel) -> Fields:
+    return [(prefix + k, v) for k, v in ch.fields()]
+
+
+def bridge_block(prefix: str, b: Bridge, count: int | None = None) -> Fields:
+    out = [(prefix + k, v) for k, v in b.fields()]
+    if count is not None:
+        out = [(k, str(count)) if k == prefix + "BridgeNumChannels" else (k, v) for k, v in out]
+    return out
+
+
+class Atxfer:
+    """One attended transfer in progress."""
+
+    def __init__(self, sim: "PbxSim", transferer: Channel, context: str, exten: str):
+        self.sim = sim
+        self.transferer = transferer
+        self.context, self.exten = context, exten
+        self.orig: Bridge = transferer.bridge  # type: ignore[assignment]
+        self.transferee: Channel = next(c for c in self.orig.channels if c is not transferer)
+        self.pair: LocalPair | None = None
+        self.consult: Bridge | None = None
+        self.phase = "dialing"  # dialing -> consult -> done
+
+    async def run(self) -> None:
+        """Feed the code and the digits, then set up the consult leg (spawned by the action)."""
+        sim, agent, customer = self.sim, self.transferer, self.transferee
+        code = feature_code(sim)
+        sim.set_var(agent, "TRANSFER_CONTEXT", self.context)
+        for i, digit in enumerate(code):
+            if i:
+                await sim.clock.sleep(STAR_TO_CODE)
+            self._dtmf(digit)
+        await sim.clock.sleep(CODE_TO_HOLD)
+        if self._gone():
+            return
+        sim.emit("Hold", agent.fields())
+        customer.held = True
+        sim.touch_device(customer)
+        sim.emit("MusicOnHoldStart", customer.fields() + [("Class", "default")])
+        for digit in self.exten:
+            await sim.clock.sleep(DIGIT_GAP)
+            if self._gone():
+                return
+            self._dtmf(digit)
+        await sim.clock.sleep(0.002)
+        if self._gone():
+            return
+        self._start_consult()
+
+    def _gone(self) -> bool:
+        if self.transferer.hungup.is_set() or self.transferee.hungup.is_set() or self.transferer.bridge is not self.orig:
+            self._unhold_customer()
+            return True
+        return False
+
+    def _dtmf(self, digit: str) -> None:
+        self.sim.emit("DTMFEnd", self.transferer.fields() + [("Digit", digit), ("DurationMs", "0"),
+                                                              ("Direction", "Received")])
+
+    def _start_consult(self) -> None:
+        sim, agent = self.sim, self.transferer
+        pair = self.pair = LocalPair(sim, self.exten, self.context, linkedid=agent.linkedid)
+        one, two = pair.one, pair.two
+        self.consult = new_bridge(sim, no_optimize=True)
+        two.cid_num, two.cid_name = agent.cid_num, agent.cid_name
+        sim.emit("NewCallerid", two.fields() + [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+        pair.emit_local_bridge()
+        pair.start_two()
+        enter(sim, self.consult, one)
+        leave(sim, self.orig, agent)
+        enter(sim, self.consult, agent)
+        self.orig.takeover = self.queue_side  # type: ignore[attr-defined]  # the queue/Dial owner defers to us
+        self.orig.watch = [agent]  # type: ignore[attr-defined]  # a bridge_talk owner also waits for the transferer
+        self.phase = "consult"
+        log.info("pbxsim_atxfer_consult", transferer=agent.name, target=f"{self.exten}@{self.context}",
+                 call_id=agent.linkedid)
+        sim.spawn(self._watch_consult())
+
+    async def _watch_consult(self) -> None:
+        """The consult leg fails (no answer, target hangs up): back to the customer."""
+        from .queues import wait_any
+        pair = self.pair
+        assert pair is not None
+        await wait_any(self.sim.clock, [pair.one.hungup, self.transferer.hungup, self.transferee.hungup], None)
+        # a hangup of the transferer or the customer is the bridge owner's (queue_side)
+        if self.phase == "consult" and not (self.transferer.hungup.is_set() or self.transferee.hungup.is_set()):
+            self._back_to_customer()
+
+    def _back_to_customer(self) -> None:
+        sim, agent, one = self.sim, self.transferer, self.pair.one  # type: ignore[union-attr]
+        self.phase = "done"
+        self.orig.takeover = None  # type: ignore[attr-defined]
+        self.orig.watch = []  # type: ignore[attr-defined]
+        consult = self.consult
+        assert consult is not None
+        if not one.gone:
+            leave(sim, consult, one)
+            sim.emit_hangup(one, 16)
+        leave(sim, consult, agent)
+        destroy(sim, consult)
+        enter(sim, self.orig, agent)
+        sim.emit("Unhold", agent.fields())
+        self._unhold_customer()
+        log.info("pbxsim_atxfer_cancelled", transferer=agent.name, call_id=agent.linkedid)
+
+    def _unhold_customer(self) -> None:
+        customer = self.transferee
+        if customer.held and not customer.gone:
+            customer.held = False
+            self.sim.touch_device(customer)
+            self.sim.emit("MusicOnHoldStop", customer.fields())
+
+    async def queue_side(self, ch: Channel | None, peer: Channel | None, complete: Fields | None) -> None:
+        """Hook: the owner of the customer's bridge saw a hangup during the Atxfer.
+
+        ``ch`` is the channel whose task runs the owner (queue caller, Dial caller, or None
+        for a bridge_talk). Ends the call as Asterisk does; the owner then ends its dialplan.
+        """
+        sim, agent, customer = self.sim, self.transferer, self.transferee
+        if self.phase != "consult":
+            return
+        if customer.hungup.is_set():
+            await self._customer_left(ch, complete)
+            return
+        # the transferer hung up: the transfer completes (trace 08 B)
+        self.phase = "done"
+        consult, one = self.consult, self.pair.one  # type: ignore[union-attr]
+        assert consult is not None
+        if not getattr(agent, "hangup_by_ami", False):
+            sim.emit("HangupRequest", agent.fields())
+        leave(sim, consult, agent)
+        sim.emit("BridgeMerge", bridge_block("To", self.orig) + bridge_block("From", consult))
+        leave(sim, consult, one)
+        enter(sim, self.orig, one)
+        self._unhold_customer()
+        sim.emit("AttendedTransfer", [("Result", "Success")] + transfer_fields("OrigTransferer", agent)
+                 + bridge_block("Orig", self.orig) + transfer_fields("SecondTransferer", agent)
+                 + bridge_block("Second", consult) + transfer_fields("Transferee", customer)
+                 + transfer_fields("TransferTarget", one)
+                 + [("IsExternal", "No"), ("DestType", "Bridge"), ("DestBridgeUniqueid", self.orig.uniqueid)])
+        if complete is not None:
+            sim.emit("AgentComplete", complete + [("Reason", "transfer")])
+        destroy(sim, consult)
+        sim.emit_hangup(agent, 16)
+        log.info("pbxsim_atxfer_done", transferer=agent.name, transferee=customer.name, call_id=agent.linkedid)
+        self.orig.takeover = None  # type: ignore[attr-defined]
+        self.orig.watch = []  # type: ignore[attr-defined]
+        await bridge_talk(sim, self.orig, owner=ch if ch is customer else None)
+
+    async def _customer_left(self, ch: Channel | None, complete: Fields | None) -> None:
+        """The customer hung up during the consult: their call ends, the consult goes on.
+
+        When the hook runs in the transferer's own task (it placed the call with Dial), that
+        task goes on owning the consult until it ends."""
+        sim, customer = self.sim, self.transferee
+        self.phase = "done"
+        if not getattr(customer, "hangup_by_ami", False):
+            sim.emit("HangupRequest", customer.fields())
+        if complete is not None:
+            sim.emit("AgentComplete", complete + [("Reason", "caller")])
+        leave(sim, self.orig, customer)
+        destroy(sim, self.orig)
+        sim.emit("SoftHangupRequest", customer.fields() + [("Cause", "16")])
+        sim.dialplan.emit_cdrs(customer)
+        sim.emit_hangup(customer, 16)
+        self.orig.takeover = None  # type: ignore[attr-defined]
+        self.orig.watch = []  # type: ignore[attr-defined]
+        consult = self.consult
+        assert consult is not None
+        consult.no_optimize = False  # type: ignore[attr-defined]  # now a plain call between agent and target
+        if ch is self.transferer:
+            consult.talk_owner = True  # type: ignore[attr-defined]
+            if self.pair is not None:
+                self.pair.maybe_optimize()
+            await bridge_talk(sim, consult, owner=ch)
+            return
+        spawn_talk(sim, consult)
+        if self.pair is not None:
+            self.pair.maybe_optimize()
+
+
+def start(sim: "PbxSim", channel: str, context: str, exten: str) -> Atxfer:
+    """AMI Atxfer: validate, then run the transfer in the background."""
+    if not channel:
+        raise AtxferError("No channel specified")
+    if not exten:
+        raise AtxferError("No extension specified")
+    if not feature_code(sim):
+        raise AtxferError("No attended transfer feature code found")
+    ch = sim.find_channel(channel)
+    if ch is None or ch.gone:
+        raise AtxferError("Channel specified does not exist")
+    if ch.bridge is None or len(ch.bridge.channels) != 2:
+        raise AtxferError("Channel is not in a two-party bridge")  # simulator: Asterisk feeds the DTMF anyway
+    context = context or ch.context
+    if sim.dialplan.find(context, exten) is None:
+        raise AtxferError(f"Extension {exten}@{context} does not exist")
+    x = Atxfer(sim, ch, context, exten)
+    sim.spawn(x.run())
+    return x
+

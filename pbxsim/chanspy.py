@@ -1,0 +1,84 @@
+"""ChanSpy: the supervisor listens (q), whispers (w) or barges (B) into an agent's call,
+as recorded in trace 09_supervisor_chanspy.
+
+What Asterisk 22 does, as recorded: the supervisor's phone is Originated into a dialplan
+that runs ``ChanSpy(PJSIP/1001,qES)``; about 0.1 s later ``ChanSpyStart`` (Spyer* and
+Spyee* blocks: the supervisor's channel and the agent's); when the supervisor hangs up:
+``HangupRequest``, ``ChanSpyStop``, ``SoftHangupRequest``, ``Hangup`` with Cause 0. The
+three modes look the same on AMI (only the options differ); they are kept on the spy
+for ``spies(sim)``. With ``E`` the spy ends when the spied-on channel hangs up (the
+dialplan goes on); with ``S`` it ends at once when there is no channel to spy on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from .channel import Channel, ChannelHungUp, Fields
+
+if TYPE_CHECKING:
+    from .sim import PbxSim
+
+log = structlog.get_logger(__name__)
+
+SCAN_SECONDS = 0.1  # simulated time ChanSpy takes to find and attach to the channel (trace 09)
+
+
+def _block(prefix: str, ch: Channel) -> Fields:
+    return [(prefix + k, v) for k, v in ch.fields()]
+
+
+def spies(sim: "PbxSim") -> list[dict]:
+    """Spies in progress: spyer, spyee channel names and mode (listen, whisper, barge)."""
+    return list(getattr(sim, "_spies", {}).values())
+
+
+def _target(sim: "PbxSim", spec: str) -> Channel | None:
+    """The first live, answered channel whose name starts with ``spec-`` (ChanSpy's prefix match)."""
+    for name, ch in sorted(sim.channels.items()):
+        if name.startswith(spec + "-") and not ch.gone and ch.state == 6:
+            return ch
+    return None
+
+
+async def app_chanspy(dp, ch: Channel, data: str) -> None:
+    """ChanSpy([chanprefix][,options])."""
+    from .queues import wait_any
+    sim = dp.sim
+    args = [a.strip() for a in data.split(",")] if data else []
+    spec, opts = (args[0] if args else ""), (args[1] if len(args) > 1 else "")
+    mode = "barge" if "B" in opts else "whisper" if "w" in opts else "listen"
+    if ch.state != 6:
+        sim.set_state(ch, 6)
+    await ch.wait(sim.clock, SCAN_SECONDS)
+    spyee = _target(sim, spec)
+    if spyee is None:
+        if "S" in opts:
+            return
+        await ch.wait(sim.clock, None)  # nothing to spy on: waits until the spyer hangs up
+        return
+    block = _block("Spyer", ch) + _block("Spyee", spyee)
+    sim.emit("ChanSpyStart", block)
+    registry = getattr(sim, "_spies", None)
+    if registry is None:
+        registry = sim._spies = {}  # type: ignore[attr-defined]
+    registry[ch.name] = {"spyer": ch.name, "spyee": spyee.name, "mode": mode}
+    log.info("pbxsim_chanspy_start", spyer=ch.name, spyee=spyee.name, mode=mode, call_id=spyee.linkedid)
+    try:
+        await wait_any(sim.clock, [ch.hungup, spyee.hungup, ch.kick], None)
+    finally:
+        registry.pop(ch.name, None)
+    if ch.hungup.is_set():
+        if not getattr(ch, "hangup_by_ami", False):
+            sim.emit("HangupRequest", ch.fields())
+        sim.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
+        sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+        sim.dialplan.emit_cdrs(ch)
+        sim.emit_hangup(ch, 0)  # as recorded: Cause 0
+        raise ChannelHungUp(ch.name)
+    sim.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
+    ch.check()  # moved by AMI Redirect
+    if "E" not in opts:
+        await ch.wait(sim.clock, None)

@@ -1,0 +1,173 @@
+"""MixMonitor: recording a channel (trace 13_mixmonitor).
+
+What Asterisk 22 does, as recorded: AMI ``MixMonitor`` (Channel, File, Options) answers
+``Response: Success`` with no Message, sets ``MIXMONITOR_FILENAME`` (relative names land in
+/var/spool/asterisk/monitor/) and emits ``MixMonitorStart``; without File it is refused
+(``Could not start monitoring channel``). ``MixMonitorMute`` (Direction read|write|both,
+State 1|0) emits ``MixMonitorMute``; ``StopMixMonitor`` emits ``MixMonitorStop``. A
+recording ended by the channel hanging up emits NO ``MixMonitorStop``.
+
+The simulator keeps every recording in ``recordings(sim)`` (channel, file, start, end,
+how it ended, muted seconds) and, when ``sim.config.monitor_dir`` is set, writes a silent
+8 kHz WAV of the recorded (simulated) length there when the recording ends, so a server
+can link and play it.
+"""
+
+from __future__ import annotations
+
+import os
+import wave
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+
+from .channel import Channel
+
+if TYPE_CHECKING:
+    from .sim import PbxSim
+
+log = structlog.get_logger(__name__)
+
+SPOOL = "/var/spool/asterisk/monitor"
+MAX_WAV_SECONDS = 600  # a silent WAV longer than this is cut (it only stands in for audio)
+
+
+class MixMonitorError(Exception):
+    """Refused as Asterisk refuses it (the message is Asterisk's)."""
+
+
+@dataclass(eq=False)
+class Recording:
+    """One MixMonitor on one channel."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    file: str  # full path as MIXMONITOR_FILENAME shows it
+    options: str
+    started: float
+    ended: float | None = None
+    ended_by: str = ""  # "stop" (StopMixMonitor) or "hangup"
+    muted: dict[str, bool] = field(default_factory=lambda: {"read": False, "write": False})
+    written: str = ""  # where the WAV stand-in was written (monitor_dir), "" if not
+
+    def as_dict(self) -> dict:
+        return {"channel": self.channel, "uniqueid": self.uniqueid, "linkedid": self.linkedid, "file": self.file,
+                "options": self.options, "started": self.started, "ended": self.ended, "ended_by": self.ended_by,
+                "muted": dict(self.muted), "written": self.written}
+
+
+def recordings(sim: "PbxSim") -> list[Recording]:
+    """Every recording the simulator made (live ones have ``ended`` None)."""
+    recs = getattr(sim, "_recordings", None)
+    if recs is None:
+        recs = sim._recordings = []  # type: ignore[attr-defined]
+    return recs
+
+
+def _active(ch: Channel) -> list[Recording]:
+    return getattr(ch, "mixmonitors", [])
+
+
+def start(sim: "PbxSim", ch: Channel, file: str, options: str = "") -> Recording:
+    """Start recording ``ch`` into ``file`` (MixMonitorStart)."""
+    if not file:
+        raise MixMonitorError("Could not start monitoring channel")
+    if any(c in file for c in "\r\n"):
+        raise MixMonitorError("Could not start monitoring channel")
+    path = file if file.startswith("/") else f"{SPOOL}/{file}"
+    rec = Recording(ch.name, ch.uniqueid, ch.linkedid, path, options, sim.clock.now())
+    if not hasattr(ch, "mixmonitors"):
+        ch.mixmonitors = []  # type: ignore[attr-defined]
+    _listen(sim)
+    ch.mixmonitors.append(rec)  # type: ignore[attr-defined]
+    recordings(sim).append(rec)
+    sim.set_var(ch, "MIXMONITOR_FILENAME", path)
+    sim.emit("MixMonitorStart", ch.fields())
+    log.info("pbxsim_mixmonitor_start", channel=ch.name, file=path, call_id=ch.linkedid)
+    return rec
+
+
+def mute(sim: "PbxSim", ch: Channel, direction: str, state: bool) -> None:
+    """Mute/unmute the recording's read, write or both directions (MixMonitorMute)."""
+    direction = (direction or "both").lower()
+    if direction not in ("read", "write", "both"):
+        raise MixMonitorError("Invalid direction specified. Must be read, write or both")
+    live = _active(ch)
+    if not live:
+        raise MixMonitorError("Cannot set mute flag")
+    for rec in live:
+        for d in (("read", "write") if direction == "both" else (direction,)):
+            rec.muted[d] = state
+    sim.emit("MixMonitorMute", ch.fields() + [("Direction", direction), ("State", "1" if state else "0")])
+
+
+def stop(sim: "PbxSim", ch: Channel) -> None:
+    """StopMixMonitor: end every recording of ``ch`` (MixMonitorStop)."""
+    live = _active(ch)
+    if not live:
+        raise MixMonitorError("Could not stop monitoring channel")
+    for rec in list(live):
+        _finish(sim, rec, "stop")
+    live.clear()
+    sim.emit("MixMonitorStop", ch.fields())
+    log.info("pbxsim_mixmonitor_stop", channel=ch.name, call_id=ch.linkedid)
+
+
+def _listen(sim: "PbxSim") -> None:
+    """Once per simulator: close the recordings of a channel when its Hangup is emitted."""
+    if getattr(sim, "_mixmonitor_listening", False):
+        return
+    sim._mixmonitor_listening = True  # type: ignore[attr-defined]
+
+    def on_event(event: str, msg) -> None:
+        if event != "Hangup":
+            return
+        name = next((v for k, v in msg if k == "Channel"), "")
+        for rec in recordings(sim):
+            if rec.channel == name and rec.ended is None:
+                _finish(sim, rec, "hangup")  # a hangup ends it: no MixMonitorStop (trace 13)
+
+    sim.listeners.append(on_event)
+
+
+def _finish(sim: "PbxSim", rec: Recording, how: str) -> None:
+    rec.ended = sim.clock.now()
+    rec.ended_by = how
+    target = getattr(sim.config, "monitor_dir", None)
+    if target:
+        try:
+            rec.written = _write_wav(target, rec)
+        except OSError as exc:
+            log.warning("pbxsim_mixmonitor_write_failed", file=rec.file, error=repr(exc))
+
+
+def _write_wav(directory: str, rec: Recording) -> str:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, os.path.basename(rec.file))
+    seconds = max(0.0, min(MAX_WAV_SECONDS, (rec.ended or rec.started) - rec.started))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(seconds * 8000))
+    return path
+
+
+# --- dialplan applications ---------------------------------------------------
+async def app_mixmonitor(dp, ch: Channel, data: str) -> None:
+    """MixMonitor(file[,options]): start recording; a refusal is logged, the dialplan goes on."""
+    args = [a.strip() for a in data.split(",")] if data else []
+    try:
+        start(dp.sim, ch, args[0] if args else "", args[1] if len(args) > 1 else "")
+    except MixMonitorError as exc:
+        log.warning("pbxsim_mixmonitor_refused", channel=ch.name, error=str(exc))
+
+
+async def app_stopmixmonitor(dp, ch: Channel, data: str) -> None:
+    """StopMixMonitor()."""
+    try:
+        stop(dp.sim, ch)
+    except MixMonitorError:
+        pass

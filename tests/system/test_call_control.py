@@ -1,0 +1,373 @@
+"""Call control from the panel against the simulator: hold, retrieve, transfers, IVR, dial out, hang up.
+
+The whole product runs (PostgreSQL, simulator over AMI, IVR, web); each test presses the
+buttons through the HTTP API and watches what a user would: the pushes to the panels, what
+Asterisk (the simulator's truth) really does with the channels, and the work order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator
+
+from pbxsim.scripts import CallerScript, Phone
+from tests.support.panel import PanelClient
+
+WAIT = 15.0
+
+
+def is_state(agent: str, state: str):
+    return lambda d: d.get("id") == agent and d.get("state") == state
+
+
+@contextlib.asynccontextmanager
+async def panels(stack: Any, *logins: str) -> AsyncIterator[dict[str, PanelClient]]:
+    out: dict[str, PanelClient] = {}
+    try:
+        for login in logins:
+            client = stack.client()
+            out[login] = client
+            await client.login(login)
+            await client.connect()
+        yield out
+    finally:
+        for client in out.values():
+            await client.close()
+
+
+async def ready(panel: PanelClient, agent: str) -> None:
+    status, body = await panel.post("/api/agent/state", {"state": "ready"})
+    assert status < 300, body
+    await panel.expect("agent_state", is_state(agent, "ready"))
+
+
+async def answered_call(stack: Any, panel: PanelClient, agent: str = "1001", **script: Any) -> tuple[Any, str]:
+    """A customer call that ``agent`` (ready) answers; returns (sim call, linkedid)."""
+    stack.sim.set_phone(agent, Phone(answer_after=0.2))
+    call = await stack.sim.place_call(CallerScript(number=script.pop("number", "13800138000"), name="Zhang Wei",
+                                                   keys="1", keys_at=0.2, **script))
+    await panel.expect("agent_state", is_state(agent, "on_call"))
+    pop = await panel.expect("call_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
+    return call, pop["linkedid"]
+
+
+async def workorder(stack: Any, panel: PanelClient, linkedid: str, kinds: tuple[str, ...] = ("ended",)) -> dict:
+    """The call's work order as the panel reads it, once everything the core saw is written.
+
+    Call after the push that ends the scenario (call_ended): the ops it implies were
+    submitted before it was pushed; settled() and flush() wait for them to be written.
+    """
+    await stack.core.settled()
+    await stack.store.flush()
+    status, body = await panel.get("/api/workorders")
+    assert status == 200, body
+    hit = next(w for w in body["workorders"] if w["linkedid"] == linkedid)
+    status, body = await panel.get(f"/api/workorders/{hit['ref']}")
+    assert status == 200, body
+    wo = body["workorder"]
+    seen = [e["kind"] for e in wo["events"]]
+    assert all(k in seen for k in kinds), seen
+    return wo
+
+
+async def sim_event(sim: Any, now: Any, event: Any) -> None:
+    """Wait until ``now()`` holds, or the simulator emits an event matching ``event(name, fields)``."""
+    happened = asyncio.Event()
+
+    def listener(name: str, fields: list) -> None:
+        if event(name, dict(fields)):
+            happened.set()
+
+    if now():
+        return
+    sim.listeners.append(listener)
+    try:
+        await asyncio.wait_for(happened.wait(), WAIT)
+    finally:
+        sim.listeners.remove(listener)
+
+
+def channels_of(stack: Any, linkedid: str) -> list[str]:
+    return sorted(c["channel"].rsplit("-", 1)[0] for c in stack.sim.truth()["channels"] if c["linkedid"] == linkedid)
+
+
+async def test_hold_and_retrieve_from_the_panel_keep_both_legs_and_go_on_the_work_order(stack) -> None:
+    async with panels(stack, "1001", "1900") as p:
+        agent, boss = p["1001"], p["1900"]
+        await ready(agent, "1001")
+        call, linkedid = await answered_call(stack, agent)
+
+        status, body = await agent.post(f"/api/calls/{linkedid}/retrieve", {})
+        assert status == 409 and body["error"]["code"] == "not_held", body
+
+        status, body = await agent.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 202, body
+        held = await agent.expect("agent_state", is_state("1001", "on_hold"))
+        assert held["call"] == linkedid
+        pop = await agent.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        assert pop["held_since"] and pop["hold_warning_seconds"] == 30.0 and pop["holds"] == 1
+        view = await boss.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("state") == "held")
+        assert view["agent"] == "1001"
+        # Asterisk really holds: the customer and the agent's leg are both still up (no hang-up of the agent)
+        assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/caller"]
+
+        status, body = await agent.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 409 and body["error"]["code"] == "already_held", body
+
+        status, body = await agent.post(f"/api/calls/{linkedid}/retrieve", {})
+        assert status == 202, body
+        await agent.expect("agent_state", is_state("1001", "on_call"))
+        back = await agent.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is False
+                                  and d.get("holds") == 1)
+        assert back["hold_seconds"] > 0
+        bridges = {c["bridge"] for c in stack.sim.truth()["channels"] if c["linkedid"] == linkedid}
+        assert len(bridges) == 1 and "" not in bridges  # talking again, in one bridge
+
+        await call.hangup()
+        await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, agent, linkedid, ("hold", "retrieve", "ended"))
+        kinds = [e["kind"] for e in wo["events"]]
+        assert kinds.index("hold") < kinds.index("retrieve") < kinds.index("ended")
+        assert next(e for e in wo["events"] if e["kind"] == "hold")["data"]["by"] == "panel"
+        ended = next(e for e in wo["events"] if e["kind"] == "ended")
+        assert ended["data"]["holds"] == 1 and ended["data"]["hold_seconds"] > 0
+        assert wo["agent_id"] == "1001" and wo["disposition"] == "answered"
+
+
+async def test_only_the_agent_on_the_call_or_a_supervisor_controls_it_and_bad_input_is_refused(stack) -> None:
+    async with panels(stack, "1001", "1003", "1900") as p:
+        agent, other, boss = p["1001"], p["1003"], p["1900"]
+        await ready(agent, "1001")
+        call, linkedid = await answered_call(stack, agent)
+
+        status, body = await other.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 403, body
+        for payload, field in (({"kind": "fax", "target": "1002"}, "kind"),
+                               ({"kind": "agent", "target": "1001"}, "target"),  # to oneself
+                               ({"kind": "agent", "target": "9999"}, "target"),
+                               ({"kind": "queue", "target": "sales"}, "target"),
+                               ({"kind": "external", "target": "12ab"}, "target"),
+                               ({"kind": "external", "target": "1" * 33}, "target"),
+                               ({"kind": "external", "target": "123\r\nAction: Originate"}, "target"),
+                               ({"kind": "agent"}, "target")):
+            status, body = await agent.post(f"/api/calls/{linkedid}/transfer", payload)
+            assert status == 400 and body["error"]["field"] == field, (payload, body)
+        status, body = await agent.post(f"/api/calls/{linkedid}/ivr", {"node": "nowhere"})
+        assert status == 400 and body["error"]["field"] == "node", body
+        status, body = await agent.post("/api/calls/dial", {"number": "0215551234\n"})
+        assert status == 400 and body["error"]["field"] == "number", body
+        status, body = await agent.post("/api/calls/dial", {"number": "0215551234"})
+        assert status == 409 and body["error"]["code"] == "busy", body  # already on a call
+        # 1002 is signed out: a transfer to them is refused with the reason, and nothing moved
+        status, body = await agent.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
+        assert status == 409 and body["error"]["code"] == "agent_not_ready", body
+        assert "logged_out" in body["error"]["message"]
+        assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/caller"]
+        status, body = await agent.post("/api/calls/nosuchcall/hold", {})
+        assert status == 409 and body["error"]["code"] == "no_call", body
+
+        # a supervisor may hang up any call
+        status, body = await boss.post(f"/api/calls/{linkedid}/hangup", {})
+        assert status == 202, body
+        await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, boss, linkedid)
+        assert wo["hangup_by"] == "supervisor"
+        await asyncio.wait_for(call.ended(), WAIT)
+
+
+async def test_blind_transfer_to_a_ready_agent_moves_the_call_and_the_work_order_follows(stack) -> None:
+    async with panels(stack, "1001", "1002") as p:
+        a, b = p["1001"], p["1002"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        await ready(b, "1002")
+        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+
+        status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
+        assert status == 202, body
+        ring = await b.expect("call_ringing", lambda d: d["linkedid"] == linkedid)
+        assert ring["caller_number"] == "13800138000"
+        await b.expect("agent_state", is_state("1002", "on_call"))
+        gone = await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
+        assert gone["call"] is None
+        moved = await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)  # off 1001's panel at once
+        assert moved["disposition"] == "moved"
+        assert channels_of(stack, linkedid) == ["PJSIP/1002", "PJSIP/caller"]
+        # the call is 1002's now: 1001 may not touch it any more, 1002 may hold and retrieve it
+        status, body = await a.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 403, body
+        assert (await b.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
+        await b.expect("agent_state", is_state("1002", "on_hold"))
+        mark = len(b.received)
+        assert (await b.post(f"/api/calls/{linkedid}/retrieve", {}))[0] == 202
+        await b.expect("agent_state", is_state("1002", "on_call"), after=mark)
+
+        await call.hangup()
+        await b.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, b, linkedid, ("transfer", "retrieve", "ended"))  # now 1002's work order
+        transfer = next(e for e in wo["events"] if e["kind"] == "transfer")
+        assert transfer["data"] == {"kind": "agent", "agent": "1002", "from": "1001", "by": "1001"}
+        assert wo["agent_id"] == "1002" and wo["hangup_by"] == "caller"
+        ended = next(e for e in wo["events"] if e["kind"] == "ended")
+        assert ended["data"]["agents"] == ["1001", "1002"]
+
+
+async def test_transfer_to_an_outside_number_frees_the_agent(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        stack.sim.set_phone("outside", Phone(answer_after=0.3, hangup_after_answer=0.5))
+        call, linkedid = await answered_call(stack, a)
+        status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "external", "target": "+8621*55#"})
+        assert status == 202, body
+        await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
+        await asyncio.wait_for(call.ended(), WAIT)  # the outside party talked, then hung up
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid and d["disposition"] != "moved")
+        wo = await workorder(stack, a, linkedid, ("transfer", "ended"))
+        transfer = next(e for e in wo["events"] if e["kind"] == "transfer")
+        assert transfer["data"]["kind"] == "external" and transfer["data"]["number"] == "+8621*55#"
+        assert wo["agent_id"] == "1001" and wo["disposition"] == "answered"
+
+
+async def test_back_to_the_ivr_node_then_the_queue_on_the_same_work_order(stack) -> None:
+    async with panels(stack, "1001", "1002") as p:
+        a, b = p["1001"], p["1002"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        await ready(b, "1002")
+        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        status, body = await a.post(f"/api/calls/{linkedid}/ivr", {"node": "support"})
+        assert status == 202, body
+        # the IVR's support node queues the caller again: 1002 (1001 is in wrap-up) gets them
+        await b.expect("agent_state", is_state("1002", "on_call"))
+        await call.hangup()
+        await b.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, b, linkedid, ("ivr", "ended"))
+        assert [e["data"]["node"] for e in wo["events"] if e["kind"] == "ivr"] == ["support"]
+        assert wo["ivr_path"][-1] == "support" and len(wo["ivr_path"]) >= 3  # the first visit, then the return
+        assert wo["agent_id"] == "1002"
+
+
+async def test_dial_out_rings_the_agent_first_and_is_an_outbound_work_order(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        stack.sim.set_phone("1001", Phone(answer_after=0.2))
+        stack.sim.set_phone("outside", Phone(answer_after=0.3))
+        status, body = await a.post("/api/calls/dial", {"number": "0215551234"})
+        assert status == 202, body
+        linkedid = body["linkedid"]
+        busy = await a.expect("agent_state", is_state("1001", "on_call"))
+        assert busy["outside_call"] is True and busy["call"] == linkedid
+
+        await sim_event(  # the number answered
+            stack.sim,
+            lambda: any(c["linkedid"] == linkedid and c["channel"].startswith("PJSIP/outside-") and c["state"] == 6
+                        for c in stack.sim.truth()["channels"]),
+            lambda name, f: (name == "Newstate" and f.get("Linkedid") == linkedid and f.get("ChannelState") == "6"
+                             and f.get("Channel", "").startswith("PJSIP/outside-")))
+        # the agent may hold the person they called, and take them back
+        assert (await a.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
+        await a.expect("agent_state", is_state("1001", "on_hold"))
+        mark = len(a.received)
+        assert (await a.post(f"/api/calls/{linkedid}/retrieve", {}))[0] == 202
+        await a.expect("agent_state", is_state("1001", "on_call"), after=mark)
+        status, body = await a.post(f"/api/calls/{linkedid}/hangup", {})
+        assert status == 202, body
+        await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] != "on_call"
+                       and d["call"] is None)
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, a, linkedid, ("dial_out", "hold", "retrieve", "ended"))
+        assert wo["direction"] == "outbound" and wo["agent_id"] == "1001" and wo["talk_seconds"] is not None
+        assert wo["events"][0]["kind"] == "dial_out" and wo["events"][0]["data"]["number"] == "0215551234"
+        assert channels_of(stack, linkedid) == []
+
+
+async def test_caller_hangs_up_while_held_the_agent_leg_is_not_left_behind(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        assert (await a.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
+        await a.expect("agent_state", is_state("1001", "on_hold"))
+        await call.hangup()
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
+        assert channels_of(stack, linkedid) == []  # the server hung the waiting agent leg up
+        wo = await workorder(stack, a, linkedid, ("hold", "held_party_gone", "ended"))
+        assert wo["hangup_by"] == "caller"
+        ended = next(e for e in wo["events"] if e["kind"] == "ended")
+        assert ended["data"]["holds"] == 1
+
+
+async def test_ami_drop_mid_transfer_leaves_no_orphan_and_no_agent_stuck(stack) -> None:
+    async with panels(stack, "1001", "1002") as p:
+        a, b = p["1001"], p["1002"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        await ready(b, "1002")
+        stack.sim.set_phone("1002", Phone(answer_after=1.0))
+        status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
+        assert status == 202, body
+        await stack.sim.ami_down()  # the link goes while 1002's phone rings
+        await a.expect("link", lambda d: d["ami"] is False)
+
+        await sim_event(  # 1002 answers meanwhile (nobody hears of it on AMI)
+            stack.sim,
+            lambda: any(c["linkedid"] == linkedid and c["channel"].startswith("PJSIP/1002-") and c["bridge"]
+                        for c in stack.sim.truth()["channels"]),
+            lambda name, f: (name == "BridgeEnter" and f.get("Linkedid") == linkedid
+                             and f.get("Channel", "").startswith("PJSIP/1002-")))
+        await stack.sim.ami_up()
+        await a.expect("link", lambda d: d["ami"] is True)
+        await b.expect("agent_state", is_state("1002", "on_call"))
+        status, me = await a.get("/api/me")
+        view = stack.core.book.view("1001")
+        assert view["state"] != "on_call" and view["call"] is None
+        await call.hangup()
+        await b.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        assert channels_of(stack, linkedid) == []
+        wo = await workorder(stack, b, linkedid, ("transfer", "ended"))
+        assert (wo["agent_id"], wo["disposition"], wo["hangup_by"]) == ("1002", "answered", "caller")
+
+
+async def test_a_hold_from_the_phone_itself_shows_and_counts_the_same_but_is_taken_back_on_the_phone(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        await stack.sim.phone_hold("1001", True)  # re-INVITE sendonly from the agent's softphone
+        await a.expect("agent_state", is_state("1001", "on_hold"))
+        pop = await a.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        assert pop["held_since"]
+        status, body = await a.post(f"/api/calls/{linkedid}/retrieve", {})
+        assert status == 409 and body["error"]["code"] == "held_by_phone", body
+        status, body = await a.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 409 and body["error"]["code"] == "already_held", body
+        await stack.sim.phone_hold("1001", False)
+        await a.expect("agent_state", is_state("1001", "on_call"))
+        await call.hangup()
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, a, linkedid, ("hold", "retrieve", "ended"))
+        assert next(e for e in wo["events"] if e["kind"] == "hold")["data"]["by"] == "phone"
+        assert next(e for e in wo["events"] if e["kind"] == "ended")["data"]["holds"] == 1
+
+
+async def test_with_asterisk_away_a_button_gets_503_and_nothing_changes(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        await stack.sim.ami_down()
+        await a.expect("link", lambda d: d["ami"] is False)
+        status, body = await a.post(f"/api/calls/{linkedid}/hold", {})
+        assert status == 503 and body["error"]["code"] == "ami_down", body
+        legs = [c for c in stack.sim.truth()["channels"] if c["linkedid"] == linkedid]
+        assert len(legs) == 2 and all(c["bridge"] for c in legs)  # still talking: nothing was moved
+        await stack.sim.ami_up()
+        await a.expect("link", lambda d: d["ami"] is True)
+        assert (await a.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
+        await a.expect("agent_state", is_state("1001", "on_hold"))
+        await call.hangup()
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
