@@ -9,6 +9,12 @@ export const TRANSFER_KINDS = [
   { value: "external", label: "Outside number · 转外线" },
 ];
 
+/** Consult kinds (attended transfer): a colleague or an outside expert. */
+export const CONSULT_KINDS = [
+  { value: "agent", label: "Colleague · 内部求助" },
+  { value: "external", label: "Outside expert · 外部求助" },
+];
+
 /** Where "back to the IVR" may send a caller: node names of ivr/menus/hotline.toml. */
 export const IVR_NODES = [
   { value: "main", label: "Main menu · 主菜单" },
@@ -24,6 +30,14 @@ const NUMBER = /^[0-9+*#]{1,32}$/;
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const ON_A_CALL = ["on_call", "on_hold"];
 const IDLE = ["ready", "not_ready", "wrap_up"];
+
+/** The consult's target checked for its kind (a colleague other than me, or an outside number). */
+export function checkConsult(kind, raw, me) {
+  if (!CONSULT_KINDS.some((k) => k.value === kind)) {
+    return { ok: false, field: "kind", message: "Choose a colleague or an outside expert." };
+  }
+  return checkTransfer(kind, raw, me);
+}
 
 /** {ok: true, value} or {ok: false, field, message}: an outside number as the server accepts it. */
 export function checkNumber(raw, field = "number") {
@@ -77,8 +91,10 @@ export function myCall(view, pop, calls = []) {
   if (held) heldSince = toEpoch(src && src.held ? src.held_since : null) ?? toEpoch(view.since);
   const limit = Number(src && src.hold_warning_seconds);
   const warnAfter = limit > 0 ? limit : DEFAULT_HOLD_WARNING;
+  const consult = src && src.consult ? src.consult : null; // {kind, target, since, answered} while consulting
+  const conference = src && src.conference ? src.conference : null; // the room, once the call is a conference
   return { linkedid, outbound: Boolean(view.outside_call) || (c ? c.direction === "outbound" : false),
-    held, heldSince, warnAfter };
+    held, heldSince, warnAfter, consult, conference };
 }
 
 /** {seconds, warn}: how long the call has been on hold at ``now`` and whether it is past the limit. */
@@ -94,18 +110,26 @@ export function canDial(view) {
 }
 
 /**
- * What the toolbar shows: {visible, hold: {shown, label, action}, transfer, ivr, hangup} with
+ * What the toolbar shows: {visible, hold: {shown, label, action}, transfer, consult, consultComplete,
+ * consultCancel, conference, ivr, hangup} with
  * {shown, disabled} each; everything is disabled while a command waits or a link is down.
  */
 export function toolbar(call, { pending = null, linkUp = true } = {}) {
   const off = Boolean(pending) || !linkUp;
-  const inbound = Boolean(call && !call.outbound);
+  const consulting = Boolean(call && call.consult);
+  const conference = Boolean(call && call.conference);
+  // while consulting: its outcomes only; in a conference: add, remove, hang up
+  const inbound = Boolean(call && !call.outbound) && !consulting && !conference;
   const button = (shown) => ({ shown: Boolean(call) && shown, disabled: off });
   return {
     visible: Boolean(call),
     hold: { ...button(inbound), label: call && call.held ? "Retrieve · 恢复" : "Hold · 保持",
       action: call && call.held ? "retrieve" : "hold" },
     transfer: button(inbound),
+    consult: button(inbound && !(call && call.held)),
+    consultComplete: button(consulting && Boolean(call.consult.answered)),
+    consultCancel: button(consulting),
+    conference: button((inbound || conference) && !(call && call.held)),
     ivr: button(inbound),
     hangup: button(true),
   };
@@ -118,6 +142,11 @@ export function confirmed(pending, view, pop, calls = []) {
   const mine = call && call.linkedid === pending.linkedid ? call : null;
   switch (pending.action) {
     case "hold": return Boolean(mine && mine.held) || !mine;
+    case "consult": return Boolean(mine && mine.consult) || !mine;
+    case "consult_cancel": return Boolean(mine && !mine.consult) || !mine;
+    case "consult_complete": return !mine; // the colleague has the call
+    case "conference_add": return Boolean(mine && mine.conference) || !mine;
+    case "conference_remove": return true; // the list refreshes from the pushes
     case "retrieve": return Boolean(mine && !mine.held) || !mine;
     case "transfer":
     case "ivr":
@@ -130,6 +159,9 @@ export function confirmed(pending, view, pop, calls = []) {
 /** What the panel says while waiting for Asterisk. */
 export function pendingText(action) {
   const what = { hold: "Putting on hold", retrieve: "Taking back", transfer: "Transferring", ivr: "Sending to the IVR",
+    consult: "Calling for the consult", consult_complete: "Handing the call over",
+    consult_cancel: "Going back to the caller", conference_add: "Adding to the conference",
+    conference_remove: "Removing from the conference",
     hangup: "Hanging up", dial: "Calling your phone first" }[action] || action;
   return `${what}… waiting for Asterisk to confirm.`;
 }

@@ -4,6 +4,7 @@
 import { api, ApiError, PushSocket } from "./net.js";
 import * as f from "./format.js";
 import * as c from "./calls.js";
+import { playControl } from "./recording.js"; // issue 4: recordings
 
 const $ = (id) => document.getElementById(id);
 const CONFIRM_TIMEOUT_MS = 15000;
@@ -142,6 +143,9 @@ function renderButtons() {
 /** The agent's call as the toolbar sees it (agent view + that call's pop). */
 const currentCall = () => c.myCall(S.view, S.pop, isSupervisor() ? [...S.calls.values()] : []);
 
+let participantsAsked = 0;
+let participantsFor = null; // the pop the list was last fetched for
+
 function renderCall() {
   const call = S.me ? currentCall() : null;
   if (S.callPending && c.confirmed(S.callPending, S.view, S.pop, isSupervisor() ? [...S.calls.values()] : [])) {
@@ -158,7 +162,9 @@ function renderCall() {
   }
   show($("call-tools"), bar.visible);
   $("call-tools").dataset.held = String(Boolean(call && call.held));
-  for (const [key, button] of [["hold", "btn-hold"], ["transfer", "btn-transfer"], ["ivr", "btn-ivr"],
+  for (const [key, button] of [["hold", "btn-hold"], ["transfer", "btn-transfer"], ["consult", "btn-consult"],
+    ["consultComplete", "btn-consult-complete"], ["consultCancel", "btn-consult-cancel"],
+    ["conference", "btn-conference"], ["ivr", "btn-ivr"],
     ["hangup", "btn-hangup"]]) {
     show($(button), bar[key].shown);
     $(button).disabled = bar[key].disabled;
@@ -167,7 +173,18 @@ function renderCall() {
   $("btn-hold").textContent = bar.hold.label;
   $("btn-hold").dataset.action = bar.hold.action;
   if (S.callForm && !(bar[S.callForm] && bar[S.callForm].shown)) openCallForm(null);
-  for (const submit of ["transfer-submit", "ivr-submit", "hangup-yes"]) {
+  const consult = call && call.consult;
+  show($("consult-line"), Boolean(consult));
+  const consultText = !consult ? ""
+    : `${consult.kind === "agent" ? "Consulting agent" : "Consulting"} ${consult.target} · 求助中 — `
+      + (consult.answered ? "talking; the caller hears music" : "ringing…");
+  if ($("consult-status").textContent !== consultText) $("consult-status").textContent = consultText;
+  show($("conference-line"), Boolean(call && call.conference));
+  if (call && call.conference && participantsFor !== S.pop) { // each push about the call: ask again
+    participantsFor = S.pop;
+    loadParticipants(call.linkedid);
+  } else if (!(call && call.conference)) participantsFor = null;
+  for (const submit of ["transfer-submit", "consult-submit", "conference-submit", "ivr-submit", "hangup-yes"]) {
     $(submit).disabled = !linkUp || Boolean(S.callPending);
   }
   show($("hold-line"), Boolean(call && call.held));
@@ -195,6 +212,7 @@ function tickHold() {
 function openCallForm(name) {
   S.callForm = name;
   for (const [key, form, button] of [["transfer", "transfer-form", "btn-transfer"], ["ivr", "ivr-form", "btn-ivr"],
+    ["consult", "consult-form", "btn-consult"], ["conference", "conference-form", "btn-conference"],
     ["hangup", "hangup-confirm", "btn-hangup"]]) {
     show($(form), name === key);
     $(button).setAttribute("aria-expanded", String(name === key));
@@ -207,6 +225,12 @@ function toggleCallForm(name) {
   if (name === "transfer" && S.callForm) {
     renderTransferKind();
     $("transfer-target").focus();
+  } else if (name === "conference" && S.callForm) {
+    renderConferenceKind();
+    $("conference-target").focus();
+  } else if (name === "consult" && S.callForm) {
+    renderConsultKind();
+    $("consult-target").focus();
   } else if (name === "ivr" && S.callForm) $("ivr-node").focus();
   else if (name === "hangup" && S.callForm) $("hangup-yes").focus();
 }
@@ -289,6 +313,81 @@ function submitTransfer(event) {
     { linkedid: call.linkedid, button: "btn-transfer" });
 }
 
+function renderConsultKind() {
+  const kind = $("consult-kind").value;
+  $("consult-target-label").textContent = kind === "external" ? "Outside number · 外线号码" : "Agent no. · 工号";
+  $("consult-target").inputMode = kind === "external" ? "tel" : "numeric";
+}
+
+function submitConsult(event) {
+  event.preventDefault();
+  const call = currentCall();
+  if (!call) return;
+  const kind = $("consult-kind").value;
+  const check = c.checkConsult(kind, $("consult-target").value, S.me);
+  if (!check.ok) {
+    message($("call-error"), `${check.message} (${check.field})`);
+    $(check.field === "kind" ? "consult-kind" : "consult-target").focus();
+    return;
+  }
+  openCallForm(null);
+  callCommand("consult", `/api/calls/${encodeURIComponent(call.linkedid)}/consult`, { kind, target: check.value },
+    { linkedid: call.linkedid, button: "btn-consult" });
+}
+
+function consultOutcome(action) {
+  const call = currentCall();
+  if (!call) return;
+  const what = action === "consult_complete" ? "complete" : "cancel";
+  callCommand(action, `/api/calls/${encodeURIComponent(call.linkedid)}/consult/${what}`, {},
+    { linkedid: call.linkedid, button: action === "consult_complete" ? "btn-consult-complete" : "btn-consult-cancel" });
+}
+
+function renderConferenceKind() {
+  const kind = $("conference-kind").value;
+  $("conference-target-label").textContent = kind === "external" ? "Outside number · 外线号码" : "Agent no. · 工号";
+  $("conference-target").inputMode = kind === "external" ? "tel" : "numeric";
+}
+
+function submitConference(event) {
+  event.preventDefault();
+  const call = currentCall();
+  if (!call) return;
+  const kind = $("conference-kind").value;
+  const check = c.checkConsult(kind, $("conference-target").value, S.me);
+  if (!check.ok) {
+    message($("call-error"), `${check.message} (${check.field})`);
+    $(check.field === "kind" ? "conference-kind" : "conference-target").focus();
+    return;
+  }
+  openCallForm(null);
+  callCommand("conference_add", `/api/calls/${encodeURIComponent(call.linkedid)}/conference/add`,
+    { kind, target: check.value }, { linkedid: call.linkedid, button: "btn-conference" });
+}
+
+/** The participant list: fetched again on each push about the call (joins and leaves push the call). */
+async function loadParticipants(linkedid) {
+  const ask = ++participantsAsked;
+  let answer;
+  try {
+    answer = await api("GET", `/api/calls/${encodeURIComponent(linkedid)}/conference`);
+  } catch (err) {
+    return; // the call has just left the conference (or this agent): the next push says what it is
+  }
+  if (ask !== participantsAsked) return; // a newer request is under way
+  const list = (answer && answer.participants) || [];
+  $("conference-list").replaceChildren(...list.map((p) => {
+    const label = p.kind === "customer" ? `Customer · 客户 ${p.who}` : p.kind === "agent" ? `Agent · 座席 ${p.who}`
+      : `Outside · 外线 ${p.who}`;
+    const remove = el("button", { type: "button", className: "quiet", textContent: "Remove · 移出" });
+    remove.setAttribute("aria-label", `Remove ${p.who}`);
+    remove.addEventListener("click", () => callCommand("conference_remove",
+      `/api/calls/${encodeURIComponent(linkedid)}/conference/remove`, { participant: p.participant },
+      { linkedid }));
+    return el("li", {}, el("span", { textContent: label }), remove);
+  }));
+}
+
 function submitIvr(event) {
   event.preventDefault();
   const call = currentCall();
@@ -327,6 +426,18 @@ function bootCallControls() {
   const option = (o) => el("option", { value: o.value, textContent: o.label });
   $("transfer-kind").replaceChildren(...c.TRANSFER_KINDS.map(option));
   $("ivr-node").replaceChildren(...c.IVR_NODES.map(option));
+  $("consult-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
+  $("conference-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
+  $("btn-conference").addEventListener("click", () => toggleCallForm("conference"));
+  $("conference-kind").addEventListener("change", renderConferenceKind);
+  $("conference-form").addEventListener("submit", submitConference);
+  $("conference-close").addEventListener("click", () => openCallForm(null));
+  $("btn-consult").addEventListener("click", () => toggleCallForm("consult"));
+  $("consult-kind").addEventListener("change", renderConsultKind);
+  $("consult-form").addEventListener("submit", submitConsult);
+  $("consult-close").addEventListener("click", () => openCallForm(null));
+  $("btn-consult-complete").addEventListener("click", () => consultOutcome("consult_complete"));
+  $("btn-consult-cancel").addEventListener("click", () => consultOutcome("consult_cancel"));
   $("btn-hold").addEventListener("click", holdOrRetrieve);
   $("btn-transfer").addEventListener("click", () => toggleCallForm("transfer"));
   $("btn-ivr").addEventListener("click", () => toggleCallForm("ivr"));
@@ -435,7 +546,8 @@ function renderToday() {
       el("span", { class: "number", textContent: w.caller_number || "" }),
       el("span", { class: "name", textContent: w.caller_name || w.customer_name || "" })),
     el("span", { class: "disposition", textContent: f.dispositionLabel(w.disposition) }),
-    el("span", { class: "talk", textContent: w.talk_seconds != null ? f.duration(w.talk_seconds) : "" }))));
+    el("span", { class: "talk", textContent: w.talk_seconds != null ? f.duration(w.talk_seconds) : "" }),
+    playControl(w))));
   show($("today-empty"), S.today.length === 0);
 }
 

@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from ctiserver.ami.client import AmiClient
+from ctiserver.calls.recording import recordings_dir
 from ctiserver.config import Config
 from ctiserver.core import Core
 from ctiserver.push.hub import PushHub
@@ -107,7 +108,8 @@ class App:
         cfg = self.config
         self.sim = PbxSim(SimConfig(conf_dir=str(ASTERISK_CONF), ami_host="127.0.0.1", ami_port=cfg.demo.ami_port,
                                     username=cfg.ami.username, secret=cfg.ami.secret, timestamp_events=True,
-                                    time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port))  # the IVR always runs in demo mode
+                                    time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port,
+                                    monitor_dir=str(recordings_dir(cfg))))  # issue 4: recordings  # the IVR always runs in demo mode
         await self.sim.start()
         if self.demo_traffic:
             from pbxsim.demo import DemoTraffic

@@ -69,6 +69,8 @@ class CallCenterConfig:
     recent_workorders: int = setting(5, "how many of a customer's past work orders the screen-pop shows")
     service_level_seconds: int = setting(20, "service level threshold: a call answered within this many seconds of queueing counts as within it")
     hold_warning_seconds: float = setting(30.0, "the panel warns when a call has been on hold this long (seconds)")
+    recording: bool = setting(True, "link answered calls' recordings (MixMonitor, started in the dialplan) to their work orders and let the panel play them")
+    recordings_dir: str = setting("", "where Asterisk's MixMonitor writes recordings, read from here (empty: /var/spool/asterisk/monitor; in demo mode .run/recordings)")
 
     def wrapup_for(self, queue: str) -> float:
         """Wrap-up seconds after a call of ``queue`` ('' for calls outside the queues)."""

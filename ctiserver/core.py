@@ -26,6 +26,7 @@ from ctiserver.ami.events import MemberState, translate
 from ctiserver.ami.message import AmiMessage, LinkDown, LinkUp, StreamItem
 from ctiserver.calls import model as cm
 from ctiserver.calls.control import CallControl
+from ctiserver.calls.recording import Recorder
 from ctiserver.calls.tracker import CallTracker
 from ctiserver.calls.views import build_pop, call_view, summary
 from ctiserver.config import Config
@@ -82,6 +83,7 @@ class Core:
         # --- call control (issue 4): hold, transfers, IVR, dial out, hang up from the panel
         self.calls = CallControl(self)
         self.calls.ivr_nodes = _ivr_nodes(config)
+        self.recording = Recorder(self)  # issue 4 recording (ctiserver/calls/recording.py)
         self.ami: Any = None
         self.ami_up = False
         self.link_ready = asyncio.Event()  # set while the AMI link is up and resynced
@@ -152,6 +154,7 @@ class Core:
     # -- events --------------------------------------------------------------------
 
     def _handle(self, msg: AmiMessage) -> None:
+        self.recording.observe(msg)  # issue 4 recording: MixMonitor start/end -> work order
         e = translate(msg)
         if e is None:
             return

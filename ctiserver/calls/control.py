@@ -20,6 +20,11 @@ again). Which action each button uses, and why: README "Call control".
   that node; same linkedid, so what happens there lands on the same work order).
 - dial: ``Originate`` of the agent's phone into ``cti-outbound,<number>`` (trace 11: the
   agent's phone rings first, OriginateResponse when it answers, then the number).
+- consult: ``Atxfer`` of the agent's leg to ``agents,<ext>`` (a colleague) or ``cti-outbound,<number>``
+  (trace 08 B: Asterisk holds the customer and dials the target through a Local pair);
+  complete: ``Hangup`` of the consulting agent's leg (Asterisk merges customer and target);
+  cancel: ``Hangup`` of the Local half in the consult bridge (Asterisk puts the agent back
+  with the customer, as when the target hangs up or does not answer).
 - hangup: ``Hangup`` of the agent's leg (the queue then hangs the customer up, and the
   work order truthfully says the agent ended it, AgentComplete Reason=agent as in trace 16);
   of the customer's leg while held (the agent's leg sits alone in agent-wait then).
@@ -46,11 +51,13 @@ from ctiserver.workorders.projection import control_op, ref_for
 log = structlog.get_logger(__name__)
 
 TRANSFER_KINDS = ("agent", "queue", "external")
+CONSULT_KINDS = ("agent", "external")
 NUMBER = re.compile(r"[0-9+*#]{1,32}")
 AGENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 NODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 EXTENSION = re.compile(r"[0-9]{2,20}")
 TRANSFER_CONTEXT = "cti-transfer"
+CONSULT_AGENT_CONTEXT = "agents"  # Dial(PJSIP/<ext>,20) then Hangup: an unanswered consult comes back
 QUEUE_CONTEXT = "cti-queue"
 OUTBOUND_CONTEXT = "cti-outbound"
 IVR_CONTEXT = "cti-ivr"
@@ -71,6 +78,8 @@ class CallControl:
         self.core = core
         self._busy: set[str] = set()  # linkedids with a command under way
         self.ivr_nodes: frozenset[str] = frozenset()
+        self._rooms: dict[str, str] = {}  # conference room -> linkedid of the call it was made for
+        self._ending: set[str] = set()  # rooms the server is emptying (ConfbridgeKick all sent)
 
     # -- checks ----------------------------------------------------------------
 
@@ -250,13 +259,204 @@ class CallControl:
             raise
         return {"linkedid": linkedid, "requested": "ivr", "node": node}
 
+    # -- consult (attended transfer) ----------------------------------------------------
+
+    async def consult(self, account: Any, linkedid: str, kind: Any, target: Any) -> dict:
+        """``Atxfer`` of the agent's leg to the colleague (``agents,<ext>``) or the number (``cti-outbound``).
+
+        The customer waits on music while the agent talks to the target (trace 08 B); the
+        consult's legs and how it ends are followed by the tracker (``call.consult``).
+        """
+        call = self._call_for(account, linkedid)
+        if kind not in CONSULT_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(CONSULT_KINDS)}", field="kind")
+        if call.consulting:
+            raise Conflict("a consult is already under way on this call", code="consult_active")
+        if call.held:
+            raise Conflict("take the call back from hold first", code="held")
+        if kind == "agent":
+            _, exten, data = self._transfer_target(call, "agent", target)
+            context = CONSULT_AGENT_CONTEXT
+        else:
+            exten = check_number(target, "target")
+            context, data = OUTBOUND_CONTEXT, {"number": target}
+        _, agent = self._connected_legs(call, "consult")
+        interface, agent_leg = self.tracker.agent_leg(call)
+        self._guard(linkedid)
+        frm = self._agent_of(interface)
+        # set before the action: the legs Asterisk creates for it are the consult's
+        call.consult = cm.Consult(kind, target, interface, agent_leg, account.id, time.time())
+        try:
+            self._record(call, "consult_started", {"kind": kind, **data, "from": frm, "by": account.id})
+            await self._send({"Action": "Atxfer", "Channel": agent, "Context": context, "Exten": exten})
+        except BaseException as exc:
+            call.consult = None
+            self._record(call, "consult_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            raise
+        finally:
+            self._busy.discard(linkedid)
+        self.core.publish_call(call)
+        log.info("call_consult_requested", linkedid=linkedid, kind=kind, agent=frm, queue=call.queue or None,
+                 by=account.id)
+        return {"linkedid": linkedid, "requested": "consult", "kind": kind, "target": target}
+
+    def _consult_of(self, account: Any, linkedid: str) -> tuple[cm.Call, cm.Consult]:
+        call = self._call_for(account, linkedid)
+        if not call.consulting:
+            raise Conflict("no consult under way on this call", code="no_consult")
+        return call, call.consult  # type: ignore[return-value]
+
+    async def consult_complete(self, account: Any, linkedid: str) -> dict:
+        """The transfer completes: ``Hangup`` of the consulting agent's leg (trace 08 B)."""
+        call, consult = self._consult_of(account, linkedid)
+        if consult.answered_at is None:
+            raise Conflict("the consult has not been answered yet: cancel it or wait", code="consult_not_answered")
+        channel = self._channel(consult.from_leg)
+        if not channel:
+            raise Conflict("the consulting agent's leg is gone", code="no_call")
+        self._guard(linkedid)
+        try:
+            await self._send({"Action": "Hangup", "Channel": channel, "Cause": 16})
+        finally:
+            self._busy.discard(linkedid)
+        log.info("call_consult_complete_requested", linkedid=linkedid, by=account.id)
+        return {"linkedid": linkedid, "requested": "consult_complete"}
+
+    async def consult_cancel(self, account: Any, linkedid: str) -> dict:
+        """Back to the customer: ``Hangup`` of the consult leg (Asterisk then reconnects agent and customer)."""
+        call, consult = self._consult_of(account, linkedid)
+        up = [u for u in sorted(consult.legs) if u in call.legs and self._channel(u)]
+        # the Local half in the consult bridge is the transfer target Asterisk sees; else every leg of it
+        first = [u for u in up if self._channel(u).startswith("Local/") and self._channel(u).endswith(";1")] or up
+        if not first:
+            raise Conflict("the consult has no leg left to end", code="no_consult")
+        self._guard(linkedid)
+        consult.cancel_requested = True
+        try:
+            for uid in first:
+                await self._send({"Action": "Hangup", "Channel": self._channel(uid), "Cause": 16})
+        except BaseException:
+            consult.cancel_requested = False
+            raise
+        finally:
+            self._busy.discard(linkedid)
+        log.info("call_consult_cancel_requested", linkedid=linkedid, by=account.id)
+        return {"linkedid": linkedid, "requested": "consult_cancel"}
+
+    # -- conference ---------------------------------------------------------------------
+
+    def _room_for(self, linkedid: str) -> str:
+        return "cti" + re.sub(r"[^0-9A-Za-z]", "", linkedid)[-40:]
+
+    async def conference_add(self, account: Any, linkedid: str, kind: Any, target: Any) -> dict:
+        """Move customer and agent into a ConfBridge room (dual ``Redirect``, trace 10), then ``Originate``
+        the added party there (a ready agent's phone, or ``Local/<number>@cti-outbound``)."""
+        call = self._call_for(account, linkedid)
+        if kind not in CONSULT_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(CONSULT_KINDS)}", field="kind")
+        if call.consulting:
+            raise Conflict("finish the consult first", code="consult_active")
+        if call.held:
+            raise Conflict("take the call back from hold first", code="held")
+        if kind == "agent":
+            _, exten, data = self._transfer_target(call, "agent", target)
+            channel = f"PJSIP/{exten}"
+        else:
+            number = check_number(target, "target")
+            channel, data = f"Local/{number}@{OUTBOUND_CONTEXT}", {"number": number}
+        room = call.conference or self._room_for(linkedid)
+        if not call.conference:
+            customer, agent = self._connected_legs(call, "conference")
+        self._guard(linkedid)
+        try:
+            self._record(call, "conference_add", {"kind": kind, **data, "room": room, "by": account.id})
+            if not call.conference:
+                await self._send({"Action": "Redirect", "Channel": customer, "Context": cm.CONFERENCE_CONTEXT,
+                                  "Exten": room, "Priority": 1, "ExtraChannel": agent,
+                                  "ExtraContext": cm.CONFERENCE_CONTEXT, "ExtraExten": room, "ExtraPriority": 1})
+                call.conference = room
+                self._rooms[room] = linkedid
+            originate = {"Action": "Originate", "Channel": channel, "Context": cm.CONFERENCE_CONTEXT, "Exten": room,
+                         "Priority": 1, "Async": "true", "Timeout": DIAL_TIMEOUT_MS,
+                         "ChannelId": f"cti-conf-{uuid.uuid4().hex[:16]}"}
+            if NUMBER.fullmatch(call.caller_num or ""):  # the added party sees who the customer is
+                originate["CallerID"] = f'"{call.caller_num}" <{call.caller_num}>'
+            await self._send(originate)
+        except BaseException as exc:
+            self._record(call, "conference_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            raise
+        finally:
+            self._busy.discard(linkedid)
+        log.info("call_conference_add_requested", linkedid=linkedid, room=room, kind=kind, by=account.id,
+                 queue=call.queue or None)
+        return {"linkedid": linkedid, "requested": "conference_add", "room": room, "kind": kind, "target": target}
+
+    def participants(self, room: str) -> list[dict]:
+        """Who is in the room now, in join order of their legs: {participant, who, kind}."""
+        main = self.tracker.calls.get(self._rooms.get(room, ""))
+        out = []
+        for leg in self.tracker.legs.values():
+            if leg.room != room:
+                continue
+            agent = self._agent_of(leg.endpoint)
+            if main is not None and leg.uniqueid == main.caller_leg:
+                who, kind = main.caller_num, "customer"
+            elif agent:
+                who, kind = agent, "agent"
+            else:
+                who, kind = (leg.exten if leg.exten not in ("", "s") else leg.connected[0]) or leg.channel, "external"
+            out.append({"participant": leg.channel, "who": who, "kind": kind})
+        return out
+
+    async def conference(self, account: Any, linkedid: str) -> dict:
+        call = self._call_for(account, linkedid)
+        if not call.conference:
+            raise Conflict("this call is not a conference", code="no_conference")
+        return {"linkedid": linkedid, "room": call.conference, "participants": self.participants(call.conference)}
+
+    async def conference_remove(self, account: Any, linkedid: str, participant: Any) -> dict:
+        call = self._call_for(account, linkedid)
+        if not call.conference:
+            raise Conflict("this call is not a conference", code="no_conference")
+        if not isinstance(participant, str) or participant not in {p["participant"]
+                                                                    for p in self.participants(call.conference)}:
+            raise InvalidInput("participant is not in this conference", field="participant")
+        self._guard(linkedid)
+        try:
+            await self._send({"Action": "ConfbridgeKick", "Conference": call.conference, "Channel": participant})
+        finally:
+            self._busy.discard(linkedid)
+        self._record(call, "conference_remove", {"participant": participant, "by": account.id})
+        return {"linkedid": linkedid, "requested": "conference_remove", "participant": participant}
+
+    def _conference_left(self, ce: cm.ConferenceLeft) -> None:
+        linkedid = self._rooms.get(ce.room)
+        main = self.tracker.calls.get(linkedid or "")
+        left = self.participants(ce.room)
+        if main is not None:
+            self._record(main, "conference_left", {"participant": self._channel(ce.leg) or ce.leg,
+                                                   "left": len(left)})
+            self.core.publish_call(main, ce.at)
+        customer_gone = main is None or main.caller_leg not in main.legs or ce.leg == main.caller_leg
+        if left and (customer_gone or len(left) <= 1) and ce.room not in self._ending:
+            self._ending.add(ce.room)  # the conference ends cleanly: nobody stays alone in it (kicked once)
+            self.core.spawn_quiet({"Action": "ConfbridgeKick", "Conference": ce.room, "Channel": "all"},
+                                  linkedid or ce.call.linkedid)
+        if not left:
+            self._rooms.pop(ce.room, None)
+            self._ending.discard(ce.room)
+
     # -- hang up ----------------------------------------------------------------------
 
     async def hangup(self, account: Any, linkedid: str) -> dict:
         call = self._call_for(account, linkedid)
         agent_leg = self.tracker.agent_leg(call)[1]
-        if call.held and call.hold_parties[0] in call.legs:
-            target = call.hold_parties[0]  # the agent's leg waits alone; the customer is the call now
+        if (call.held or call.holds) and call.hold_parties[0] in call.legs:
+            # Held: the agent's leg waits alone, the customer is the call now. Retrieved: the two
+            # were joined by an AMI Bridge, and real Asterisk sends the survivor back to its
+            # dialplan (the customer to `hold`) when one leg hangs up; hanging up the customer
+            # ends both (checked on Asterisk 22.10.1: tests/integration/test_call_control_asterisk.py).
+            target = call.hold_parties[0]
         elif agent_leg:
             target = agent_leg
         else:
@@ -308,9 +508,37 @@ class CallControl:
     # -- reactions to what Asterisk reports (called by the core, in event order) --------
 
     def on_event(self, ce: object) -> None:
+        if isinstance(ce, cm.ConferenceLeft):
+            self._conference_left(ce)
+            return
+        if isinstance(ce, cm.ConferenceJoined):
+            main = self.tracker.calls.get(self._rooms.get(ce.room, ""))
+            if main is not None:  # the panels on the call refresh their participant list
+                self.core.publish_call(main, ce.at)
+            return
+        if isinstance(ce, cm.ConsultEnded):
+            c = ce.consult
+            self._record(ce.call, "consult", {
+                "kind": c.kind, "from": self._agent_of(c.from_interface),
+                "to": self._agent_of(c.target_interface) or c.target if c.kind == "agent" else c.target,
+                "outcome": c.outcome, "by": c.by,
+                "talk_seconds": round(ce.at - c.answered_at, 3) if c.answered_at is not None else None})
+            log.info("call_consult_ended", linkedid=ce.call.linkedid, outcome=c.outcome,
+                     agent=self._agent_of(c.from_interface) or None, queue=ce.call.queue or None)
+            if ce.call.ended_at is None:
+                self.core.publish_call(ce.call, ce.at)
+            return
+        if isinstance(ce, cm.AgentBusyOutside) and ce.call.consulting and ce.leg == ce.call.consult.target_leg:
+            self.core.publish_call(ce.call, ce.at)  # the colleague answered: the consulting agent's panel shows it
+            return
         if isinstance(ce, cm.HeldPartyGone):
             call = ce.call
             customer_leg, _, agent_leg = call.hold_parties
+            if ce.retrieved:  # after a retrieve the call was a whole again: whoever left ended it
+                other = agent_leg if ce.who == "caller" else customer_leg
+                if other in call.legs:
+                    self.core.spawn_quiet({"Action": "Hangup", "Channel": self._channel(other)}, call.linkedid)
+                return
             if ce.who == "caller" and agent_leg in call.legs:
                 # the held customer hung up: the agent's leg must not sit in agent-wait
                 self.core.spawn_quiet({"Action": "Hangup", "Channel": self._channel(agent_leg)}, call.linkedid)

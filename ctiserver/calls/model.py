@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 # Where the CTI server's hold puts the customer and the agent's leg (asterisk_conf/extensions.conf).
 HOLD_CONTEXT = "hold"
 AGENT_WAIT_CONTEXT = "agent-wait"
+CONFERENCE_CONTEXT = "cti-conference"  # ConfBridge(${EXTEN},...): the CTI server's conference rooms
 
 # Queue results after which nobody could take the caller (app_queue's QUEUESTATUS).
 NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"})
@@ -25,6 +26,30 @@ class Leg:
     bridge: str = ""
     exten: str = ""  # what the leg dialled (an agent's outbound call: the number)
     connected: tuple[str, str] = ("", "")  # connected line (number, name) as Asterisk last reported it
+    room: str = ""  # the conference room (cti-conference,<room>) the leg is in, if any
+
+
+@dataclass(slots=True)
+class Consult:
+    """A consult (attended transfer, AMI Atxfer) asked from the panel: the agent talks to a colleague
+    (kind ``agent``) or an outside number (``external``) while the customer waits on music."""
+
+    kind: str
+    target: str  # agent id or number
+    from_interface: str
+    from_leg: str
+    by: str
+    started_at: float
+    legs: set[str] = field(default_factory=set)  # the consult's legs (Local pair, the colleague's phone...)
+    target_interface: str = ""  # the colleague's phone, once it answers (kind agent)
+    target_leg: str = ""
+    answered_at: float | None = None
+    cancel_requested: bool = False
+    outcome: str = ""  # completed | cancelled | no_answer | target_hung_up | caller_gone ('' while under way)
+
+    @property
+    def active(self) -> bool:
+        return not self.outcome
 
 
 @dataclass(slots=True)
@@ -64,6 +89,12 @@ class Call:
     former_legs: dict[str, str] = field(default_factory=dict)  # legs of previous agents still up (consult) -> interface
     hold_parties: tuple[str, str, str] = ("", "", "")  # (customer leg, agent interface, agent leg) of the hold
     hold_by_phone: bool = False  # the hold is the agent's phone's own (re-INVITE: Hold/Unhold), not the panel's
+    consult: Consult | None = None  # the last consult asked from the panel (active while outcome is '')
+    conference: str = ""  # the ConfBridge room the call was moved into (issue 4)
+
+    @property
+    def consulting(self) -> bool:
+        return self.consult is not None and self.consult.active
 
     @property
     def held(self) -> bool:
@@ -195,10 +226,43 @@ class CallOnHold:
 
 @dataclass(frozen=True, slots=True)
 class HeldPartyGone:
-    """While the customer was held, one side hung up: the other one is alone (caller or agent)."""
+    """The customer was held (or held, then retrieved) and one side hung up: the other is alone.
+
+    After a retrieve, real Asterisk sends a leg left alone in the AMI Bridge back to its
+    dialplan (the customer to music on hold, the agent to agent-wait), so it must be ended."""
 
     call: Call
     who: str  # "caller" | "agent"
+    at: float
+    retrieved: bool = False  # the two were joined again by an AMI Bridge (retrieve), not held
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded:
+    """A consult is over: ``call.consult.outcome`` says how (completed: the colleague has the call now)."""
+
+    call: Call
+    consult: Consult
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceJoined:
+    """A leg entered a conference room (cti-conference,<room>); ``call`` is the leg's own call."""
+
+    call: Call
+    room: str
+    leg: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceLeft:
+    """A leg left a conference room (hung up, kicked, moved on); ``call`` is the leg's own call."""
+
+    call: Call
+    room: str
+    leg: str
     at: float
 
 
@@ -209,4 +273,5 @@ class CallEnded:
 
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
-             | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded | CallEnded)
+             | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
+             | ConsultEnded | ConferenceJoined | ConferenceLeft | CallEnded)

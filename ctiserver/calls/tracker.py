@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, HOLD_CONTEXT, AgentBusyOutside, AgentLegEnded, Call,
+from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
+                                   AgentLegEnded, Call, ConferenceJoined, ConferenceLeft,
                                    CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
-                                   CallQueued, CallRingEnded, CallRinging, CallStarted, HeldPartyGone, Leg)
+                                   CallQueued, CallRingEnded, CallRinging, CallStarted, ConsultEnded,
+                                   HeldPartyGone, Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
 CAUSE_USER_BUSY = 17
@@ -48,6 +50,8 @@ class CallTracker:
             self.calls[e.linkedid] = call
             out.append(CallStarted(call, e.at))
         call.legs.add(e.uniqueid)
+        if call.consulting and e.uniqueid not in (call.caller_leg, call.consult.from_leg):  # type: ignore[union-attr]
+            call.consult.legs.add(e.uniqueid)  # type: ignore[union-attr]  # the Atxfer's Local pair, the colleague
         return out
 
     def _state(self, e: ev.ChannelStateChanged) -> list[CallEvent]:
@@ -60,6 +64,9 @@ class CallTracker:
         call = self.calls.get(leg.linkedid)
         if call is None:
             return []
+        consult = call.consult
+        if consult is not None and consult.active and leg.uniqueid in consult.legs and e.state == UP:
+            return self._consult_up(call, leg, e.at)
         if (e.state == RINGING and self._is_agent(leg.endpoint) and call.answered_at is not None
                 and leg.uniqueid not in call.ringing and leg.uniqueid not in (call.caller_leg, call.agent_leg)):
             # a moved call (transfer) rings an agent's phone by Dial, not through a queue
@@ -77,6 +84,27 @@ class CallTracker:
                 call.answered_at = e.at  # the far end of an agent's outbound call answered
             return []
         return self._maybe_outside(call, leg, e.at)
+
+    def _consult_up(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
+        """A leg of the consult answered: the colleague (or the outside number) talks with the agent."""
+        consult = call.consult
+        assert consult is not None
+        if consult.answered_at is None:
+            consult.answered_at = at
+        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.outside:
+            return []
+        call.ringing.pop(leg.uniqueid, None)
+        call.direct_ringing.discard(leg.uniqueid)
+        consult.target_interface, consult.target_leg = leg.endpoint, leg.uniqueid
+        call.outside[leg.uniqueid] = leg.endpoint  # busy on this call, not (yet) the one who has it
+        peer = leg.connected if leg.connected != ("", "") else (call.caller_num, call.caller_name)
+        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at)]
+
+    def _consult_over(self, call: Call, outcome: str, at: float) -> list[CallEvent]:
+        consult = call.consult
+        assert consult is not None
+        consult.outcome = outcome
+        return [ConsultEnded(call, consult, at)]
 
     def _new_agent(self, call: Call, interface: str, leg: str, at: float) -> list[CallEvent]:
         """An agent took a call someone else had (a transfer, or the queue again after a move)."""
@@ -124,6 +152,8 @@ class CallTracker:
             return []
         if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
             return []
+        if e.held and call.consulting and leg.uniqueid == call.consult.from_leg:  # type: ignore[union-attr]
+            return []  # the Atxfer's own Hold (trace 08 B): the agent consults, still on the call
         if e.held and call.held_since is None:  # the phone's own hold counts on the work order too
             call.held_since, call.hold_by_phone = e.at, True
             call.holds += 1
@@ -162,7 +192,22 @@ class CallTracker:
         call = self.calls.get(e.linkedid)
         if call is None:
             return []
-        if call.held_since is None and e.context == HOLD_CONTEXT and e.uniqueid == self.customer_leg(call):
+        out: list[CallEvent] = []
+        step_leg = self.legs.get(e.uniqueid)
+        if step_leg is not None:
+            room = e.exten if e.context == CONFERENCE_CONTEXT else ""
+            if step_leg.room and room != step_leg.room:  # moved on (kicked members go on to Hangup())
+                out.append(ConferenceLeft(call, step_leg.room, step_leg.uniqueid, e.at))
+            if room and room != step_leg.room:
+                out.append(ConferenceJoined(call, room, step_leg.uniqueid, e.at))
+            step_leg.room = room
+        return out + self._step_call(call, e)
+
+    def _step_call(self, call: Call, e: ev.DialplanStep) -> list[CallEvent]:
+        # A hold starts where the Redirect lands: hold,s,1. A later priority of `hold` is the customer
+        # coming back after an AMI Bridge ended (Asterisk's after-bridge goto), not a new hold.
+        if (call.held_since is None and e.context == HOLD_CONTEXT and e.priority == 1
+                and e.uniqueid == self.customer_leg(call)):
             interface, leg = self.agent_leg(call)
             if leg:  # the panel's hold: the customer was redirected to music on hold, the agent's leg waits
                 call.held_since = e.at
@@ -256,15 +301,20 @@ class CallTracker:
         return []
 
     def _hungup(self, e: ev.ChannelHungUp) -> list[CallEvent]:
-        self.legs.pop(e.uniqueid, None)
+        leg = self.legs.pop(e.uniqueid, None)
         call = self.calls.get(e.linkedid)
         if call is None or e.uniqueid not in call.legs:
             return []
-        return self._leg_gone(call, e.uniqueid, e.at, e.cause)
+        left: list[CallEvent] = [ConferenceLeft(call, leg.room, e.uniqueid, e.at)] if leg and leg.room else []
+        return left + self._leg_gone(call, e.uniqueid, e.at, e.cause)
 
     def _leg_gone(self, call: Call, uniqueid: str, at: float, cause: int) -> list[CallEvent]:
         call.legs.discard(uniqueid)
         out: list[CallEvent] = []
+        consult = call.consult if call.consulting else None
+        completed = consult is not None and uniqueid == consult.from_leg and call.caller_leg in call.legs
+        if completed:
+            call.moving = "consult"  # the consulting agent hung up: Asterisk gives the customer to the colleague
         if uniqueid in call.ringing:
             interface = call.ringing.pop(uniqueid)
             direct = uniqueid in call.direct_ringing
@@ -287,6 +337,13 @@ class CallTracker:
                 call.hangup_by = who
             if call.legs and not by_phone:  # a phone's hold is still a bridge: Asterisk ends both legs itself
                 out.append(HeldPartyGone(call, who, at))
+        elif (call.held_since is None and call.holds and not call.hold_by_phone and not call.moving
+              and uniqueid in (call.hold_parties[0], call.hold_parties[2])
+              and ({call.hold_parties[0], call.hold_parties[2]} - {uniqueid}) & call.legs):
+            who = "agent" if uniqueid == call.hold_parties[2] else "caller"
+            if not call.hangup_by and call.answered_at is not None:
+                call.hangup_by = who
+            out.append(HeldPartyGone(call, who, at, retrieved=True))
         if uniqueid == call.agent_leg:
             if not call.hangup_by and not call.moving:
                 call.hangup_by = "agent"
@@ -300,6 +357,8 @@ class CallTracker:
             out.append(AgentLegEnded(call, call.outside[uniqueid], uniqueid, at))
         elif uniqueid == call.caller_leg and call.answered_at is not None and not call.hangup_by:
             call.hangup_by = "caller"
+        if consult is not None:
+            out += self._consult_leg_gone(call, consult, uniqueid, completed, at)
         if not call.legs:
             if call.held_since is not None:
                 out += self._hold_over(call, at)
@@ -307,6 +366,25 @@ class CallTracker:
             del self.calls[call.linkedid]
             out.append(CallEnded(call, at))
         return out
+
+    def _consult_leg_gone(self, call: Call, consult, uniqueid: str, completed: bool,
+                          at: float) -> list[CallEvent]:
+        """A leg went during a consult: the consult may be over, and how."""
+        if completed:
+            out: list[CallEvent] = []
+            if consult.target_leg in call.legs:  # the colleague has the call now
+                call.outside.pop(consult.target_leg, None)
+                call.agent_interface, call.agent_leg = consult.target_interface, consult.target_leg
+                call.moving = ""
+                out.append(CallAnswered(call, consult.target_interface, consult.target_leg, at))
+            return out + self._consult_over(call, "completed", at)
+        if uniqueid == call.caller_leg:  # the customer left: agent and colleague go on as a plain call
+            return self._consult_over(call, "caller_gone", at)
+        if uniqueid in consult.legs and not (consult.legs & call.legs):
+            outcome = ("cancelled" if consult.cancel_requested else
+                       "target_hung_up" if consult.answered_at is not None else "no_answer")
+            return self._consult_over(call, outcome, at)
+        return []
 
     _handlers: dict[type, Callable[["CallTracker", object], list[CallEvent]]] = {
         ev.ChannelCreated: _created,

@@ -41,9 +41,19 @@ def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since
 
 
 def hold_view(call: Call, now: float, warning: float) -> dict:
-    """The hold state a panel shows (a timer from held_since, a warning after ``warning`` seconds)."""
+    """The hold state a panel shows (a timer from held_since, a warning after ``warning`` seconds), the consult,
+    and the conference room (its participants: GET /api/calls/{linkedid}/conference)."""
     return {"held": call.held, "held_since": call.held_since, "holds": call.holds,
-            "hold_seconds": call.total_hold_seconds(now), "hold_warning_seconds": warning}
+            "hold_seconds": call.total_hold_seconds(now), "hold_warning_seconds": warning,
+            "consult": consult_view(call), "conference": call.conference or None}
+
+
+def consult_view(call: Call) -> dict | None:
+    """The consult under way (None when there is none): kind, target, since, answered."""
+    c = call.consult
+    if c is None or not c.active:
+        return None
+    return {"kind": c.kind, "target": c.target, "since": c.started_at, "answered": c.answered_at is not None}
 
 
 def call_view(call: Call, agent_of: dict[str, str], now: float, hold_warning: float = 30.0) -> dict:

@@ -2,6 +2,8 @@
 
 ``POST /api/calls/{linkedid}/hold | retrieve | hangup`` (body ``{}``),
 ``POST /api/calls/{linkedid}/transfer`` ``{"kind": "agent"|"queue"|"external", "target"}``,
+``POST /api/calls/{linkedid}/consult`` ``{"kind": "agent"|"external", "target"}`` then
+``.../consult/complete | cancel`` (body ``{}``),
 ``POST /api/calls/{linkedid}/ivr`` ``{"node"}``, ``POST /api/calls/dial`` ``{"number"}``.
 Only the agent on the call or a supervisor (403); wrong state 409, bad input 400 naming
 the field, Asterisk away 503; nothing is changed when refused. The answer says what was
@@ -60,3 +62,45 @@ async def to_ivr(request: web.Request) -> web.Response:
 async def hangup(request: web.Request) -> web.Response:
     await _body(request, {})
     return _accepted(await request.app[CORE].calls.hangup(request[ACCOUNT], request.match_info["linkedid"]))
+
+
+@routes.post("/api/calls/{linkedid}/consult")
+async def consult(request: web.Request) -> web.Response:
+    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.consult(request[ACCOUNT], request.match_info["linkedid"],
+                                                           body["kind"], body["target"]))
+
+
+@routes.post("/api/calls/{linkedid}/consult/complete")
+async def consult_complete(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.consult_complete(request[ACCOUNT],
+                                                                    request.match_info["linkedid"]))
+
+
+@routes.post("/api/calls/{linkedid}/consult/cancel")
+async def consult_cancel(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.consult_cancel(request[ACCOUNT], request.match_info["linkedid"]))
+
+
+@routes.post("/api/calls/{linkedid}/conference/add")
+async def conference_add(request: web.Request) -> web.Response:
+    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.conference_add(request[ACCOUNT], request.match_info["linkedid"],
+                                                                  body["kind"], body["target"]))
+
+
+@routes.get("/api/calls/{linkedid}/conference")
+async def conference(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[CORE].calls.conference(request[ACCOUNT],
+                                                                      request.match_info["linkedid"]), dumps=_dumps)
+
+
+@routes.post("/api/calls/{linkedid}/conference/remove")
+async def conference_remove(request: web.Request) -> web.Response:
+    body = await _body(request, {"participant": v.Field(str)})
+    return _accepted(await request.app[CORE].calls.conference_remove(request[ACCOUNT],
+                                                                     request.match_info["linkedid"],
+                                                                     body["participant"]))
+

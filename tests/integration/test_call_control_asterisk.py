@@ -29,7 +29,10 @@ async def channels(stack) -> list[dict]:
 @pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
                     reason="needs sipp and an Asterisk on this machine (its SIP is bound to 127.0.0.1)")
 @pytest.mark.timeout(120)
-async def test_hold_retrieve_and_hang_up_from_the_panel_api(db_dsn: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("who_hangs_up", ["panel", "agent_phone"])
+async def test_hold_retrieve_and_hang_up(who_hangs_up: str, db_dsn: str, tmp_path: Path) -> None:
+    """After retrieve (an AMI Bridge) Asterisk sends a leg left alone back to its dialplan:
+    whoever ends the call, the customer must be hung up too, never put back on hold or requeued."""
     if _listening(IVR_PORT):
         pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
     cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
@@ -73,8 +76,12 @@ async def test_hold_retrieve_and_hang_up_from_the_panel_api(db_dsn: str, tmp_pat
             bridges = {c["Channel"].split("-")[0]: c.get("BridgeId") for c in chans}
             assert bridges["PJSIP/caller"] and bridges["PJSIP/caller"] == bridges["PJSIP/1001"]
 
-            status, body = await agent.post(f"/api/calls/{linkedid}/hangup", {})
-            assert status == 202, body
+            if who_hangs_up == "panel":
+                status, body = await agent.post(f"/api/calls/{linkedid}/hangup", {})
+                assert status == 202, body
+            else:  # as the agent's phone hanging up would: Asterisk hangs up the agent's channel
+                leg = next(c for c in await channels(stack) if c["Channel"].startswith("PJSIP/1001"))
+                await stack.core.ami.send({"Action": "Hangup", "Channel": leg["Channel"]})
             ended = await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid, timeout=15)
             assert ended["disposition"] == "answered"
             await stack.core.settled()
@@ -83,6 +90,8 @@ async def test_hold_retrieve_and_hang_up_from_the_panel_api(db_dsn: str, tmp_pat
             assert status == 200, wo
             kinds = [e["kind"] for e in wo["workorder"]["events"]]
             assert "hold" in kinds and "retrieve" in kinds, kinds
+            assert kinds.count("hold") == 1, kinds  # the customer's way back through `hold` is no new hold
+            assert not [c for c in await channels(stack) if c["Channel"].startswith("PJSIP/caller")]
             await agent.post("/api/agent/state", {"state": "logged_out"})
         finally:
             await agent.close()

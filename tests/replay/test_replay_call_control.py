@@ -1,4 +1,4 @@
-"""Recorded call control (traces 07 and 08) replayed into the whole server.
+"""Recorded call control (traces 07, 08 and 10) replayed into the whole server.
 
 What a user sees when Asterisk moves calls: a hold by Redirect shows the agent on hold and
 lands on the work order; a customer-only Redirect hangs the agent's leg up; transfers
@@ -82,3 +82,22 @@ async def test_08_transfers_end_the_first_agent_and_the_work_order_follows_the_c
             "ready", "ringing", "on_call", "on_hold", "wrap_up", "logged_out",
             "ready", "ringing", "on_call", "logged_out"]
         assert states(panels["1002"], "1002")[-3:] == ["on_call", "wrap_up", "logged_out"]
+
+
+async def test_10_conference_keeps_both_agents_on_the_call_and_frees_them_when_it_ends(db_dsn: str,
+                                                                                       tmp_path: Path) -> None:
+    async with replayed("10", db_dsn, tmp_path) as (stack, replay, panels):
+        await replay.play()
+        await settle(stack)
+        await final_state(panels["1001"], "1001", "logged_out")
+        assert stack.core.tracker.calls == {}
+        wos = await work_orders(panels["1900"])
+        # one call, one work order: the customer's, answered by 1001, ended by hangups (not AgentComplete)
+        assert len(wos) == 1
+        wo = wos[0]
+        assert (wo["status"], wo["disposition"], wo["agent_id"]) == ("ended", "answered", "1001")
+        assert kinds(wo)[-1] == "ended"
+        # 1001 stays on the call while it moves into the conference, and is free when it ends;
+        # 1002, Originate'd into the room, is on a call while there
+        assert states(panels["1001"], "1001") == ["ready", "ringing", "on_call", "wrap_up", "logged_out"]
+        assert states(panels["1002"], "1002") == ["on_call", "logged_out"]
