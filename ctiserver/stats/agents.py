@@ -174,8 +174,8 @@ def _state_times(day: AgentDay, rows: list[tuple[int, int, str, str | None]], ws
         if run_start is not None and not in_call:
             day.talk_calls += _counts(run_start, run_talk, ws)
             run_start = None
-        if to_state == "on_call" and run_start is None:
-            run_start, run_talk = at, 0
+        if in_call and run_start is None:  # a call's run starts at its first on_call or on_hold row
+            run_start, run_talk = at, 0  # (a log trimmed to the window may start on hold)
         if to_state:
             state, reason = to_state, to_reason
     if run_start is not None:  # a call still going at the window's end
