@@ -14,11 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ctiserver import config as config_mod
 from tests.support.panel import PanelClient
 from tests.support.postgres import drop_database, fresh_database, postgres_dsn
+
+# Property tests run the same examples every time in `make test` (a red CI must mean a real
+# regression); `HYPOTHESIS_PROFILE=explore make test` searches new random examples.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False, max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
