@@ -33,7 +33,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pop_latency import cpu_seconds, drain, free_port, fresh_dsn, pct, spawn, wait_line  # noqa: E402
+from bench.pop_latency import start_product, cpu_seconds, fresh_dsn, pct, spawn  # noqa: E402
 
 BARE = """
 import asyncio, json, signal, sys, time
@@ -72,19 +72,10 @@ async def run(agents: int, rate: float, changes: float, seconds: float) -> None:
     await store.upsert_agents([(i, f"Agent {i}", "agent", pw, f"PJSIP/{i}", {"support": 0}) for i in ids])
     await store.close()
 
-    ami_port, ivr_port, http_port = free_port(), free_port(), free_port()
-    sim = await spawn(sys.executable, "-m", "pbxsim", "--conf", "asterisk_conf", "--ami-port", str(ami_port),
-                      "--agi", f"127.0.0.1:{ivr_port}", "--demo-rate", f"{rate}/min", "--timestamp-events",
-                      "--seed", "11", "--talk", "5:20", "--ring", "0.5:2", "--extra-agents", str(agents),
-                      "--extra-agent-first", "2000")
-    await wait_line(sim.stdout, "pbxsim: AMI on")
-    env = {"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
-           "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
-           "CTI_LOG_FORMAT": "json", "CTI_CALLCENTER_WRAPUP_SECONDS": "3", "CTI_DB_POOL_SIZE": "10",
-           "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / "bench-states-journal.jsonl")}
-    server = await spawn(sys.executable, "-m", "ctiserver", env=env)
-    await wait_line(server.stderr, "Agent panel:", timeout=120)
-    drains = [asyncio.create_task(drain(s)) for s in (sim.stdout, sim.stderr, server.stdout, server.stderr)]
+    product = await start_product(dsn, rate, ["--seed", "11", "--talk", "5:20", "--ring", "0.5:2", "--extra-agents", str(agents),
+                                     "--extra-agent-first", "2000"],
+                                  {"CTI_CALLCENTER_WRAPUP_SECONDS": "3", "CTI_DB_POOL_SIZE": "10"}, "bench-states-journal.jsonl", timeout=120)
+    sim, server, ami_port, http_port = product.sim, product.server, product.ami_port, product.http_port
     bare = await spawn(sys.executable, "-c", BARE, str(ami_port))
     base = f"http://127.0.0.1:{http_port}"
 
@@ -151,11 +142,7 @@ async def run(agents: int, rate: float, changes: float, seconds: float) -> None:
     bare.send_signal(signal.SIGTERM)
     out, _ = await bare.communicate()
     base_rec = json.loads(out.decode().strip().splitlines()[-1])
-    for p in (server, sim):
-        p.send_signal(signal.SIGTERM)
-        await p.wait()
-    for d in drains:
-        d.cancel()
+    await product.stop()
 
     lat = [(at - d["since"]) * 1000 for at, d in received if d.get("since")]
     bl = base_rec["lat"]

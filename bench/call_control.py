@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pop_latency import AGENTS, cpu_seconds, drain, free_port, fresh_dsn, pct, spawn, wait_line  # noqa: E402
+from bench.pop_latency import start_product, AGENTS, cpu_seconds, fresh_dsn, pct  # noqa: E402
 
 STEP_TIMEOUT = 5.0
 Pred = Callable[[dict], bool]
@@ -165,18 +164,9 @@ async def run(rate: float, seconds: float) -> None:
     await store.seed_demo()
     await store.close()
 
-    ami_port, ivr_port, http_port = free_port(), free_port(), free_port()
-    sim = await spawn(sys.executable, "-m", "pbxsim", "--conf", "asterisk_conf", "--ami-port", str(ami_port),
-                      "--agi", f"127.0.0.1:{ivr_port}", "--demo-rate", f"{rate}/min", "--timestamp-events",
-                      "--seed", "7", "--talk", "6:10", "--ring", "0.5:1.5")
-    await wait_line(sim.stdout, "pbxsim: AMI on")
-    env = {"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
-           "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
-           "CTI_LOG_FORMAT": "json", "CTI_CALLCENTER_WRAPUP_SECONDS": "1",
-           "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / "bench-cc-journal.jsonl")}
-    server = await spawn(sys.executable, "-m", "ctiserver", env=env)
-    await wait_line(server.stderr, "Agent panel:")
-    drains = [asyncio.create_task(drain(s)) for s in (sim.stdout, sim.stderr, server.stderr, server.stdout)]
+    product = await start_product(dsn, rate, ["--seed", "7", "--talk", "6:10", "--ring", "0.5:1.5"],
+                                  {"CTI_CALLCENTER_WRAPUP_SECONDS": "1"}, "bench-cc-journal.jsonl")
+    server, ami_port, http_port = product.server, product.ami_port, product.http_port
     amiw = Watch()
     manager = await bare_client(ami_port, amiw)
 
@@ -200,11 +190,7 @@ async def run(rate: float, seconds: float) -> None:
     stop.set()
     await asyncio.gather(*sessions, return_exceptions=True)
     manager.close()
-    for p in (server, sim):
-        p.send_signal(signal.SIGTERM)
-        await p.wait()
-    for d in drains:
-        d.cancel()
+    await product.stop()
 
     print(f"\n{'button':<10} {'n':>4} | {'AMI event at bare client':^24} | {'panel websocket update':^24} | "
           f"{'panel lag over AMI':^10}")

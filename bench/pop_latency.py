@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -90,6 +91,45 @@ async def drain(stream: asyncio.StreamReader) -> None:
         pass
 
 
+@dataclass
+class Product:
+    """The simulator and the CTI server, each in its own process, wired over loopback."""
+
+    sim: asyncio.subprocess.Process
+    server: asyncio.subprocess.Process
+    ami_port: int
+    http_port: int
+    drains: list[asyncio.Task]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    async def stop(self) -> None:
+        for p in (self.server, self.sim):
+            p.send_signal(signal.SIGTERM)
+            await p.wait()
+        for d in self.drains:
+            d.cancel()
+
+
+async def start_product(dsn: str, rate: float, sim_args: list[str], env: dict[str, str], journal: str,
+                        timeout: float = 60) -> Product:
+    """Start pbxsim (demo calls at ``rate``/min, event Timestamps on) and `python -m ctiserver` against it."""
+    ami_port, ivr_port, http_port = free_port(), free_port(), free_port()
+    sim = await spawn(sys.executable, "-m", "pbxsim", "--conf", "asterisk_conf", "--ami-port", str(ami_port),
+                      "--agi", f"127.0.0.1:{ivr_port}", "--demo-rate", f"{rate}/min", "--timestamp-events",
+                      *sim_args)
+    await wait_line(sim.stdout, "pbxsim: AMI on")
+    server = await spawn(sys.executable, "-m", "ctiserver", env={
+        "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
+        "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
+        "CTI_LOG_FORMAT": "json", "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / journal), **env})
+    await wait_line(server.stderr, "Agent panel:", timeout=timeout)
+    drains = [asyncio.create_task(drain(s)) for s in (sim.stdout, sim.stderr, server.stdout, server.stderr)]
+    return Product(sim, server, ami_port, http_port, drains)
+
+
 async def agent_session(base: str, login: str, pops: dict, ready: asyncio.Event, stop: asyncio.Event) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.post(base + "/api/login", json={"login": login, "password": login}) as r:
@@ -124,18 +164,9 @@ async def run(rate: float, seconds: float) -> None:
     await store.seed_demo()
     await store.close()
 
-    ami_port, ivr_port, http_port = free_port(), free_port(), free_port()
-    sim = await spawn(sys.executable, "-m", "pbxsim", "--conf", "asterisk_conf", "--ami-port", str(ami_port),
-                      "--agi", f"127.0.0.1:{ivr_port}", "--demo-rate", f"{rate}/min", "--timestamp-events",
-                      "--seed", "7", "--talk", "2:5", "--ring", "0.5:1.5")
-    await wait_line(sim.stdout, "pbxsim: AMI on")
-    env = {"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
-           "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
-           "CTI_LOG_FORMAT": "json", "CTI_CALLCENTER_WRAPUP_SECONDS": "1", "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / "bench-journal.jsonl")}
-    server = await spawn(sys.executable, "-m", "ctiserver", env=env)
-    await wait_line(server.stderr, "Agent panel:")
-    drains = [asyncio.create_task(drain(sim.stdout)), asyncio.create_task(drain(sim.stderr)),
-              asyncio.create_task(drain(server.stderr)), asyncio.create_task(drain(server.stdout))]
+    product = await start_product(dsn, rate, ["--seed", "7", "--talk", "2:5", "--ring", "0.5:1.5"],
+                                  {"CTI_CALLCENTER_WRAPUP_SECONDS": "1"}, "bench-journal.jsonl")
+    sim, server, ami_port, http_port = product.sim, product.server, product.ami_port, product.http_port
     bare = await spawn(sys.executable, str(ROOT / "bench" / "bare_reader.py"), "127.0.0.1", str(ami_port),
                        "cti", "cti-secret")
 
@@ -166,11 +197,7 @@ async def run(rate: float, seconds: float) -> None:
             events = rec["events"]
         elif t0 <= rec["ts"] <= t0 + wall:
             called.append(rec)
-    for p in (server, sim):
-        p.send_signal(signal.SIGTERM)
-        await p.wait()
-    for d in drains:
-        d.cancel()
+    await product.stop()
 
     pop_lat = [(pops[(c["linkedid"], c["interface"])] - c["ts"]) * 1000 for c in called
                if (c["linkedid"], c["interface"]) in pops]

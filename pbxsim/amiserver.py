@@ -400,34 +400,14 @@ class AmiServer(SimControlActions, FeatureActions):
             return self._originate_local(msg, aid, channel)
         if tech.upper() != "PJSIP" or not endpoint:
             raise ActionError("Invalid channel")
-        if msg.get("application"):
-            raise ActionError("Application originate is not simulated; use Context/Exten/Priority")
-        if not msg.get("exten") or not msg.get("context"):
-            raise ActionError("Exten and Context not specified")
-        try:
-            priority = int(msg.get("priority") or 1)
-            timeout = int(msg.get("timeout") or 30000) / 1000
-        except ValueError:
-            raise ActionError("Invalid priority or timeout") from None
-        cid = msg.get("callerid", "")
-        name, num = "", cid.strip()
-        if "<" in cid and cid.endswith(">"):
-            name, num = cid[:cid.index("<")].strip().strip('"'), cid[cid.index("<") + 1:-1].strip()
-        variables = {}
-        for key, value in self.current_fields:
-            if key.lower() == "variable":
-                for pair in value.split(","):
-                    k, sep, v = pair.partition("=")
-                    if sep and k.strip():
-                        variables[k.strip()] = v
+        priority, timeout, num, name, variables = self._originate_args(msg)
         action_id = msg.get("actionid")
         self.sim.spawn(self.sim.originate(endpoint, msg["context"], msg["exten"], priority, num, name, timeout,
                                           msg.get("account", ""), variables, msg.get("channelid") or None, action_id))
         return [[("Response", "Success")] + aid + [("Message", "Originate successfully queued")]]
 
-    def _originate_local(self, msg, aid, channel: str):
-        """Originate Local/exten@context (ChannelId / OtherChannelId name ;1 / ;2): pbxsim/local.py."""
-        from .local import originate as originate_local
+    def _originate_args(self, msg) -> tuple[int, float, str, str, dict[str, str]]:
+        """Priority, timeout (s), caller id number and name, and Variable= pairs of an Originate."""
         if msg.get("application"):
             raise ActionError("Application originate is not simulated; use Context/Exten/Priority")
         if not msg.get("exten") or not msg.get("context"):
@@ -448,6 +428,12 @@ class AmiServer(SimControlActions, FeatureActions):
                     k, sep, v = pair.partition("=")
                     if sep and k.strip():
                         variables[k.strip()] = v
+        return priority, timeout, num, name, variables
+
+    def _originate_local(self, msg, aid, channel: str):
+        """Originate Local/exten@context (ChannelId / OtherChannelId name ;1 / ;2): pbxsim/local.py."""
+        from .local import originate as originate_local
+        priority, timeout, num, name, variables = self._originate_args(msg)
         self.sim.spawn(originate_local(self.sim, channel, msg["context"], msg["exten"], priority, num, name, timeout,
                                        msg.get("account", ""), variables, msg.get("channelid") or None,
                                        msg.get("otherchannelid") or None, msg.get("actionid")))

@@ -52,6 +52,15 @@ async def answered_call(stack: Any, panel: PanelClient, agent: str = "1001", **s
     return call, pop["linkedid"]
 
 
+async def answered_with_colleague_ready(stack: Any, a: PanelClient, b: PanelClient) -> tuple[Any, str]:
+    """1001 (panel ``a``) on an answered customer call; 1002 (panel ``b``) ready, its phone answering fast."""
+    await ready(a, "1001")
+    call, linkedid = await answered_call(stack, a)
+    await ready(b, "1002")
+    stack.sim.set_phone("1002", Phone(answer_after=0.3))
+    return call, linkedid
+
+
 async def workorder(stack: Any, panel: PanelClient, linkedid: str, kinds: tuple[str, ...] = ("ended",)) -> dict:
     """The call's work order as the panel reads it, once everything the core saw is written.
 
@@ -179,10 +188,7 @@ async def test_only_the_agent_on_the_call_or_a_supervisor_controls_it_and_bad_in
 async def test_blind_transfer_to_a_ready_agent_moves_the_call_and_the_work_order_follows(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
 
         status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
         assert status == 202, body
@@ -233,10 +239,7 @@ async def test_transfer_to_an_outside_number_frees_the_agent(stack) -> None:
 async def test_back_to_the_ivr_node_then_the_queue_on_the_same_work_order(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
         status, body = await a.post(f"/api/calls/{linkedid}/ivr", {"node": "support"})
         assert status == 202, body
         # the IVR's support node queues the caller again: 1002 (1001 is in wrap-up) gets them

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from pbxsim.scripts import CallerScript, Phone
 from tests.support.browser import WAIT_MS
-from tests.system.test_call_control import answered_call, channels_of, is_state, panels, ready, workorder
+from tests.system.test_call_control import answered_call, answered_with_colleague_ready, channels_of, is_state, panels, ready, workorder
 from tests.system.test_panel_calls import open_panel
 
 
@@ -26,10 +26,7 @@ def step(wo: dict, kind: str) -> dict:
 async def test_consult_a_colleague_then_complete_gives_them_the_call(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
 
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
         assert status == 202, body
@@ -71,10 +68,7 @@ async def test_consult_a_colleague_then_complete_gives_them_the_call(stack) -> N
 async def test_consult_cancel_brings_the_agent_back_to_the_customer(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
         assert (await a.post(f"/api/calls/{linkedid}/consult/cancel", {}))[0] == 409  # no consult yet
 
         assert (await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"}))[0] == 202
@@ -134,10 +128,7 @@ async def test_consult_no_answer_comes_back_by_itself_and_bad_targets_are_refuse
 async def test_caller_hangs_up_mid_consult_agents_talk_on_then_nobody_is_left_on_call(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
         mark = len(a.received)
         assert (await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"}))[0] == 202
         await a.expect("call_update", lambda d: d["linkedid"] == linkedid and (d.get("consult") or {}).get("answered"),
@@ -264,10 +255,7 @@ async def test_conference_add_list_remove_then_it_ends_when_the_caller_leaves(st
 async def test_conference_ends_when_only_one_party_is_left(stack) -> None:
     async with panels(stack, "1001", "1002") as p:
         a, b = p["1001"], p["1002"]
-        await ready(a, "1001")
-        call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
         status, body = await a.post(f"/api/calls/{linkedid}/conference/add", {"kind": "agent", "target": "1002"})
         assert status == 202, body
         room = body["room"]
