@@ -49,8 +49,11 @@ export function checkNumber(raw, field = "number") {
   return { ok: true, value };
 }
 
-/** The transfer's target checked for its kind; ``me`` ({id, login}) may not be the target agent. */
-export function checkTransfer(kind, raw, me) {
+/**
+ * The transfer's target checked for its kind; ``me`` ({id, login}) may not be the target agent,
+ * nor ``holder`` (a supervisor moving someone else's call: the agent who has it).
+ */
+export function checkTransfer(kind, raw, me, { holder = null } = {}) {
   if (!TRANSFER_KINDS.some((k) => k.value === kind)) {
     return { ok: false, field: "kind", message: "Choose agent, queue or outside number." };
   }
@@ -66,6 +69,9 @@ export function checkTransfer(kind, raw, me) {
   }
   if (kind === "agent" && me && (value === String(me.id) || value === String(me.login))) {
     return { ok: false, field: "target", message: "The call is already yours: choose another agent." };
+  }
+  if (kind === "agent" && holder && value === String(holder)) {
+    return { ok: false, field: "target", message: `Agent ${value} already has the call: choose another agent.` };
   }
   return { ok: true, value };
 }
@@ -111,7 +117,7 @@ export function canDial(view) {
 
 /**
  * What the toolbar shows: {visible, hold: {shown, label, action}, transfer, consult, consultComplete,
- * consultCancel, conference, ivr, hangup} with
+ * consultCancel, consultConference, conference, ivr, hangup} with
  * {shown, disabled} each; everything is disabled while a command waits or a link is down.
  */
 export function toolbar(call, { pending = null, linkUp = true } = {}) {
@@ -129,6 +135,7 @@ export function toolbar(call, { pending = null, linkUp = true } = {}) {
     consult: button(inbound && !(call && call.held)),
     consultComplete: button(consulting && Boolean(call.consult.answered)),
     consultCancel: button(consulting),
+    consultConference: button(consulting && Boolean(call.consult.answered)),
     conference: button((inbound || conference) && !(call && call.held)),
     ivr: button(inbound),
     hangup: button(true),
@@ -145,6 +152,7 @@ export function confirmed(pending, view, pop, calls = []) {
     case "consult": return Boolean(mine && mine.consult) || !mine;
     case "consult_cancel": return Boolean(mine && !mine.consult) || !mine;
     case "consult_complete": return !mine; // the colleague has the call
+    case "consult_conference": return Boolean(mine && mine.conference && !mine.consult) || !mine;
     case "conference_add": return Boolean(mine && mine.conference) || !mine;
     case "conference_remove": return true; // the list refreshes from the pushes
     case "retrieve": return Boolean(mine && !mine.held) || !mine;
@@ -156,11 +164,31 @@ export function confirmed(pending, view, pop, calls = []) {
   }
 }
 
+/**
+ * The supervisor's live-calls table: whether a row's command ({action, agent}: the agent the call
+ * had when asked) is confirmed by the call's pushed view ``call`` (null once the call ended).
+ */
+export function rowConfirmed(pending, call) {
+  if (!pending) return false;
+  if (!call) return true; // ended: for a hang-up that is the point; a transfer's call may end meanwhile too
+  if (pending.action === "transfer") return String(call.agent || "") !== String(pending.agent || "");
+  return false; // a hang-up waits for the call to end
+}
+
+/** Which calls a supervisor may act on from the table: answered (or held) ones; outbound ones: hang up only. */
+export function rowActions(call, { pending = null, linkUp = true } = {}) {
+  const answered = Boolean(call) && ["answered", "held"].includes(call.state);
+  const movable = answered && call.direction !== "outbound" && !call.conference && !call.consult;
+  const disabled = Boolean(pending) || !linkUp;
+  return { hangup: { shown: answered, disabled }, transfer: { shown: movable, disabled } };
+}
+
 /** What the panel says while waiting for Asterisk. */
 export function pendingText(action) {
   const what = { hold: "Putting on hold", retrieve: "Taking back", transfer: "Transferring", ivr: "Sending to the IVR",
     consult: "Calling for the consult", consult_complete: "Handing the call over",
-    consult_cancel: "Going back to the caller", conference_add: "Adding to the conference",
+    consult_cancel: "Going back to the caller", consult_conference: "Bringing everyone into a conference",
+    conference_add: "Adding to the conference",
     conference_remove: "Removing from the conference",
     hangup: "Hanging up", dial: "Calling your phone first" }[action] || action;
   return `${what}… waiting for Asterisk to confirm.`;

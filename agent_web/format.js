@@ -60,6 +60,12 @@ export function clock(value) {
   return d ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }) : "";
 }
 
+/** HH:MM:SS of a timestamp, local time: when figures were computed ("as of"), to the second. */
+export function clockSeconds(value) {
+  const d = toDate(value);
+  return d ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "";
+}
+
 /** YYYY-MM-DD of a timestamp, local time. */
 export function day(value) {
   const d = toDate(value);
@@ -69,7 +75,7 @@ export function day(value) {
   return `${d.getFullYear()}-${mm}-${dd}`;
 }
 
-const DISPOSITIONS = { answered: "answered", abandoned: "abandoned", no_agent: "no agent", in_progress: "in progress" };
+const DISPOSITIONS = { answered: "answered", abandoned: "abandoned", no_agent: "no agent", no_answer: "no answer", in_progress: "in progress" };
 
 export function dispositionLabel(value) {
   return DISPOSITIONS[value] || value || "";

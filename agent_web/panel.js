@@ -5,13 +5,13 @@ import { api, ApiError, PushSocket } from "./net.js";
 import * as f from "./format.js";
 import * as c from "./calls.js";
 import { playControl } from "./recording.js"; // issue 4: recordings
+import { $, el, message, show } from "./dom.js";
+import { todaysFigures } from "./figures.js";
+import { liveCallsTable } from "./supervise.js";
+import { readyAgentPicker } from "./targets.js";
 
-const $ = (id) => document.getElementById(id);
 const CONFIRM_TIMEOUT_MS = 15000;
 const TODAY_MAX = 50;
-const FIGURES_THROTTLE_MS = 2000; // figures are refetched on calls and state changes, at most this often
-const FIGURES_PERIOD_MS = 60000; // and at least this often while the panel is open
-const FIGURES_DELAY_MS = 500; // after the push, so that the server has stored the change it tells of
 // Ringing, on a call and on hold are "ready" as far as the queue goes.
 const READY_LIKE = ["ready", "ringing", "on_call", "on_hold"];
 
@@ -31,7 +31,6 @@ const S = {
   queues: [], // the queues this agent may sign in to (snapshot.queues)
   offset: 0, // server clock minus browser clock, seconds: every timer runs on the server's clock
   rows: new Map(), // supervisors: agent id -> the grid row's nodes (updated in place)
-  figures: { agents: true, queues: true }, // false once the stats endpoint answered 404 (not there)
   takeover: null, // {login, password} while the "take over here?" choice is open
   pending: null, // {target, reason, timer}
   callPending: null, // call control: {action, linkedid, timer} until a push confirms it
@@ -44,26 +43,23 @@ const serverNow = () => Date.now() / 1000 + S.offset;
 
 const isSupervisor = () => S.me && (S.me.role === "supervisor" || S.me.role === "admin");
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k in node) node[k] = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
+const figures = todaysFigures({ me: () => S.me, isSupervisor, serverNow, live: () => S.socket === "open" });
+
+/** Queues a supervisor may send a call to: the snapshot's, and every queue an agent or a call names. */
+function knownQueues() {
+  const all = new Set(S.queues);
+  for (const a of S.agents.values()) for (const q of a.queues || []) all.add(q);
+  for (const x of S.calls.values()) if (x.queue) all.add(x.queue);
+  return [...all].sort();
 }
 
-function show(node, visible) {
-  node.hidden = !visible;
-}
-
-function message(node, text) {
-  node.textContent = text || "";
-  show(node, Boolean(text));
-}
+const callsTable = liveCallsTable({
+  body: $("calls-body"),
+  empty: $("calls-empty"),
+  nameOf: (id) => (S.agents.get(String(id)) ? f.agentLabel(S.agents.get(String(id))) : String(id)),
+  queues: knownQueues,
+  linkUp: () => S.link.ami && S.socket === "open",
+});
 
 // -- views -------------------------------------------------------------------------
 
@@ -164,6 +160,7 @@ function renderCall() {
   $("call-tools").dataset.held = String(Boolean(call && call.held));
   for (const [key, button] of [["hold", "btn-hold"], ["transfer", "btn-transfer"], ["consult", "btn-consult"],
     ["consultComplete", "btn-consult-complete"], ["consultCancel", "btn-consult-cancel"],
+    ["consultConference", "btn-consult-conference"],
     ["conference", "btn-conference"], ["ivr", "btn-ivr"],
     ["hangup", "btn-hangup"]]) {
     show($(button), bar[key].shown);
@@ -223,13 +220,13 @@ function toggleCallForm(name) {
   message($("call-error"), "");
   openCallForm(S.callForm === name ? null : name);
   if (name === "transfer" && S.callForm) {
-    renderTransferKind();
+    renderTransferKind(true); // opening the form asks who is ready now
     $("transfer-target").focus();
   } else if (name === "conference" && S.callForm) {
-    renderConferenceKind();
+    renderConferenceKind(true);
     $("conference-target").focus();
   } else if (name === "consult" && S.callForm) {
-    renderConsultKind();
+    renderConsultKind(true);
     $("consult-target").focus();
   } else if (name === "ivr" && S.callForm) $("ivr-node").focus();
   else if (name === "hangup" && S.callForm) $("hangup-yes").focus();
@@ -287,7 +284,21 @@ function holdOrRetrieve() {
     { linkedid: call.linkedid, button: "btn-hold" });
 }
 
-function renderTransferKind() {
+// Ready colleagues offered under the target field when the kind is "agent" (made in bootCallControls).
+const pickers = {};
+
+/** Show the form's ready-agent picker for kind "agent" (and ask the server for the list when ``load``). */
+function renderPicker(form, kind, load) {
+  const picker = pickers[form];
+  const input = $(`${form}-target`);
+  show(picker.node, kind === "agent");
+  if (kind === "agent") {
+    input.setAttribute("list", picker.list.id);
+    if (load) picker.load();
+  } else if (input.getAttribute("list") === picker.list.id) input.removeAttribute("list");
+}
+
+function renderTransferKind(load = false) {
   const kind = $("transfer-kind").value;
   $("transfer-target-label").textContent = { agent: "Agent no. · 工号", queue: "Queue · 队列",
     external: "Outside number · 外线号码" }[kind] || "Target";
@@ -296,6 +307,7 @@ function renderTransferKind() {
   if (kind === "queue") input.setAttribute("list", "transfer-queues");
   else input.removeAttribute("list");
   $("transfer-queues").replaceChildren(...S.queues.map((q) => el("option", { value: q })));
+  renderPicker("transfer", kind, load);
 }
 
 function submitTransfer(event) {
@@ -313,10 +325,11 @@ function submitTransfer(event) {
     { linkedid: call.linkedid, button: "btn-transfer" });
 }
 
-function renderConsultKind() {
+function renderConsultKind(load = false) {
   const kind = $("consult-kind").value;
   $("consult-target-label").textContent = kind === "external" ? "Outside number · 外线号码" : "Agent no. · 工号";
   $("consult-target").inputMode = kind === "external" ? "tel" : "numeric";
+  renderPicker("consult", kind, load);
 }
 
 function submitConsult(event) {
@@ -335,18 +348,25 @@ function submitConsult(event) {
     { linkedid: call.linkedid, button: "btn-consult" });
 }
 
+const CONSULT_OUTCOMES = {
+  consult_complete: ["complete", "btn-consult-complete"],
+  consult_cancel: ["cancel", "btn-consult-cancel"],
+  consult_conference: ["conference", "btn-consult-conference"], // colleague, customer and agent into one room
+};
+
 function consultOutcome(action) {
   const call = currentCall();
   if (!call) return;
-  const what = action === "consult_complete" ? "complete" : "cancel";
+  const [what, button] = CONSULT_OUTCOMES[action];
   callCommand(action, `/api/calls/${encodeURIComponent(call.linkedid)}/consult/${what}`, {},
-    { linkedid: call.linkedid, button: action === "consult_complete" ? "btn-consult-complete" : "btn-consult-cancel" });
+    { linkedid: call.linkedid, button });
 }
 
-function renderConferenceKind() {
+function renderConferenceKind(load = false) {
   const kind = $("conference-kind").value;
   $("conference-target-label").textContent = kind === "external" ? "Outside number · 外线号码" : "Agent no. · 工号";
   $("conference-target").inputMode = kind === "external" ? "tel" : "numeric";
+  renderPicker("conference", kind, load);
 }
 
 function submitConference(event) {
@@ -428,21 +448,27 @@ function bootCallControls() {
   $("ivr-node").replaceChildren(...c.IVR_NODES.map(option));
   $("consult-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
   $("conference-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
+  for (const form of ["transfer", "consult", "conference"]) {
+    const input = $(`${form}-target`);
+    pickers[form] = readyAgentPicker(input);
+    input.after(pickers[form].node);
+  }
   $("btn-conference").addEventListener("click", () => toggleCallForm("conference"));
-  $("conference-kind").addEventListener("change", renderConferenceKind);
+  $("conference-kind").addEventListener("change", () => renderConferenceKind(true));
   $("conference-form").addEventListener("submit", submitConference);
   $("conference-close").addEventListener("click", () => openCallForm(null));
   $("btn-consult").addEventListener("click", () => toggleCallForm("consult"));
-  $("consult-kind").addEventListener("change", renderConsultKind);
+  $("consult-kind").addEventListener("change", () => renderConsultKind(true));
   $("consult-form").addEventListener("submit", submitConsult);
   $("consult-close").addEventListener("click", () => openCallForm(null));
   $("btn-consult-complete").addEventListener("click", () => consultOutcome("consult_complete"));
   $("btn-consult-cancel").addEventListener("click", () => consultOutcome("consult_cancel"));
+  $("btn-consult-conference").addEventListener("click", () => consultOutcome("consult_conference"));
   $("btn-hold").addEventListener("click", holdOrRetrieve);
   $("btn-transfer").addEventListener("click", () => toggleCallForm("transfer"));
   $("btn-ivr").addEventListener("click", () => toggleCallForm("ivr"));
   $("btn-hangup").addEventListener("click", () => toggleCallForm("hangup"));
-  $("transfer-kind").addEventListener("change", renderTransferKind);
+  $("transfer-kind").addEventListener("change", () => renderTransferKind(true));
   $("transfer-form").addEventListener("submit", submitTransfer);
   $("transfer-cancel").addEventListener("click", () => openCallForm(null));
   $("ivr-form").addEventListener("submit", submitIvr);
@@ -476,6 +502,7 @@ function renderBanner() {
   message(banner, lines.join(" "));
   renderButtons();
   renderAgents(); // force buttons follow the links too
+  renderCalls(); // and the live calls' buttons
 }
 
 function renderMarquee() {
@@ -612,15 +639,7 @@ function updateAgentRow(row, a) {
 
 function renderCalls() {
   if (!isSupervisor()) return;
-  const calls = [...S.calls.values()].sort((a, b) => (a.since || 0) - (b.since || 0));
-  const nameOf = (id) => (S.agents.get(id) ? f.agentLabel(S.agents.get(id)) : id);
-  $("calls-body").replaceChildren(...calls.map((c) => el("tr", { dataset: { linkedid: c.linkedid } },
-    el("td", { textContent: [c.caller_number, c.caller_name].filter(Boolean).join(" ") }),
-    el("td", { textContent: c.queue || "" }),
-    el("td", { textContent: c.state }),
-    el("td", { textContent: c.agent ? nameOf(c.agent) : (c.ringing || []).map(nameOf).join(", ") }),
-    el("td", { class: "tick", dataset: { since: f.toEpoch(c.since) || "" } }))));
-  show($("calls-empty"), calls.length === 0);
+  callsTable.render([...S.calls.values()].sort((a, b) => (a.since || 0) - (b.since || 0)));
   tick();
 }
 
@@ -638,81 +657,6 @@ function tick() {
   renderPopWait();
   if (S.me) tickHold();
 }
-
-// -- today's figures (GET /api/stats/...; hidden while the server has no such endpoint) --------
-
-async function fetchFigures(path) {
-  try {
-    return await api("GET", `${path}?date=${f.utcDay(serverNow())}`);
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return null; // not there (yet)
-    throw err;
-  }
-}
-
-async function loadAgentFigures() {
-  if (!S.figures.agents || !S.me) return;
-  const me = S.me;
-  try {
-    const data = await fetchFigures("/api/stats/agents");
-    if (S.me !== me) return;
-    if (data === null) {
-      S.figures.agents = false;
-      show($("figures"), false);
-      show($("agent-figures"), false);
-      return;
-    }
-    if (isSupervisor()) renderAgentFigures(data.agents || []);
-    const mine = (data.agents || []).find((a) => String(a.agent_id) === String(me.id));
-    $("figures-list").replaceChildren(...f.agentFigureRows(mine).flatMap((r) => [
-      el("dt", { class: r.sub ? "sub" : "", textContent: r.label }),
-      el("dd", { class: r.sub ? "sub" : "", dataset: { figure: r.key }, textContent: r.value })]));
-    message($("figures-note"), mine ? `as of ${f.clock(data.generated_at)}` : "No work recorded today yet.");
-    show($("figures"), true);
-  } catch (err) {
-    message($("figures-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
-  }
-}
-
-/** A row of cells; the first is the row's header. */
-function figureRow(cells, dataset) {
-  return el("tr", { dataset }, ...cells.map((text, i) => el(i ? "td" : "th",
-    i ? { textContent: text } : { scope: "row", textContent: text })));
-}
-
-function renderAgentFigures(items) {
-  const rows = items.filter((a) => a.signed_in_seconds > 0 || a.answered > 0 || a.missed > 0)
-    .sort((a, b) => String(a.agent_id).localeCompare(String(b.agent_id)));
-  $("agent-figures-body").replaceChildren(...rows.map((a) =>
-    figureRow(f.agentFigureCells(a, f.agentLabel({ id: a.agent_id, name: a.name })), { agent: a.agent_id })));
-  show($("agent-figures"), rows.length > 0);
-}
-
-async function loadQueueFigures() {
-  if (!S.figures.queues || !isSupervisor()) return;
-  const me = S.me;
-  try {
-    const data = await fetchFigures("/api/stats/queues");
-    if (S.me !== me) return;
-    if (data === null) {
-      S.figures.queues = false;
-      show($("queue-figures"), false);
-      return;
-    }
-    $("sl-head").textContent = `Within ${data.service_level_seconds ?? "?"} s`;
-    const queues = data.queues || [];
-    $("queue-body").replaceChildren(...queues.map((q) => figureRow(f.queueFigureCells(q), { queue: q.queue })));
-    message($("queue-note"), queues.length ? `as of ${f.clock(data.generated_at)}` : "No calls today yet.");
-    show($("queue-figures"), true);
-  } catch (err) {
-    message($("queue-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
-  }
-}
-
-const refreshFigures = f.throttle(() => {
-  loadAgentFigures();
-  loadQueueFigures();
-}, FIGURES_THROTTLE_MS, { delay: FIGURES_DELAY_MS });
 
 // -- push messages -----------------------------------------------------------------
 
@@ -738,8 +682,7 @@ function onSnapshot(d) {
   renderToday();
   renderAgents();
   renderCalls();
-  S.figures = { agents: true, queues: true }; // the server may have been upgraded meanwhile
-  refreshFigures();
+  figures.reset();
 }
 
 function isPop(d) {
@@ -763,7 +706,7 @@ const HANDLERS = {
       S.agents.set(String(d.id), d);
       renderAgents();
     }
-    refreshFigures();
+    figures.refresh();
   },
   call_ringing(d) {
     S.pop = d;
@@ -794,7 +737,7 @@ const HANDLERS = {
       renderPop();
     }
     if (S.calls.delete(d.linkedid)) renderCalls();
-    refreshFigures();
+    figures.refresh();
   },
   workorder_update(d) {
     if (!S.me || String(d.agent_id) !== String(S.me.id)) return;
@@ -1010,7 +953,7 @@ function signedIn(me) {
 
 function signedOut(notice) {
   socket.stop();
-  refreshFigures.cancel();
+  figures.stop();
   if (S.pending) clearPending();
   if (S.callPending) clearCallPending();
   if (S.takeover) closeTakeOver();
@@ -1021,9 +964,7 @@ function signedOut(notice) {
   S.queues = [];
   $("agents-body").replaceChildren();
   $("queue-options").replaceChildren();
-  show($("figures"), false);
-  show($("queue-figures"), false);
-  show($("agent-figures"), false);
+  callsTable.reset();
   setView("signin");
   renderCall();
   message($("signin-error"), notice || "");
@@ -1049,9 +990,7 @@ async function boot() {
   }
   bootCallControls();
   setInterval(tick, 1000);
-  setInterval(() => {
-    if (S.me && S.socket === "open") refreshFigures();
-  }, FIGURES_PERIOD_MS);
+  figures.start();
   try {
     const data = await api("GET", "/api/me");
     signedIn(data.me);

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+MAX_PUBLIC_UNIQUEID = 149  # include/asterisk/channel.h AST_MAX_PUBLIC_UNIQUEID (Originate ChannelId)
 
 
 def encode(fields: Fields) -> bytes:
@@ -391,8 +392,25 @@ class AmiServer(SimControlActions, FeatureActions):
         ch.request_hangup(int(cause) if cause.isdigit() else 16)
         return [[("Response", "Success")] + aid + [("Message", "Channel Hungup")]]
 
+    def action_setvar(self, msg, aid):
+        """Setvar on a channel (main/manager.c action_setvar; write class call). Globals are not offered."""
+        name = msg.get("channel")
+        variable = msg.get("variable")
+        if not variable:
+            raise ActionError("No variable specified")
+        if not name:
+            raise ActionError("Only channel variables are modelled")
+        ch = self.sim.find_channel(name)
+        if ch is None:
+            raise ActionError("No such channel")  # as Asterisk 22.10.1 answers
+        self.sim.set_var(ch, variable, msg.get("value") or "")
+        return [[("Response", "Success")] + aid + [("Message", "Variable Set")]]
+
     def action_originate(self, msg, aid):
         channel = msg.get("channel", "")
+        for key in ("channelid", "otherchannelid"):  # main/manager.c checks this first
+            if len(msg.get(key) or "") > MAX_PUBLIC_UNIQUEID:
+                raise ActionError(f"Uniqueid length exceeds maximum of {MAX_PUBLIC_UNIQUEID}")
         if not channel:
             raise ActionError("Channel not specified")
         tech, _, endpoint = channel.partition("/")

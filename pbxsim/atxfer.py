@@ -17,12 +17,17 @@ queued``; then, on the transferer's (agent's) channel:
    Hangup; then the Local pair optimises itself away (``LocalOptimizationBegin/End``) and
    the customer talks with the target directly. No other AgentComplete follows.
 
-Not recorded, simulated as Asterisk documents it: the target does not answer or hangs
-up during the consult -> the consult leg goes, the transferer is back with the customer
-(``Unhold``, ``MusicOnHoldStop``); the customer hangs up during the consult -> the
-customer's call ends (AgentComplete Reason=caller) and the consult goes on as a plain
-call; the transferer hangs up while the target still rings -> the customer is merged
-with the ringing leg and gets the target when it answers.
+Not recorded, simulated as Asterisk's source does it: the target does not answer, hangs
+up, or is moved away (the CTI server Redirects it into a conference room) during the
+consult -> ``;2``'s Dial ends (a moved callee dissolves Dial's bridge, Dial returns -1:
+``;2`` is hung up without running its next priority, pbxsim/moves.py), ``;1`` goes
+(BridgeLeave, Hangup), and main/bridge_basic.c's CONSULTING state takes "Transfer Target
+Hangup" to REBRIDGE: the transferer leaves the consult bridge and re-enters the
+customer's (BridgeLeave, BridgeEnter), ``Unhold`` on it, the customer's
+``MusicOnHoldStop``, then ``BridgeDestroy`` of the consult bridge. The customer hangs up
+during the consult -> the customer's call ends (AgentComplete Reason=caller) and the
+consult goes on as a plain call; the transferer hangs up while the target still rings ->
+the customer is merged with the ringing leg and gets the target when it answers.
 """
 
 from __future__ import annotations
@@ -168,11 +173,15 @@ class Atxfer:
         if not one.gone:
             leave(sim, consult, one)
             sim.emit_hangup(one, 16)
+        # main/bridge_basic.c, CONSULTING + "Transfer Target Hangup" -> REBRIDGE: rebridge_enter()
+        # moves the transferer back (BridgeLeave, BridgeEnter) and unhold()s it (Unhold on the
+        # transferer, the transferee's music stops); then the state machine shuts down and
+        # destroys the consult bridge (BridgeDestroy last)
         leave(sim, consult, agent)
-        destroy(sim, consult)
         enter(sim, self.orig, agent)
         sim.emit("Unhold", agent.fields())
         self._unhold_customer()
+        destroy(sim, consult)
         log.info("pbxsim_atxfer_cancelled", transferer=agent.name, call_id=agent.linkedid)
 
     def _unhold_customer(self) -> None:

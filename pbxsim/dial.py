@@ -137,7 +137,7 @@ class Dialer:
                 callee.request_hangup(16)
             if not (ch.hungup.is_set() or callee.hungup.is_set()) and (ch.redirect or callee.redirect):
                 from .moves import dial_bridge_moved  # call control hook: AMI Redirect out of a Dial bridge
-                dial_bridge_moved(sim, bridge, ch, callee)  # raises Redirected for ch, or returns
+                dial_bridge_moved(sim, bridge, ch, callee, go_on)  # raises (Redirected, ChannelHungUp) or returns
                 sim.set_var(ch, "DIALSTATUS", "ANSWER")
                 return
         from .local import run_takeover  # issue 4 hook: a feature moved the parties (Local optimisation, Atxfer)

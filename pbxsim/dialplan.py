@@ -98,8 +98,9 @@ class Dialplan:
                 except Redirected:  # AMI Redirect / Bridge (pbxsim/moves.py)
                     from .moves import redirected
                     moved_from = (app, data)
-                    await redirected(self.sim, ch)
-                    ch.moved_from = moved_from  # type: ignore[attr-defined]
+                    # False: back from a Bridge-action bridge at its after-bridge goto (the real step shows)
+                    jumped = await redirected(self.sim, ch)
+                    ch.moved_from = moved_from if jumped else None  # type: ignore[attr-defined]
             self.finish(ch, cause=int(ch.variables.get("__hangupcause", "16")))
         except ChannelHungUp:
             if not ch.gone:

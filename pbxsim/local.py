@@ -8,7 +8,8 @@ As recorded (traces 14_click_to_dial_local_channel and 08 part B):
 - ``;1`` follows what ``;2``'s Dial sees: Ringing when ``;2`` dials, Up when ``;2``'s callee
   answers (then ``DialEnd`` ANSWER for ``;1``);
 - once both halves are bridged with someone (and neither bridge forbids it, as the
-  Atxfer consult bridge does) the pair optimises itself away: ``LocalOptimizationBegin``,
+  Atxfer consult bridge and a ConfBridge do, and neither half is recorded by MixMonitor:
+  an audiohook blocks it, main/bridge.c) the pair optimises itself away: ``LocalOptimizationBegin``,
   the party of the younger bridge moves into the older bridge in place of its half,
   ``LocalOptimizationEnd`` (``Success: No``, as recorded), both halves are hung up
   (Cause 16) and the younger bridge is destroyed;
@@ -189,6 +190,10 @@ class LocalPair:
         if b1 is b2 or getattr(b1, "no_optimize", False) or getattr(b2, "no_optimize", False):
             return
         if len(b1.channels) != 2 or len(b2.channels) != 2 or one.state != 6 or two.state != 6:
+            return
+        if getattr(one, "mixmonitors", None) or getattr(two, "mixmonitors", None):
+            # main/bridge.c optimize_lock_*_stack: a half with an audiohook (a MixMonitor, e.g. the
+            # dial-out recording on ;2 in cti-outbound) is never optimised away: the pair stays
             return
         # the older bridge survives; the party of the younger one takes its half's place
         x, y = (one, two) if bridge_age(sim, b1) < bridge_age(sim, b2) else (two, one)
@@ -384,13 +389,18 @@ async def originate(sim: "PbxSim", target: str, context: str, exten: str, priori
     """Originate ``Local/exten@context`` into context,exten,priority.
 
     ``;2`` runs the Local's extension (e.g. Dial(PJSIP/1001)); when that is answered,
-    OriginateResponse names ``;1``, which then runs context,exten,priority.
+    OriginateResponse names ``;1``, which then runs context,exten,priority. ``uid1`` /
+    ``uid2`` are the action's ChannelId / OtherChannelId: ``;1``'s Uniqueid (and Linkedid,
+    it has no requestor), ``;2``'s Uniqueid (default ``<ChannelId>;2``, core_unreal.c).
     """
     spec = target.split("/", 1)[1] if "/" in target else target
     spec = spec.split("/", 1)[0]  # options such as /n are not simulated
     lexten, _, lcontext = spec.partition("@")
     lcontext = lcontext or "default"
     aid = [("ActionID", action_id)] if action_id else []
+    if uid1 and not uid2:  # main/core_unreal.c: "if id1 given but not id2, use default of id1;2"
+        uid2 = f"{uid1};2"
+    # ;2 is allocated with ;1 as requestor: same Linkedid (= ChannelId), and so has all it dials
     pair = LocalPair(sim, lexten, lcontext, uid1=uid1, uid2=uid2)
     one, two = pair.one, pair.two
 

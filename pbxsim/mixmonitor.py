@@ -10,7 +10,9 @@ recording ended by the channel hanging up emits NO ``MixMonitorStop``.
 The simulator keeps every recording in ``recordings(sim)`` (channel, file, start, end,
 how it ended, muted seconds) and, when ``sim.config.monitor_dir`` is set, writes a silent
 8 kHz WAV of the recorded (simulated) length there when the recording ends, so a server
-can link and play it.
+can link and play it. With option ``b`` only the time the channel spent bridged counts
+(app_mixmonitor.c writes frames only while bridged; the file itself is opened when the
+recording starts, so a recording never bridged still leaves an empty WAV).
 """
 
 from __future__ import annotations
@@ -51,6 +53,27 @@ class Recording:
     ended_by: str = ""  # "stop" (StopMixMonitor) or "hangup"
     muted: dict[str, bool] = field(default_factory=lambda: {"read": False, "write": False})
     written: str = ""  # where the WAV stand-in was written (monitor_dir), "" if not
+    bridged: float = 0.0  # simulated seconds the channel spent bridged while recorded (closed spans)
+    bridged_since: float | None = None  # start of the open bridged span
+
+    @property
+    def bridged_only(self) -> bool:
+        """Option ``b``: only audio while the channel is bridged is written (app_mixmonitor.c MUXFLAG_BRIDGED)."""
+        depth, letters = 0, []
+        for c in self.options:  # option letters, skipping arguments such as W(2) or v(1)
+            depth += c == "("
+            if depth == 0:
+                letters.append(c)
+            depth -= c == ")" and depth > 0
+        return "b" in letters
+
+    def seconds(self, now: float) -> float:
+        """Length of the file: the whole recording, or with ``b`` only its bridged spans."""
+        end = self.ended if self.ended is not None else now
+        if not self.bridged_only:
+            return max(0.0, end - self.started)
+        open_span = end - self.bridged_since if self.bridged_since is not None else 0.0
+        return max(0.0, self.bridged + open_span)
 
     def as_dict(self) -> dict:
         return {"channel": self.channel, "uniqueid": self.uniqueid, "linkedid": self.linkedid, "file": self.file,
@@ -78,6 +101,8 @@ def start(sim: "PbxSim", ch: Channel, file: str, options: str = "") -> Recording
         raise MixMonitorError("Could not start monitoring channel")
     path = file if file.startswith("/") else f"{SPOOL}/{file}"
     rec = Recording(ch.name, ch.uniqueid, ch.linkedid, path, options, sim.clock.now())
+    if ch.bridge is not None:  # started during a call (AMI MixMonitor): bridged from now
+        rec.bridged_since = rec.started
     if not hasattr(ch, "mixmonitors"):
         ch.mixmonitors = []  # type: ignore[attr-defined]
     _listen(sim)
@@ -122,11 +147,22 @@ def _listen(sim: "PbxSim") -> None:
     sim._mixmonitor_listening = True  # type: ignore[attr-defined]
 
     def on_event(event: str, msg) -> None:
-        if event != "Hangup":
+        if event not in ("Hangup", "BridgeEnter", "BridgeLeave"):
             return
         name = next((v for k, v in msg if k == "Channel"), "")
+        now = sim.clock.now()
+        ch = sim.channels.get(name)
+        hanging_up = ch is None or ch.hungup.is_set()  # leaving the bridge as it hangs up: bridged till the end
         for rec in recordings(sim):
-            if rec.channel == name and rec.ended is None:
+            if rec.channel != name or rec.ended is not None:
+                continue
+            if event == "BridgeEnter":
+                if rec.bridged_since is None:
+                    rec.bridged_since = now
+            elif rec.bridged_since is not None and (event == "Hangup" or not hanging_up):
+                rec.bridged += now - rec.bridged_since  # BridgeLeave (moved) or Hangup close the span
+                rec.bridged_since = None
+            if event == "Hangup":
                 _finish(sim, rec, "hangup")  # a hangup ends it: no MixMonitorStop (trace 13)
 
     sim.listeners.append(on_event)
@@ -135,6 +171,9 @@ def _listen(sim: "PbxSim") -> None:
 def _finish(sim: "PbxSim", rec: Recording, how: str) -> None:
     rec.ended = sim.clock.now()
     rec.ended_by = how
+    if rec.bridged_since is not None:
+        rec.bridged += rec.ended - rec.bridged_since
+        rec.bridged_since = None
     target = getattr(sim.config, "monitor_dir", None)
     if target:
         try:
@@ -146,7 +185,7 @@ def _finish(sim: "PbxSim", rec: Recording, how: str) -> None:
 def _write_wav(directory: str, rec: Recording) -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, os.path.basename(rec.file))
-    seconds = max(0.0, min(MAX_WAV_SECONDS, (rec.ended or rec.started) - rec.started))
+    seconds = min(MAX_WAV_SECONDS, rec.seconds(rec.ended or rec.started))
     with wave.open(path, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

@@ -14,8 +14,21 @@ What real Asterisk 22 does, and this module reproduces:
   the queue meanwhile (08 C).
 - AMI Bridge of two channels running dialplan applications (07 A): BridgeCreate, each
   channel leaves its application (MusicOnHoldStop) and enters at the next priority.
-  Channels joined this way do not go back to the dialplan: when one hangs up the other is
-  hung up too (BridgeLeave x2, BridgeDestroy, SoftHangupRequest on the other, Hangups).
+  main/features.c ``action_bridge`` gives both an after-bridge goto to where each was in
+  its dialplan, "go on" style: context, exten and priority + 1 (the priority + 1 because
+  the channel was running that priority, AST_FLAG_IN_AUTOLOOP; the channel is yanked out
+  of its PBX, so main/bridge_after.c then runs exactly that place). The bridge is a basic
+  one (dissolve on hangup): when one party hangs up or is moved away, the other leaves too
+  and goes on in its dialplan there (07 A: the customer hung up, the agent's leg ran
+  ``agent-wait,s,4`` = Hangup(): BridgeLeave x2, BridgeDestroy, Newexten of the survivor,
+  its SoftHangupRequest from Hangup(), the Hangups). With a dialplan that plays music
+  again after the hold's MusicOnHold the customer is not hung up: back to the music.
+- Redirect of the dialled party out of a ``Dial()`` bridge (the consulted colleague or the
+  outside number of a consult, sent to a conference room): the bridge dissolves, Dial's
+  caller has no async goto of its own so Dial() returns -1 and its dialplan ends
+  (SoftHangupRequest, Hangup), unless Dial had the ``g`` option. A redirected outgoing leg
+  (queue member, dialled party) shows the application it was in (``AppQueue``/``AppDial``,
+  ``(Outgoing Line)``) in its first Newexten, as the agent's leg does in 07 A.
 
 A channel is moved by setting ``channel.redirect`` and its ``kick`` event: whatever waits
 for it (an application's ``Channel.wait``, the queue bridge, a Bridge-action bridge) wakes
@@ -25,6 +38,7 @@ and raises :class:`~pbxsim.channel.Redirected`, which the dialplan engine hands 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,7 +60,7 @@ class MoveError(Exception):
 
 @dataclass(eq=False)
 class BridgeTo:
-    """channel.redirect value of an AMI Bridge: enter ``bridge`` at the next priority."""
+    """channel.redirect value of an AMI Bridge: enter ``bridge`` (after-bridge goto: the next priority)."""
 
     bridge: Bridge
 
@@ -90,6 +104,8 @@ def bridge(sim: "PbxSim", name1: str, name2: str) -> str:
             raise MoveError(f"Unable to bridge {ch.name}: it is in a call (simulator: Redirect it first)")
     b = Bridge()
     b.by_action = True  # type: ignore[attr-defined]
+    b.dissolved = asyncio.Event()  # type: ignore[attr-defined]
+    b.parties = [ch1, ch2]  # type: ignore[attr-defined]  # a party gone before it got in dissolves it too
     sim.bridges[b.uniqueid] = b
     sim.emit("BridgeCreate", b.fields())
     for ch in (ch1, ch2):
@@ -123,14 +139,21 @@ def blind_transfer(sim: "PbxSim", name: str, context: str, exten: str) -> str:
     return "Transfer succeeded"
 
 
-async def redirected(sim: "PbxSim", ch: Channel) -> None:
-    """The dialplan engine caught Redirected for ``ch``: jump, or sit in a bridge until moved or hung up."""
+async def redirected(sim: "PbxSim", ch: Channel) -> bool:
+    """The dialplan engine caught Redirected for ``ch``: jump, or sit in a bridge until it goes.
+
+    Returns True when an AMI Redirect sent ``ch`` elsewhere (its first step then shows the
+    interrupted application, trace 07), False when it goes on after a Bridge-action bridge
+    at its after-bridge goto (already ``ch.context/exten/priority``); raises ChannelHungUp.
+    """
     target = ch.redirect
     ch.redirect = None
     ch.kick.clear()
     if isinstance(target, BridgeTo):
+        # features.c action_bridge: the channel runs this priority (IN_AUTOLOOP): it goes on at the next
         ch.priority += 1
-        await _sit_in_bridge(sim, ch, target.bridge)
+        return await _sit_in_bridge(sim, ch, target.bridge)
+    return True
 
 
 def _leave(sim: "PbxSim", b: Bridge, ch: Channel) -> None:
@@ -145,8 +168,8 @@ def _destroy(sim: "PbxSim", b: Bridge) -> None:
         sim.emit("BridgeDestroy", b.fields())
 
 
-async def _sit_in_bridge(sim: "PbxSim", ch: Channel, b: Bridge) -> None:
-    """``ch`` in a Bridge-action bridge: returns when redirected out; raises ChannelHungUp at the end."""
+async def _sit_in_bridge(sim: "PbxSim", ch: Channel, b: Bridge) -> bool:
+    """``ch`` in a Bridge-action bridge until the bridge dissolves (see :func:`redirected`)."""
     from .queues import wait_any
 
     b.channels.append(ch)
@@ -154,51 +177,76 @@ async def _sit_in_bridge(sim: "PbxSim", ch: Channel, b: Bridge) -> None:
     ch.app, ch.appdata = "", ""
     sim.emit("BridgeEnter", b.fields() + ch.fields())
     while True:
-        peers = [p for p in b.channels if p is not ch]
-        await wait_any(sim.clock, [ch.hungup, ch.kick] + [p.hungup for p in peers], None)
-        if ch.gone:
-            raise ChannelHungUp(ch.name)
-        if ch.hungup.is_set() or any(p.hungup.is_set() and not p.gone for p in peers):
-            first = ch if ch.hungup.is_set() else next(p for p in peers if p.hungup.is_set())
-            _teardown(sim, b, first)
-            raise ChannelHungUp(ch.name)
-        if ch.redirect is not None:
-            _leave(sim, b, ch)
-            rest = [p for p in b.channels if p.redirect is None]
-            if rest:  # a party left alone does not go back to the dialplan: it is hung up
-                for p in rest:
-                    _leave(sim, b, p)
-            if not b.channels:
-                _destroy(sim, b)
-            for p in rest:
-                sim.emit("SoftHangupRequest", p.fields() + [("Cause", "16")])
-                sim.dialplan.emit_cdrs(p)
-                sim.emit_hangup(p, 16)
+        if ch.bridge is not b:  # the bridge dissolved (this or another party's task did it)
+            if ch.hungup.is_set():
+                if not ch.gone:  # hung up in the bridge: its own end
+                    sim.dialplan.emit_cdrs(ch)
+                    sim.emit_hangup(ch, 16)
+                raise ChannelHungUp(ch.name)
             target = ch.redirect
-            if isinstance(target, BridgeTo):
-                await redirected(sim, ch)
+            if isinstance(target, BridgeTo):  # AMI Bridge again: into the new bridge, same after-bridge goto
+                ch.redirect = None
+                ch.kick.clear()
+                b = target.bridge
+                b.channels.append(ch)
+                ch.bridge = b
+                sim.emit("BridgeEnter", b.fields() + ch.fields())
                 continue
-            ch.redirect = None
-            ch.kick.clear()
-            return
+            if target is not None:  # AMI Redirect: run the dialplan where it was sent
+                ch.redirect = None
+                ch.kick.clear()
+                return True
+            log.info("pbxsim_after_bridge_goto", channel=ch.name, call_id=ch.linkedid,
+                     to=f"{ch.context},{ch.exten},{ch.priority}")
+            return False  # after-bridge goto: go on at ch.context/exten/priority
+        peers = [p for p in getattr(b, "parties", b.channels) if p is not ch]
+        inside = [p for p in peers if p in b.channels]  # (one not in yet still has its Bridge kick set)
+        await wait_any(sim.clock, [ch.hungup, ch.kick, b.dissolved]  # type: ignore[attr-defined]
+                       + [p.hungup for p in peers] + [p.kick for p in inside], None)
+        if ch.bridge is not b:
+            continue
+        hung = [p for p in [ch] + peers if p.hungup.is_set()]
+        moved = [p for p in b.channels if p.redirect is not None and p not in hung]
+        if hung or moved:
+            _dissolve(sim, b, hung, moved)
+        else:  # a stray kick (nothing pending): clear it rather than spin on it
+            for p in [ch] + inside:
+                if p.redirect is None:
+                    p.kick.clear()
 
 
-def _teardown(sim: "PbxSim", b: Bridge, first: Channel) -> None:
-    """``first`` hung up in a Bridge-action bridge: everyone leaves and is hung up (07 A)."""
-    if not getattr(first, "hangup_by_ami", False):
-        sim.emit("HangupRequest", first.fields())
-    others = [p for p in b.channels if p is not first]
-    _leave(sim, b, first)
-    for p in others:
+def _dissolve(sim: "PbxSim", b: Bridge, hung: list[Channel], moved: list[Channel]) -> None:
+    """A party of a Bridge-action bridge hung up or was moved away: everyone leaves (basic bridge).
+
+    As recorded (07 A): HangupRequest of a party whose phone hung up (not after an AMI
+    Hangup), BridgeLeave of the leaving party, of the others, BridgeDestroy. Each party's
+    task then goes on: its Hangup, the dialplan where a Redirect sent it, or its
+    after-bridge goto.
+    """
+    hung = [p for p in hung if p in b.channels]  # (one hung up before it got in ended on its own)
+    for p in hung:
+        if not getattr(p, "hangup_by_ami", False) and not p.gone:
+            sim.emit("HangupRequest", p.fields())
+    first = hung + moved
+    for p in first + [p for p in b.channels if p not in first]:
         _leave(sim, b, p)
     _destroy(sim, b)
-    for p in others:
-        sim.emit("SoftHangupRequest", p.fields() + [("Cause", "16")])
-    sim.dialplan.emit_cdrs(first)
-    sim.emit_hangup(first, 16)
-    for p in others:
-        sim.dialplan.emit_cdrs(p)
-        sim.emit_hangup(p, 16)
+    b.dissolved.set()  # type: ignore[attr-defined]
+    log.info("pbxsim_bridge_dissolved", bridge=b.uniqueid, hung_up=[p.name for p in hung],
+             moved=[p.name for p in moved])
+
+
+def _run_moved_leg(sim: "PbxSim", leg: Channel) -> None:
+    """A redirected outgoing leg (queue member, dialled party) starts the dialplan where it was sent.
+
+    Its first Newexten shows the application it was in (07 A: ``agent-wait,s,1`` with
+    ``AppQueue`` ``(Outgoing Line)``), as for a channel redirected out of its own dialplan.
+    """
+    leg.redirect = None
+    leg.kick.clear()
+    if leg.app:
+        leg.moved_from = (leg.app, leg.appdata)  # type: ignore[attr-defined]
+    sim.spawn(sim.dialplan.run(leg))
 
 
 def queue_bridge_moved(sim: "PbxSim", b: Bridge, ch: Channel, agent: Channel, complete: list,
@@ -213,9 +261,7 @@ def queue_bridge_moved(sim: "PbxSim", b: Bridge, ch: Channel, agent: Channel, co
         _leave(sim, b, agent)
         _leave(sim, b, ch)
         _destroy(sim, b)
-        agent.redirect = None
-        agent.kick.clear()
-        sim.spawn(sim.dialplan.run(agent))
+        _run_moved_leg(sim, agent)
         sim.emit("AgentComplete", complete + [("Reason", "transfer")])
         return
     if getattr(ch, "blind_from", None) is agent:  # BlindTransfer from the agent's leg (08 A)
@@ -230,9 +276,7 @@ def queue_bridge_moved(sim: "PbxSim", b: Bridge, ch: Channel, agent: Channel, co
         _leave(sim, b, agent)
         _leave(sim, b, ch)
         _destroy(sim, b)
-        agent.redirect = None
-        agent.kick.clear()
-        sim.spawn(sim.dialplan.run(agent))
+        _run_moved_leg(sim, agent)
         raise Redirected(ch.name)
     # the customer only (07 B, 08 C): the agent leg is hung up; AgentComplete waits for the customer's end
     _leave(sim, b, ch)
@@ -275,22 +319,32 @@ def late_complete(sim: "PbxSim", ch: Channel, after_hangup: bool) -> None:
     sim.emit("AgentComplete", ([] if after_hangup else ch.fields()) + queue + talk)
 
 
-def dial_bridge_moved(sim: "PbxSim", b: Bridge, ch: Channel, callee: Channel) -> None:
+def dial_bridge_moved(sim: "PbxSim", b: Bridge, ch: Channel, callee: Channel, go_on: bool = False) -> None:
     """Hook of Dial(): a Redirect took the caller and/or the dialled party out of the bridge.
 
     Moved parties run the dialplan where they were sent; a dialled party left behind is hung
-    up (as the agent's leg of a queue call, 07 B). Raises Redirected when the caller moved;
-    returns (Dial ends, the caller's dialplan goes on) when only the dialled party did.
+    up (as the agent's leg of a queue call, 07 B). Raises Redirected when the caller moved.
+    When only the dialled party moved, the basic bridge dissolves and Dial's caller is kicked
+    out with no async goto of its own, so ast_bridge_call() returns -1 (main/features.c) and
+    Dial() fails: the caller's dialplan ends there (SoftHangupRequest, Hangup; no next
+    priority), unless Dial had the ``g`` option (then DIALSTATUS=ANSWER and it goes on).
+    That is how the Local ``;2`` of a consult ends when the CTI server redirects the
+    consulted party into a conference. Returns only in that ``g`` case.
     """
     for party in ([callee, ch] if callee.redirect is not None else [ch, callee]):
         _leave(sim, b, party)
     _destroy(sim, b)
     if callee.redirect is not None:
-        callee.redirect = None
-        callee.kick.clear()
-        sim.spawn(sim.dialplan.run(callee))
+        _run_moved_leg(sim, callee)
     elif ch.redirect is not None:
         sim.emit("SoftHangupRequest", callee.fields() + [("Cause", "16")])
         sim.emit_hangup(callee, 16)
     if ch.redirect is not None:
         raise Redirected(ch.name)
+    if go_on:
+        return
+    log.info("pbxsim_dial_peer_moved_caller_ends", channel=ch.name, peer=callee.name, call_id=ch.linkedid)
+    sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+    sim.dialplan.emit_cdrs(ch)
+    sim.emit_hangup(ch, 16)
+    raise ChannelHungUp(ch.name)

@@ -51,6 +51,9 @@ from ctiserver.workorders.projection import control_op, ref_for
 log = structlog.get_logger(__name__)
 
 TRANSFER_KINDS = ("agent", "queue", "external")
+# Agent states in which a queue would still route a call to the member (not paused, signed in)
+TAKING_STATES = frozenset({AgentState.READY.value, AgentState.RINGING.value, AgentState.ON_CALL.value,
+                           AgentState.ON_HOLD.value})
 CONSULT_KINDS = ("agent", "external")
 NUMBER = re.compile(r"[0-9+*#]{1,32}")
 AGENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -78,7 +81,6 @@ class CallControl:
         self.core = core
         self._busy: set[str] = set()  # linkedids with a command under way
         self.ivr_nodes: frozenset[str] = frozenset()
-        self._rooms: dict[str, str] = {}  # conference room -> linkedid of the call it was made for
         self._ending: set[str] = set()  # rooms the server is emptying (ConfbridgeKick all sent)
 
     # -- checks ----------------------------------------------------------------
@@ -109,6 +111,12 @@ class CallControl:
         if not customer or not agent or call.answered_at is None:
             raise Conflict(f"no answered customer call to {what}", code="no_call")
         return customer, agent
+
+    @staticmethod
+    def _not_in_conference(call: cm.Call, what: str) -> None:
+        """A conference call is everyone's: moving or holding it would take the others along (409)."""
+        if call.conference or call.conference_pending:
+            raise Conflict(f"cannot {what} a conference call: remove the others or hang up", code="conference")
 
     def _ready(self) -> Any:
         ami = self.core.ami
@@ -148,6 +156,9 @@ class CallControl:
         call = self._call_for(account, linkedid)
         if call.held:
             raise Conflict("the call is already on hold", code="already_held")
+        self._not_in_conference(call, "hold")
+        if call.consulting:
+            raise Conflict("the customer already waits while you consult", code="consult_active")
         customer, agent = self._connected_legs(call, "hold")
         self._guard(linkedid)
         try:
@@ -189,6 +200,12 @@ class CallControl:
             queues = self.core.config.callcenter.queues
             if target not in queues:
                 raise InvalidInput(f"unknown queue {target[:40]!r}; known: {', '.join(queues)}", field="target")
+            # queues.conf joinempty=paused,unavailable,invalid: with nobody but paused or signed-out
+            # members (the agent handing the call over is in wrap-up next), Asterisk turns the caller away
+            takers = [v for v in self.core.book.views() if target in v.get("queues", ())
+                      and v.get("state") in TAKING_STATES and v.get("interface") != call.agent_interface]
+            if not takers:
+                raise Conflict(f"nobody in queue {target} can take the call now", code="queue_empty")
             return QUEUE_CONTEXT, target, {"queue": target}
         if not AGENT_ID.fullmatch(target):
             raise InvalidInput("target is not an agent id", field="target")
@@ -214,6 +231,9 @@ class CallControl:
         The step is written on the work order before the Redirect, so it comes before what
         Asterisk reports of it (the next agent ringing...); a refusal is written after it.
         """
+        self._not_in_conference(call, "transfer" if kind == "transfer" else "send to the IVR")
+        if call.consulting:
+            raise Conflict("finish the consult first", code="consult_active")
         customer, agent = self._connected_legs(call, kind)
         self._guard(call.linkedid)
         was_held = call.held
@@ -223,6 +243,9 @@ class CallControl:
             if before is not None:
                 before()
             self._record(call, kind, {**data, "from": frm, "by": account.id})
+            if context == TRANSFER_CONTEXT and call.queue:  # unanswered: back to the call's own queue
+                await self._send({"Action": "Setvar", "Channel": customer, "Variable": "CTI_FALLBACK_QUEUE",
+                                  "Value": call.queue})
             await self._send({"Action": "Redirect", "Channel": customer, "Context": context, "Exten": exten,
                               "Priority": 1})
         except BaseException as exc:
@@ -272,6 +295,7 @@ class CallControl:
             raise InvalidInput(f"kind must be one of {', '.join(CONSULT_KINDS)}", field="kind")
         if call.consulting:
             raise Conflict("a consult is already under way on this call", code="consult_active")
+        self._not_in_conference(call, "consult on")
         if call.held:
             raise Conflict("take the call back from hold first", code="held")
         if kind == "agent":
@@ -343,10 +367,57 @@ class CallControl:
         log.info("call_consult_cancel_requested", linkedid=linkedid, by=account.id)
         return {"linkedid": linkedid, "requested": "consult_cancel"}
 
-    # -- conference ---------------------------------------------------------------------
+    async def consult_conference(self, account: Any, linkedid: str) -> dict:
+        """Everyone in a conference: ``Redirect`` of the consulted party into the call's ConfBridge room.
 
-    def _room_for(self, linkedid: str) -> str:
-        return "cti" + re.sub(r"[^0-9A-Za-z]", "", linkedid)[-40:]
+        Asterisk then ends the consult's Local pair and puts the agent back with the customer (an
+        Atxfer whose target leaves, as a cancel); once the two are bridged again the tracker says
+        so (``ConferenceReady``) and both follow with the dual ``Redirect`` of ``conference/add``.
+        """
+        call, consult = self._consult_of(account, linkedid)
+        if consult.answered_at is None:
+            raise Conflict("the consult has not been answered yet: cancel it or wait", code="consult_not_answered")
+        party = consult.target_leg or next(
+            (u for u in sorted(consult.legs) if u in call.legs and (leg := self.tracker.legs.get(u)) is not None
+             and leg.state == 6 and not leg.channel.startswith("Local/")), "")
+        channel = self._channel(party)
+        if not channel:
+            raise Conflict("the consulted party is gone", code="no_consult")
+        room = cm.room_name(linkedid)
+        self._guard(linkedid)
+        try:
+            self._record(call, "conference_from_consult", {"room": room, "by": account.id})
+            call.conference_pending = room
+            self.tracker.rooms[room] = linkedid
+            call.guests.add(party)
+            await self._send({"Action": "Redirect", "Channel": channel, "Context": cm.CONFERENCE_CONTEXT,
+                              "Exten": room, "Priority": 1})
+        except BaseException as exc:
+            call.conference_pending = ""
+            call.guests.discard(party)
+            self._record(call, "conference_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            raise
+        finally:
+            self._busy.discard(linkedid)
+        log.info("call_consult_conference_requested", linkedid=linkedid, room=room, by=account.id,
+                 queue=call.queue or None)
+        return {"linkedid": linkedid, "requested": "consult_conference", "room": room}
+
+    def _conference_ready(self, ce: cm.ConferenceReady) -> None:
+        """Consult -> conference, second step: customer and agent join the colleague in the room."""
+        call = ce.call
+        customer = self._channel(self.tracker.customer_leg(call))
+        agent = self._channel(self.tracker.agent_leg(call)[1])
+        if not customer or not agent:
+            return
+        call.conference = ce.room
+        self.core.spawn_quiet({"Action": "Redirect", "Channel": customer, "Context": cm.CONFERENCE_CONTEXT,
+                               "Exten": ce.room, "Priority": 1, "ExtraChannel": agent,
+                               "ExtraContext": cm.CONFERENCE_CONTEXT, "ExtraExten": ce.room, "ExtraPriority": 1},
+                              call.linkedid)
+        self.core.publish_call(call, ce.at)
+
+    # -- conference ---------------------------------------------------------------------
 
     async def conference_add(self, account: Any, linkedid: str, kind: Any, target: Any) -> dict:
         """Move customer and agent into a ConfBridge room (dual ``Redirect``, trace 10), then ``Originate``
@@ -364,7 +435,7 @@ class CallControl:
         else:
             number = check_number(target, "target")
             channel, data = f"Local/{number}@{OUTBOUND_CONTEXT}", {"number": number}
-        room = call.conference or self._room_for(linkedid)
+        room = call.conference or cm.room_name(linkedid)
         if not call.conference:
             customer, agent = self._connected_legs(call, "conference")
         self._guard(linkedid)
@@ -375,10 +446,11 @@ class CallControl:
                                   "Exten": room, "Priority": 1, "ExtraChannel": agent,
                                   "ExtraContext": cm.CONFERENCE_CONTEXT, "ExtraExten": room, "ExtraPriority": 1})
                 call.conference = room
-                self._rooms[room] = linkedid
+                self.tracker.rooms[room] = linkedid
+            channel_id = f"cti-conf-{uuid.uuid4().hex[:16]}"
             originate = {"Action": "Originate", "Channel": channel, "Context": cm.CONFERENCE_CONTEXT, "Exten": room,
-                         "Priority": 1, "Async": "true", "Timeout": DIAL_TIMEOUT_MS,
-                         "ChannelId": f"cti-conf-{uuid.uuid4().hex[:16]}"}
+                         "Priority": 1, "Async": "true", "Timeout": DIAL_TIMEOUT_MS, "ChannelId": channel_id}
+            self.tracker.join(channel_id, call)  # the added party is on this call's work order, not one of its own
             if NUMBER.fullmatch(call.caller_num or ""):  # the added party sees who the customer is
                 originate["CallerID"] = f'"{call.caller_num}" <{call.caller_num}>'
             await self._send(originate)
@@ -393,7 +465,7 @@ class CallControl:
 
     def participants(self, room: str) -> list[dict]:
         """Who is in the room now, in join order of their legs: {participant, who, kind}."""
-        main = self.tracker.calls.get(self._rooms.get(room, ""))
+        main = self.tracker.calls.get(self.tracker.rooms.get(room, ""))
         out = []
         for leg in self.tracker.legs.values():
             if leg.room != room:
@@ -430,7 +502,7 @@ class CallControl:
         return {"linkedid": linkedid, "requested": "conference_remove", "participant": participant}
 
     def _conference_left(self, ce: cm.ConferenceLeft) -> None:
-        linkedid = self._rooms.get(ce.room)
+        linkedid = self.tracker.rooms.get(ce.room)
         main = self.tracker.calls.get(linkedid or "")
         left = self.participants(ce.room)
         if main is not None:
@@ -443,7 +515,7 @@ class CallControl:
             self.core.spawn_quiet({"Action": "ConfbridgeKick", "Conference": ce.room, "Channel": "all"},
                                   linkedid or ce.call.linkedid)
         if not left:
-            self._rooms.pop(ce.room, None)
+            self.tracker.rooms.pop(ce.room, None)
             self._ending.discard(ce.room)
 
     # -- hang up ----------------------------------------------------------------------
@@ -512,9 +584,15 @@ class CallControl:
             self._conference_left(ce)
             return
         if isinstance(ce, cm.ConferenceJoined):
-            main = self.tracker.calls.get(self._rooms.get(ce.room, ""))
-            if main is not None:  # the panels on the call refresh their participant list
+            main = self.tracker.calls.get(self.tracker.rooms.get(ce.room, ""))
+            if main is not None:  # on the work order, and the panels on the call refresh their participant list
+                who = next((p for p in self.participants(ce.room) if p["participant"] == self._channel(ce.leg)), None)
+                if who is not None:
+                    self._record(main, "conference_joined", {**who, "room": ce.room})
                 self.core.publish_call(main, ce.at)
+            return
+        if isinstance(ce, cm.ConferenceReady):
+            self._conference_ready(ce)
             return
         if isinstance(ce, cm.ConsultEnded):
             c = ce.consult

@@ -5,12 +5,20 @@ A call is keyed by Asterisk's ``Linkedid``, its legs by ``Uniqueid``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Where the CTI server's hold puts the customer and the agent's leg (asterisk_conf/extensions.conf).
 HOLD_CONTEXT = "hold"
 AGENT_WAIT_CONTEXT = "agent-wait"
 CONFERENCE_CONTEXT = "cti-conference"  # ConfBridge(${EXTEN},...): the CTI server's conference rooms
+
+
+
+def room_name(linkedid: str) -> str:
+    """The ConfBridge room of a call: derived from its linkedid, so a restarted server finds it again."""
+    return "cti" + re.sub(r"[^0-9A-Za-z]", "", linkedid)[-40:]
+
 
 # Queue results after which nobody could take the caller (app_queue's QUEUESTATUS).
 NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"})
@@ -91,6 +99,8 @@ class Call:
     hold_by_phone: bool = False  # the hold is the agent's phone's own (re-INVITE: Hold/Unhold), not the panel's
     consult: Consult | None = None  # the last consult asked from the panel (active while outcome is '')
     conference: str = ""  # the ConfBridge room the call was moved into (issue 4)
+    guests: set[str] = field(default_factory=set)  # legs the server Originated into the call (conference)
+    conference_pending: str = ""  # consult -> conference: the room customer and agent go to once together
 
     @property
     def consulting(self) -> bool:
@@ -105,9 +115,11 @@ class Call:
 
     @property
     def disposition(self) -> str | None:
-        """answered / no_agent / abandoned once ended (None while the call is live)."""
+        """answered / no_agent / abandoned, or no_answer for an agent's call out, once ended (None while live)."""
         if self.ended_at is None:
             return None
+        if self.direction == "outbound" and self.queued_at is None:  # the agent dialled: did the far end answer?
+            return "answered" if self.answered_at is not None else "no_answer"
         if self.answered_at is not None or (self.outside and self.queued_at is None):
             return "answered"
         if self.queue_status in NO_AGENT_STATUSES:
@@ -267,6 +279,16 @@ class ConferenceLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class ConferenceReady:
+    """Consult -> conference: the colleague went to the room, the agent is back with the customer,
+    so the two can follow (``room``)."""
+
+    call: Call
+    room: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     call: Call
     at: float
@@ -274,4 +296,4 @@ class CallEnded:
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
-             | ConsultEnded | ConferenceJoined | ConferenceLeft | CallEnded)
+             | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

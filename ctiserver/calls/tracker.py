@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
-                                   AgentLegEnded, Call, ConferenceJoined, ConferenceLeft,
+from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, room_name, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
+                                   AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
                                    CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
-                                   CallQueued, CallRingEnded, CallRinging, CallStarted, ConsultEnded,
+                                   CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
                                    HeldPartyGone, Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
@@ -30,6 +30,16 @@ class CallTracker:
         self.legs: dict[str, Leg] = {}
         self.calls: dict[str, Call] = {}
         self._is_agent = is_agent_endpoint
+        # Linkedid of channels the server Originates into a call (a conference participant) -> the call's
+        self.alias: dict[str, str] = {}
+        self.rooms: dict[str, str] = {}  # conference room -> linkedid of the call it was made for
+
+    def join(self, linkedid: str, call: Call) -> None:
+        """Channels Asterisk will create with ``linkedid`` (an Originate's ChannelId) belong to ``call``."""
+        self.alias[linkedid] = call.linkedid
+
+    def _call(self, linkedid: str) -> Call | None:
+        return self.calls.get(self.alias.get(linkedid, linkedid))
 
     # -- events ----------------------------------------------------------
 
@@ -39,17 +49,22 @@ class CallTracker:
         return handler(self, e) if handler else []
 
     def _created(self, e: ev.ChannelCreated) -> list[CallEvent]:
-        leg = Leg(e.uniqueid, e.linkedid, e.channel, ev.endpoint_of(e.channel), e.state, exten=e.exten)
+        linkedid = self.alias.get(e.linkedid, e.linkedid)
+        if linkedid not in self.calls:  # the call it was brought into ended first: a call of its own
+            linkedid = e.linkedid
+        leg = Leg(e.uniqueid, linkedid, e.channel, ev.endpoint_of(e.channel), e.state, exten=e.exten)
         self.legs[e.uniqueid] = leg
-        call = self.calls.get(e.linkedid)
+        call = self.calls.get(linkedid)
         out: list[CallEvent] = []
         if call is None:
-            call = Call(e.linkedid, e.at, caller_num=e.caller_num, caller_name=e.caller_name,
+            call = Call(linkedid, e.at, caller_num=e.caller_num, caller_name=e.caller_name,
                         caller_leg=e.uniqueid,
                         direction="outbound" if self._is_agent(leg.endpoint) else "inbound")
-            self.calls[e.linkedid] = call
+            self.calls[linkedid] = call
             out.append(CallStarted(call, e.at))
         call.legs.add(e.uniqueid)
+        if linkedid != e.linkedid:  # a party the server Originated into this call (a conference participant)
+            call.guests.add(e.uniqueid)
         if call.consulting and e.uniqueid not in (call.caller_leg, call.consult.from_leg):  # type: ignore[union-attr]
             call.consult.legs.add(e.uniqueid)  # type: ignore[union-attr]  # the Atxfer's Local pair, the colleague
         return out
@@ -64,6 +79,8 @@ class CallTracker:
         call = self.calls.get(leg.linkedid)
         if call is None:
             return []
+        if leg.uniqueid in call.guests:
+            return self._guest_up(call, leg, e.at) if e.state == UP else []
         consult = call.consult
         if consult is not None and consult.active and leg.uniqueid in consult.legs and e.state == UP:
             return self._consult_up(call, leg, e.at)
@@ -85,6 +102,13 @@ class CallTracker:
             return []
         return self._maybe_outside(call, leg, e.at)
 
+    def _guest_up(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
+        """An agent the server brought into the call (conference) answered: on this call, not its owner."""
+        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.outside:
+            return []
+        call.outside[leg.uniqueid] = leg.endpoint
+        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, (call.caller_num, call.caller_name), at)]
+
     def _consult_up(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
         """A leg of the consult answered: the colleague (or the outside number) talks with the agent."""
         consult = call.consult
@@ -103,8 +127,21 @@ class CallTracker:
     def _consult_over(self, call: Call, outcome: str, at: float) -> list[CallEvent]:
         consult = call.consult
         assert consult is not None
-        consult.outcome = outcome
-        return [ConsultEnded(call, consult, at)]
+        consult.outcome = "conference" if call.conference_pending and outcome != "caller_gone" else outcome
+        return [ConsultEnded(call, consult, at), *self._merge_ready(call, at)]
+
+    def _merge_ready(self, call: Call, at: float) -> list[CallEvent]:
+        """Consult -> conference: once the agent is bridged with the customer again, both can go to the room."""
+        if not call.conference_pending or call.consulting:
+            return []
+        customer, agent = self.legs.get(self.customer_leg(call)), self.legs.get(self.agent_leg(call)[1])
+        if customer is None or agent is None:
+            call.conference_pending = ""  # one of them left meanwhile: nobody to bring
+            return []
+        if not customer.bridge or customer.bridge != agent.bridge:
+            return []
+        room, call.conference_pending = call.conference_pending, ""
+        return [ConferenceReady(call, room, at)]
 
     def _new_agent(self, call: Call, interface: str, leg: str, at: float) -> list[CallEvent]:
         """An agent took a call someone else had (a transfer, or the queue again after a move)."""
@@ -147,11 +184,13 @@ class CallTracker:
 
     def _hold(self, e: ev.ChannelHold) -> list[CallEvent]:
         leg = self.legs.get(e.uniqueid)
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if leg is None or call is None or not self._is_agent(leg.endpoint):
             return []
         if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
             return []
+        if leg.uniqueid in call.guests:  # a conference participant's own hold holds nobody else
+            return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
         if e.held and call.consulting and leg.uniqueid == call.consult.from_leg:  # type: ignore[union-attr]
             return []  # the Atxfer's own Hold (trace 08 B): the agent consults, still on the call
         if e.held and call.held_since is None:  # the phone's own hold counts on the work order too
@@ -164,7 +203,7 @@ class CallTracker:
         return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
 
     def _caller_call(self, e: ev.ChannelEvent) -> Call | None:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         return call if call and call.caller_leg == e.uniqueid else None
 
     def _dtmf(self, e: ev.DtmfReceived) -> list[CallEvent]:
@@ -189,7 +228,7 @@ class CallTracker:
         return next(((i, leg) for leg, i in call.outside.items() if leg in call.legs), ("", ""))
 
     def _step(self, e: ev.DialplanStep) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call is None:
             return []
         out: list[CallEvent] = []
@@ -244,7 +283,7 @@ class CallTracker:
         return []
 
     def _joined(self, e: ev.CallerJoinedQueue) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call is None:
             return []
         call.queue = e.queue
@@ -253,13 +292,13 @@ class CallTracker:
         return [CallQueued(call, e.at)]
 
     def _abandoned(self, e: ev.CallerAbandoned) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call:
             call.abandoned = True
         return []
 
     def _agent_called(self, e: ev.AgentCalled) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call is None or e.dest_uniqueid in call.ringing:
             return []
         if e.dest_uniqueid not in self.legs:  # Newchannel not seen (link came up mid-dial)
@@ -270,7 +309,7 @@ class CallTracker:
         return [CallRinging(call, e.interface, e.dest_uniqueid, e.at)]
 
     def _connected(self, e: ev.AgentConnected) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call is None:
             return []
         call.ringing.pop(e.dest_uniqueid, None)
@@ -282,7 +321,7 @@ class CallTracker:
         return [CallAnswered(call, e.interface, e.dest_uniqueid, e.at)]
 
     def _hangup_request(self, e: ev.HangupRequested) -> list[CallEvent]:
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call and call.answered_at is not None and not call.hangup_by:
             if e.uniqueid == call.agent_leg:
                 call.hangup_by = "agent"
@@ -294,15 +333,16 @@ class CallTracker:
         leg = self.legs.get(e.uniqueid)
         if leg:
             leg.bridge = e.bridge_id if isinstance(e, ev.BridgeEntered) else ""
-        call = self.calls.get(e.linkedid)
-        if (call and isinstance(e, ev.BridgeEntered) and call.held_since is not None
-                and e.uniqueid == call.hold_parties[0]):
+        call = self._call(e.linkedid)
+        if call is None or not isinstance(e, ev.BridgeEntered):
+            return []
+        if call.held_since is not None and e.uniqueid == call.hold_parties[0]:
             return self._hold_over(call, e.at)  # retrieve: the customer is bridged again
-        return []
+        return self._merge_ready(call, e.at)
 
     def _hungup(self, e: ev.ChannelHungUp) -> list[CallEvent]:
         leg = self.legs.pop(e.uniqueid, None)
-        call = self.calls.get(e.linkedid)
+        call = self._call(e.linkedid)
         if call is None or e.uniqueid not in call.legs:
             return []
         left: list[CallEvent] = [ConferenceLeft(call, leg.room, e.uniqueid, e.at)] if leg and leg.room else []
@@ -310,6 +350,7 @@ class CallTracker:
 
     def _leg_gone(self, call: Call, uniqueid: str, at: float, cause: int) -> list[CallEvent]:
         call.legs.discard(uniqueid)
+        call.guests.discard(uniqueid)
         out: list[CallEvent] = []
         consult = call.consult if call.consulting else None
         completed = consult is not None and uniqueid == consult.from_leg and call.caller_leg in call.legs
@@ -364,8 +405,14 @@ class CallTracker:
                 out += self._hold_over(call, at)
             call.ended_at = at
             del self.calls[call.linkedid]
+            self._forget(call.linkedid)
             out.append(CallEnded(call, at))
         return out
+
+    def _forget(self, linkedid: str) -> None:
+        for mapping in (self.alias, self.rooms):
+            for key in [k for k, v in mapping.items() if v == linkedid]:
+                del mapping[key]
 
     def _consult_leg_gone(self, call: Call, consult, uniqueid: str, completed: bool,
                           at: float) -> list[CallEvent]:
@@ -380,7 +427,9 @@ class CallTracker:
             return out + self._consult_over(call, "completed", at)
         if uniqueid == call.caller_leg:  # the customer left: agent and colleague go on as a plain call
             return self._consult_over(call, "caller_gone", at)
-        if uniqueid in consult.legs and not (consult.legs & call.legs):
+        # consult -> conference: the consult's party went to the room, the rest of its legs is what ends
+        left = {u for u in consult.legs & call.legs if not ((leg := self.legs.get(u)) and leg.room)}
+        if uniqueid in consult.legs and not left:
             outcome = ("cancelled" if consult.cancel_requested else
                        "target_hung_up" if consult.answered_at is not None else "no_answer")
             return self._consult_over(call, outcome, at)
@@ -414,14 +463,36 @@ class CallTracker:
         # Legs that vanished while we were not looking.
         for call in list(self.calls.values()):
             for uid in sorted(call.legs - snap.keys()):
-                self.legs.pop(uid, None)
+                leg = self.legs.pop(uid, None)
+                if leg is not None and leg.room:
+                    out.append(ConferenceLeft(call, leg.room, uid, now))
                 out += self._leg_gone(call, uid, now, 0)
+        # Conference rooms are named after their call: members with a linkedid of their own (the
+        # parties the server Originated in) belong to that call, also after a restart of the server.
+        members = [(c, room) for c in snap.values() if (room := self._room_of(c))]
+        for c, room in members:
+            if c.linkedid and room_name(c.linkedid) == room:
+                self.rooms.setdefault(room, c.linkedid)
+        for c, room in members:
+            owner = self.rooms.get(room)
+            if owner and c.linkedid and c.linkedid != owner:
+                self.alias.setdefault(c.linkedid, owner)
         by_call: dict[str, list[ev.ChannelSnapshot]] = {}
         for c in snap.values():
-            by_call.setdefault(c.linkedid or c.uniqueid, []).append(c)
+            linkedid = c.linkedid or c.uniqueid
+            by_call.setdefault(self.alias.get(linkedid, linkedid), []).append(c)
         for linkedid, legs in by_call.items():
             out += self._adopt(linkedid, legs, waits, now)
         return out
+
+    @staticmethod
+    def _room_of(c: ev.ChannelSnapshot) -> str:
+        """The CTI conference room a channel is in (cti-conference,<room> / ConfBridge(<room>,...)), or ''."""
+        if c.context == CONFERENCE_CONTEXT and c.exten not in ("", "s"):
+            return c.exten
+        if c.application == "ConfBridge" and c.appdata.startswith("cti"):
+            return c.appdata.split(",", 1)[0]
+        return ""
 
     def _adopt(self, linkedid: str, legs: list[ev.ChannelSnapshot], waits: dict[str, ev.QueueEntrySnapshot],
                now: float) -> list[CallEvent]:
@@ -440,17 +511,34 @@ class CallTracker:
                 self.legs[c.uniqueid] = Leg(c.uniqueid, linkedid, c.channel, ev.endpoint_of(c.channel), c.state,
                                             c.bridge_id)
             call.legs.add(c.uniqueid)
-            self.legs[c.uniqueid].state, self.legs[c.uniqueid].bridge = c.state, c.bridge_id
+            if (c.linkedid or c.uniqueid) != linkedid:
+                call.guests.add(c.uniqueid)
+            leg = self.legs[c.uniqueid]
+            leg.state, leg.bridge = c.state, c.bridge_id
+            room = self._room_of(c)
+            if leg.room != room:  # joined or left a conference room while the link was down
+                if leg.room:
+                    out.append(ConferenceLeft(call, leg.room, leg.uniqueid, now))
+                if room:
+                    out.append(ConferenceJoined(call, room, leg.uniqueid, now))
+                leg.room = room
+            if room and room == room_name(linkedid):
+                call.conference = room
         caller = next((c for c in legs if c.uniqueid == call.caller_leg), None)
         if caller and caller.application == "Queue" and not call.queue:
             call.queue = caller.appdata.split(",", 1)[0]
             wait = waits.get(caller.uniqueid)
             call.queued_at = now - (wait.wait if wait else caller.duration)
             out.append(CallQueued(call, now))
+        out += self._adopt_consult(call, caller, legs, now)
         for c in legs:
             if c.uniqueid == call.caller_leg:
                 continue
             interface = ev.endpoint_of(c.channel)
+            if c.uniqueid in call.guests or (call.consulting and c.uniqueid in call.consult.legs):  # type: ignore[union-attr]
+                if c.state == UP and c.uniqueid in call.guests:
+                    out += self._guest_up(call, self.legs[c.uniqueid], now)
+                continue
             bridged = caller is not None and c.bridge_id and c.bridge_id == caller.bridge_id
             # an agent's leg held by the panel (agent-wait) or bridged back by retrieve (no AppQueue any more)
             waiting = self._is_agent(interface) and c.context == AGENT_WAIT_CONTEXT
@@ -487,6 +575,38 @@ class CallTracker:
         elif caller is not None and caller.context != HOLD_CONTEXT and call.held_since is not None:
             out += self._hold_over(call, now)
         for c in legs:
-            if c.application != "AppQueue" and c.state == UP:
+            if c.application != "AppQueue" and c.state == UP and c.uniqueid not in call.guests:
                 out += self._maybe_outside(call, self.legs[c.uniqueid], now)
+        return out
+
+    def _adopt_consult(self, call: Call, caller: ev.ChannelSnapshot | None, legs: list[ev.ChannelSnapshot],
+                       now: float) -> list[CallEvent]:
+        """A consult (Atxfer) seen in a snapshot: legs that came meanwhile, a colleague who answered
+        meanwhile; after a restart of the server, the consult itself (the agent's leg bridged with the
+        Local channel Asterisk made for it, the customer waiting in the original bridge)."""
+        out: list[CallEvent] = []
+        if call.consult is None and caller is not None and not call.agent_leg:
+            for c in legs:
+                local = next((o for o in legs if o.channel.startswith("Local/") and o.channel.endswith(";1")
+                              and c.bridge_id and o.bridge_id == c.bridge_id), None)
+                interface = ev.endpoint_of(c.channel)
+                if (local is None or not self._is_agent(interface) or c.state != UP or c.application != "AppQueue"
+                        or c.bridge_id == caller.bridge_id):
+                    continue
+                call.answered_at = call.answered_at or now - c.duration
+                call.agent_interface, call.agent_leg = interface, c.uniqueid
+                out.append(CallAnswered(call, interface, c.uniqueid, now))
+                target, _, context = local.channel[len("Local/"):].rpartition("-")[0].partition("@")
+                call.consult = Consult("agent" if context == "agents" else "external", target, interface,
+                                       c.uniqueid, "", now - local.duration)
+                break
+        consult = call.consult
+        if consult is None or not consult.active:
+            return out
+        for c in legs:
+            if c.uniqueid in (call.caller_leg, consult.from_leg):
+                continue
+            consult.legs.add(c.uniqueid)
+            if c.state == UP and not c.channel.startswith("Local/"):
+                out += self._consult_up(call, self.legs[c.uniqueid], now)
         return out

@@ -33,7 +33,7 @@ WORK_ORDER_FIELDS: dict[str, str] = {
 WORK_ORDER_CHOICES: dict[str, frozenset[str | None]] = {
     "direction": frozenset({"inbound", "outbound"}),
     "status": frozenset({"open", "queued", "ringing", "in_call", "ended", "completed"}),
-    "disposition": frozenset({"answered", "abandoned", "no_agent", None}),
+    "disposition": frozenset({"answered", "abandoned", "no_agent", "no_answer", None}),
     "customer_class": frozenset({"vip", "ordinary", "not_customer", None}),
 }
 

@@ -84,6 +84,13 @@ async def consult_cancel(request: web.Request) -> web.Response:
     return _accepted(await request.app[CORE].calls.consult_cancel(request[ACCOUNT], request.match_info["linkedid"]))
 
 
+@routes.post("/api/calls/{linkedid}/consult/conference")
+async def consult_conference(request: web.Request) -> web.Response:
+    await _body(request, {})
+    return _accepted(await request.app[CORE].calls.consult_conference(request[ACCOUNT],
+                                                                      request.match_info["linkedid"]))
+
+
 @routes.post("/api/calls/{linkedid}/conference/add")
 async def conference_add(request: web.Request) -> web.Response:
     body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})

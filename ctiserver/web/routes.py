@@ -181,6 +181,15 @@ async def agents(request: web.Request) -> web.Response:
     return web.json_response({"agents": request.app[CORE].agents.views()}, dumps=_dumps)
 
 
+@routes.get("/api/agents/available")
+async def available_agents(request: web.Request) -> web.Response:
+    """The other agents a call could go to now (state ready), by id: the panel's transfer / consult picker."""
+    me = str(request[ACCOUNT].id)
+    ready = [{"id": a["id"], "name": a["name"], "queues": a["queues"]} for a in request.app[CORE].agents.views()
+             if a["state"] == "ready" and str(a["id"]) != me]
+    return web.json_response({"agents": sorted(ready, key=lambda a: str(a["id"]))}, dumps=_dumps)
+
+
 @routes.get("/api/workorders")
 async def list_workorders(request: web.Request) -> web.Response:
     """Search work orders; agents only ever see their own."""

@@ -99,3 +99,119 @@ async def test_hold_retrieve_and_hang_up(who_hangs_up: str, db_dsn: str, tmp_pat
                 if proc is not None and proc.returncode is None:
                     proc.kill()
                     await proc.wait()
+
+
+async def _ready(agent, login: str) -> None:
+    status, body = await agent.post("/api/agent/state", {"state": "ready"})
+    assert status < 300, body
+    await agent.expect("agent_state", lambda d: d["id"] == login and d["state"] == "ready")
+
+
+async def _until(stack, check, what: str, timeout: float = 15.0) -> list[dict]:
+    """Poll Asterisk's CoreShowChannels (a real PBX gives no event for 'all three are in the room')."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        chans = await channels(stack)
+        if check(chans):
+            return chans
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what}: {[(c['Channel'], c.get('Application'), c.get('BridgeId')) for c in chans]}")
+        await asyncio.sleep(0.2)
+
+
+async def _hang_up_everything(stack) -> None:
+    """End whatever calls are still up (before the SIPp parties go, so that each BYE is answered
+    and no late one reaches the next test's phones)."""
+    for c in await channels(stack):
+        try:
+            await stack.core.ami.send({"Action": "Hangup", "Channel": c["Channel"]})
+        except Exception:  # gone meanwhile
+            pass
+    await _until(stack, lambda cs: cs == [], "no channel left")
+
+
+@pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
+                    reason="needs sipp and an Asterisk on this machine (its SIP is bound to 127.0.0.1)")
+@pytest.mark.timeout(120)
+async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp_path: Path) -> None:
+    """Consult (Atxfer) of 1002, then everyone in the ConfBridge room: the colleague is Redirected
+    there, Asterisk puts 1001 back with the customer, then both follow. Then 1001 leaves, 1002 hangs
+    up, and the customer is not left alone in the room."""
+    if _listening(IVR_PORT):
+        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
+    cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
+                                            "ami.secret": SECRET, "ivr.port": IVR_PORT})
+    procs = []
+    async with running(cfg, seed=True) as stack:
+        await stack.core.link_ready.wait()
+        a, b = stack.client(), stack.client()
+        try:
+            await _hang_up_everything(stack)
+            for client, login in ((a, "1001"), (b, "1002")):
+                await client.login(login)
+                await client.connect()
+            for login, client in (("1002", b), ("1001", a)):
+                if stack.core.book.view(login)["state"] != "logged_out":
+                    await client.post("/api/agent/state", {"state": "logged_out"})
+                    await client.expect("agent_state", lambda d, x=login: d["id"] == x and d["state"] == "logged_out")
+            await _ready(a, "1001")
+            uas = str(Path(TRACES) / f"{SCENARIO}_uas_1001.xml")  # answers, then waits for a BYE
+            procs.append(await _sipp("-sf", uas, "-i", "127.0.0.1", "-p", "5011"))
+            procs.append(await _sipp("-sf", uas, "-i", "127.0.0.1", "-p", "5021"))  # phone 1002
+            procs.append(await _sipp("127.0.0.1:5060", "-sf", str(Path(TRACES) / f"{SCENARIO}_uac_caller.xml"),
+                                     "-i", "127.0.0.1", "-p", "5061"))
+            pop = await a.expect("call_ringing", timeout=30)
+            linkedid = pop["linkedid"]
+            await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "on_call", timeout=30)
+            await _ready(b, "1002")
+
+            status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
+            assert status == 202, body
+            await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+                           and d["consult"]["answered"], timeout=20)
+            status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
+            assert status == 202, body
+            room = body["room"]
+            in_room = await _until(stack, lambda cs: sum(c.get("Application") == "ConfBridge" for c in cs) == 3
+                                   and len(cs) == 3, "customer, 1001 and 1002 in the room")
+            assert {c["Channel"].split("-")[0] for c in in_room} == {"PJSIP/caller", "PJSIP/1001", "PJSIP/1002"}
+            assert all(c["Exten"] == room for c in in_room)
+            await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
+                           and d.get("consult") is None, timeout=15)
+            await stack.core.settled()
+            status, body = await a.get(f"/api/calls/{linkedid}/conference")
+            assert status == 200, body
+            assert sorted((p["kind"], p["who"] if p["kind"] == "agent" else "") for p in body["participants"]) == [
+                ("agent", "1001"), ("agent", "1002"), ("customer", "")], body
+            assert stack.core.book.view("1001")["state"] == "on_call"
+            assert stack.core.book.view("1002")["state"] == "on_call"
+
+            # 1001 leaves: customer and 1002 talk on; then 1002 hangs up: the customer is let go too
+            assert (await a.post(f"/api/calls/{linkedid}/hangup", {}))[0] == 202
+            await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"),
+                           timeout=15)
+            await _until(stack, lambda cs: len(cs) == 2, "customer and 1002 left in the room")
+            colleague = next(c for c in await channels(stack) if c["Channel"].startswith("PJSIP/1002"))
+            await stack.core.ami.send({"Action": "Hangup", "Channel": colleague["Channel"]})
+            ended = await a.expect("call_ended", lambda d: d["linkedid"] == linkedid, timeout=15)
+            assert ended["disposition"] == "answered"
+            await _until(stack, lambda cs: cs == [], "no channel left")
+            await stack.core.settled()
+            await stack.store.flush()
+            status, wo = await a.get(f"/api/workorders/{ended['workorder_ref']}")
+            assert status == 200, wo
+            events = wo["workorder"]["events"]
+            consult = next(e["data"] for e in events if e["kind"] == "consult")
+            assert consult["outcome"] == "conference", consult
+            joined = {(e["data"]["kind"], e["data"]["who"]) for e in events if e["kind"] == "conference_joined"}
+            assert {("agent", "1001"), ("agent", "1002")} <= joined and "customer" in {k for k, _ in joined}
+            for client, login in ((a, "1001"), (b, "1002")):
+                await client.post("/api/agent/state", {"state": "logged_out"})
+        finally:
+            await _hang_up_everything(stack)
+            await a.close()
+            await b.close()
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()

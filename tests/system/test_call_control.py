@@ -172,6 +172,9 @@ async def test_only_the_agent_on_the_call_or_a_supervisor_controls_it_and_bad_in
         status, body = await agent.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
         assert status == 409 and body["error"]["code"] == "agent_not_ready", body
         assert "logged_out" in body["error"]["message"]
+        # nobody but 1001 (who hands the call over) is in the queue: Asterisk would turn the caller away
+        status, body = await agent.post(f"/api/calls/{linkedid}/transfer", {"kind": "queue", "target": "support"})
+        assert status == 409 and body["error"]["code"] == "queue_empty", body
         assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/caller"]
         status, body = await agent.post("/api/calls/nosuchcall/hold", {})
         assert status == 409 and body["error"]["code"] == "no_call", body
@@ -217,6 +220,33 @@ async def test_blind_transfer_to_a_ready_agent_moves_the_call_and_the_work_order
         assert wo["agent_id"] == "1002" and wo["hangup_by"] == "caller"
         ended = next(e for e in wo["events"] if e["kind"] == "ended")
         assert ended["data"]["agents"] == ["1001", "1002"]
+
+
+async def test_transfer_to_an_agent_who_does_not_take_it_goes_back_to_the_calls_queue(stack) -> None:
+    async with panels(stack, "1001", "1002", "1003") as p:
+        a, b, c = p["1001"], p["1002"], p["1003"]
+        call, linkedid = await answered_with_colleague_ready(stack, a, b)
+        stack.sim.set_phone("1002", Phone(decline_after=0.3))  # 1002 is ready, but rejects it on the phone
+        await ready(c, "1003")
+        stack.sim.set_phone("1003", Phone(answer_after=0.3))
+        fallback: list[str] = []
+        stack.sim.listeners.append(lambda name, f: fallback.append(dict(f)["Value"]) if name == "VarSet"
+                                   and dict(f).get("Variable") == "CTI_FALLBACK_QUEUE" else None)
+        status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"})
+        assert status == 202, body
+        await b.expect("call_ringing", lambda d: d["linkedid"] == linkedid)
+        assert fallback == ["support"]  # set on the customer's channel before the Redirect
+        # not dropped: back in the queue it came from, where 1003 answers it
+        await c.expect("agent_state", lambda d: d["id"] == "1003" and d["state"] == "on_call"
+                       and d["call"] == linkedid)
+        assert channels_of(stack, linkedid) == ["PJSIP/1003", "PJSIP/caller"]
+        await call.hangup()
+        await c.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        wo = await workorder(stack, c, linkedid, ("transfer", "ring_ended", "ended"))
+        declined = [e["data"] for e in wo["events"] if e["kind"] == "ring_ended"]
+        assert {"agent": "1002", "why": "declined"} in declined, declined
+        assert wo["agent_id"] == "1003" and wo["queue"] == "support" and wo["disposition"] == "answered"
+        assert next(e for e in wo["events"] if e["kind"] == "ended")["data"]["agents"] == ["1001", "1003"]
 
 
 async def test_transfer_to_an_outside_number_frees_the_agent(stack) -> None:
@@ -374,3 +404,20 @@ async def test_with_asterisk_away_a_button_gets_503_and_nothing_changes(stack) -
         await a.expect("agent_state", is_state("1001", "on_hold"))
         await call.hangup()
         await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+
+
+async def test_a_dial_out_the_number_does_not_take_is_no_answer_not_abandoned(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        stack.sim.set_phone("1001", Phone(answer_after=0.2))
+        stack.sim.set_phone("outside", Phone(decline_after=0.3))  # busy
+        status, body = await a.post("/api/calls/dial", {"number": "0215550000"})
+        assert status == 202, body
+        linkedid = body["linkedid"]
+        ended = await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        assert ended["disposition"] == "no_answer"
+        await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] != "on_call" and d["call"] is None)
+        wo = await workorder(stack, a, linkedid, ("dial_out", "ended"))
+        assert (wo["direction"], wo["disposition"], wo["agent_id"]) == ("outbound", "no_answer", "1001")
+        assert wo["talk_seconds"] is None

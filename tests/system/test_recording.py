@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from pbxsim.scripts import CallerScript, Phone
-from tests.system.test_call_control import answered_call, panels, ready, workorder
+from tests.system.test_call_control import answered_call, panels, ready, sim_event, workorder
 from tests.support.panel import PanelClient
 
 
@@ -147,3 +147,39 @@ async def test_the_recording_ends_cleanly_when_the_agent_hangs_up_from_the_panel
         assert kinds.index("recording") < kinds.index("hold") < kinds.index("recording_ended")
         status, _, audio = await play(agent, wo["ref"])
         assert status == 200 and audio[:4] == b"RIFF"
+
+
+async def dialled_and_hung_up(stack: Any, agent: PanelClient, number: str = "0215551234") -> str:
+    """1001 dials out, the number answers, the agent hangs up from the panel; returns the linkedid."""
+    stack.sim.set_phone("1001", Phone(answer_after=0.2))
+    stack.sim.set_phone("outside", Phone(answer_after=0.3))
+    status, body = await agent.post("/api/calls/dial", {"number": number})
+    assert status == 202, body
+    linkedid = body["linkedid"]
+    await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "on_call" and d["call"] == linkedid)
+    await sim_event(stack.sim,  # the number answered
+                    lambda: any(c["linkedid"] == linkedid and c["channel"].startswith("PJSIP/outside-")
+                                and c["state"] == 6 for c in stack.sim.truth()["channels"]),
+                    lambda name, f: (name == "Newstate" and f.get("Linkedid") == linkedid
+                                     and f.get("ChannelState") == "6" and f.get("Channel", "").startswith("PJSIP/outside-")))
+    assert (await agent.post(f"/api/calls/{linkedid}/hangup", {}))[0] == 202
+    await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+    return linkedid
+
+
+async def test_a_dial_out_is_recorded_on_the_agents_channel_and_played_by_them(stack) -> None:
+    async with panels(stack, "1001", "1002") as p:
+        agent, other = p["1001"], p["1002"]
+        await ready(agent, "1001")
+        linkedid = await dialled_and_hung_up(stack, agent)
+        [rec] = recordings_of(stack, linkedid)
+        assert rec["channel"].startswith("PJSIP/1001") and rec["file"].endswith(f"cti-{linkedid}.wav")
+        wo = await workorder(stack, agent, linkedid, ("dial_out", "recording", "recording_ended", "ended"))
+        assert wo["direction"] == "outbound" and wo["disposition"] == "answered"
+        status, ctype, audio = await play(agent, wo["ref"])
+        assert status == 200 and ctype == "audio/wav" and audio[:4] == b"RIFF"
+        assert (await play(other, wo["ref"]))[0] == 403
+
+        stack.sim.globals["CTI_RECORD_OUTBOUND"] = "no"  # the dial-out switch of extensions.conf
+        linkedid = await dialled_and_hung_up(stack, agent)
+        assert recordings_of(stack, linkedid) == []

@@ -1,0 +1,204 @@
+// The supervisor's Live calls table (#calls-table): one row per call, updated in place so an
+// open form survives pushes, and on answered calls Hang up 挂机 (after a confirmation) and
+// Transfer 转接 (to a queue, a ready agent or a number) through the agent's own API:
+// POST /api/calls/{linkedid}/hangup | transfer {kind, target}. As on the agent's toolbar, a
+// command stays pending until the pushed call view confirms it (the call ended; the call no
+// longer with the agent it had), and a refusal or a missing confirmation is said in the row.
+
+import { api, ApiError } from "./net.js";
+import * as f from "./format.js";
+import * as c from "./calls.js";
+import { el, message, show } from "./dom.js";
+import { readyAgentPicker } from "./targets.js";
+
+const COLUMNS = 6;
+let serial = 0;
+
+/**
+ * The table's controller. ``nameOf(id)`` labels an agent, ``queues()`` lists the queues a call
+ * may go to, ``linkUp()`` says whether commands can be sent now (socket and Asterisk up).
+ * ``render(calls)`` takes the live call views (oldest first); ``reset()`` empties it.
+ */
+export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
+  const rows = new Map(); // linkedid -> row
+
+  function render(calls) {
+    const ids = new Set(calls.map((x) => x.linkedid));
+    for (const [id, row] of rows) {
+      if (!ids.has(id)) drop(row);
+    }
+    for (const call of calls) {
+      const row = rows.get(call.linkedid) || makeRow(call.linkedid);
+      row.call = call;
+      if (row.pending && c.rowConfirmed(row.pending, call)) confirm(row);
+      update(row);
+      body.append(row.tr, row.formTr); // into order; the row's form and choices stay as they are
+    }
+    show(empty, calls.length === 0);
+  }
+
+  function reset() {
+    for (const row of rows.values()) drop(row);
+  }
+
+  function drop(row) {
+    if (row.pending) clearTimeout(row.pending.timer);
+    row.tr.remove();
+    row.formTr.remove();
+    rows.delete(row.linkedid);
+  }
+
+  function makeRow(linkedid) {
+    const n = ++serial;
+    const cell = (cls) => el("td", cls ? { class: cls } : {});
+    const row = { linkedid, call: null, pending: null, form: null,
+      caller: cell(), queue: cell(), state: cell(), agent: cell(), since: cell("tick") };
+    row.transfer = el("button", { type: "button", class: "small row-transfer", textContent: "Transfer · 转接" });
+    row.hangup = el("button", { type: "button", class: "small danger row-hangup", textContent: "Hang up · 挂机" });
+    row.transfer.setAttribute("aria-expanded", "false");
+    row.hangup.setAttribute("aria-expanded", "false");
+    row.status = el("p", { class: "pending row-status", role: "status", hidden: true });
+    row.error = el("p", { class: "error row-error", role: "alert", hidden: true });
+    row.tr = el("tr", { dataset: { linkedid } }, row.caller, row.queue, row.state, row.agent, row.since,
+      el("td", {}, el("div", { class: "actions" }, row.transfer, row.hangup), row.status, row.error));
+
+    // Hang up: asked first.
+    row.confirm = el("div", { class: "subform row-confirm", role: "alertdialog", hidden: true },
+      el("p", { textContent: "Hang up this call? · 确认挂机？" }));
+    row.hangupYes = el("button", { type: "button", class: "danger small", textContent: "Yes, hang up" });
+    row.hangupNo = el("button", { type: "button", class: "quiet small", textContent: "Cancel" });
+    row.confirm.append(el("div", { class: "buttons" }, row.hangupYes, row.hangupNo));
+
+    // Transfer: kind, target (ready agents offered for kind agent, queues suggested for kind queue).
+    const kindId = `row-kind-${n}`;
+    const targetId = `row-target-${n}`;
+    row.kind = el("select", { id: kindId, class: "row-kind" },
+      ...c.TRANSFER_KINDS.map((k) => el("option", { value: k.value, textContent: k.label })));
+    row.kind.value = "queue";
+    row.target = el("input", { id: targetId, class: "row-target", autocomplete: "off", maxLength: 64 });
+    row.targetLabel = el("label", { htmlFor: targetId });
+    row.queueList = el("datalist", { id: `row-queues-${n}` });
+    row.picker = readyAgentPicker(row.target, { exclude: () => [row.call && row.call.agent].filter(Boolean) });
+    row.send = el("button", { type: "submit", class: "primary small", textContent: "Transfer" });
+    row.cancel = el("button", { type: "button", class: "quiet small", textContent: "Cancel" });
+    row.transferForm = el("form", { class: "subform row-transfer-form", novalidate: true, hidden: true },
+      el("label", { htmlFor: kindId, textContent: "Transfer to" }), row.kind, row.targetLabel, row.target,
+      row.queueList, row.picker.node, el("div", { class: "buttons" }, row.send, row.cancel));
+    row.formTr = el("tr", { class: "row-forms", hidden: true, dataset: { formsFor: linkedid } },
+      el("td", { colSpan: COLUMNS }, row.confirm, row.transferForm));
+
+    row.hangup.addEventListener("click", () => open(row, row.form === "hangup" ? null : "hangup"));
+    row.hangupNo.addEventListener("click", () => open(row, null));
+    row.hangupYes.addEventListener("click", () => {
+      open(row, null);
+      command(row, "hangup", {});
+    });
+    row.transfer.addEventListener("click", () => open(row, row.form === "transfer" ? null : "transfer"));
+    row.cancel.addEventListener("click", () => open(row, null));
+    row.kind.addEventListener("change", () => renderKind(row, true));
+    row.transferForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitTransfer(row);
+    });
+    rows.set(linkedid, row);
+    return row;
+  }
+
+  function open(row, name) {
+    row.form = name;
+    message(row.error, "");
+    show(row.confirm, name === "hangup");
+    show(row.transferForm, name === "transfer");
+    show(row.formTr, name !== null);
+    row.hangup.setAttribute("aria-expanded", String(name === "hangup"));
+    row.transfer.setAttribute("aria-expanded", String(name === "transfer"));
+    if (name === "transfer") {
+      renderKind(row, true);
+      row.target.focus();
+    } else if (name === "hangup") row.hangupYes.focus();
+  }
+
+  function renderKind(row, load) {
+    const kind = row.kind.value;
+    row.targetLabel.textContent = { agent: "Agent no. · 工号", queue: "Queue · 队列",
+      external: "Outside number · 外线号码" }[kind] || "Target";
+    row.target.inputMode = kind === "queue" ? "text" : kind === "external" ? "tel" : "numeric";
+    row.queueList.replaceChildren(...queues().map((q) => el("option", { value: q })));
+    if (kind === "queue") row.target.setAttribute("list", row.queueList.id);
+    else if (kind === "agent") row.target.setAttribute("list", row.picker.list.id);
+    else row.target.removeAttribute("list");
+    show(row.picker.node, kind === "agent");
+    if (kind === "agent" && load) row.picker.load();
+  }
+
+  function submitTransfer(row) {
+    const kind = row.kind.value;
+    const check = c.checkTransfer(kind, row.target.value, null, { holder: row.call && row.call.agent });
+    if (!check.ok) {
+      message(row.error, `${check.message} (${check.field})`);
+      (check.field === "kind" ? row.kind : row.target).focus();
+      return;
+    }
+    open(row, null);
+    command(row, "transfer", { kind, target: check.value });
+  }
+
+  /** One command on the row's call; pending until a push confirms it, as on the agent's toolbar. */
+  async function command(row, action, payload) {
+    if (row.pending) return;
+    message(row.error, "");
+    message(row.status, c.pendingText(action));
+    const p = { action, agent: row.call ? row.call.agent : "", timer: null };
+    row.pending = p;
+    update(row);
+    try {
+      await api("POST", `/api/calls/${encodeURIComponent(row.linkedid)}/${action}`, payload);
+    } catch (err) {
+      if (row.pending !== p) return;
+      row.pending = null;
+      message(row.status, "");
+      message(row.error, err instanceof ApiError ? err.describe() : String(err));
+      update(row);
+      return;
+    }
+    if (row.pending !== p || !rows.has(row.linkedid)) return; // confirmed (or ended) before the answer came
+    p.timer = setTimeout(() => {
+      if (row.pending !== p) return;
+      row.pending = null;
+      message(row.status, "");
+      message(row.error, "Asterisk has not confirmed it yet; the call is shown as Asterisk last reported it.");
+      update(row);
+    }, c.CONFIRM_MS);
+  }
+
+  function confirm(row) {
+    const p = row.pending;
+    clearTimeout(p.timer);
+    row.pending = null;
+    const to = row.call && row.call.agent ? ` — now with ${nameOf(row.call.agent)}` : row.call ? ` — ${row.call.state}` : "";
+    message(row.status, p.action === "transfer" ? `Transferred · 已转接${to}` : "");
+  }
+
+  function update(row) {
+    const x = row.call;
+    row.caller.textContent = [x.caller_number, x.caller_name].filter(Boolean).join(" ");
+    row.queue.textContent = x.queue || "";
+    row.state.textContent = x.state;
+    row.agent.textContent = x.agent ? nameOf(x.agent) : (x.ringing || []).map(nameOf).join(", ");
+    row.since.dataset.since = f.toEpoch(x.since) || "";
+    const actions = c.rowActions(x, { pending: row.pending, linkUp: linkUp() });
+    for (const [key, button] of [["hangup", row.hangup], ["transfer", row.transfer]]) {
+      show(button, actions[key].shown);
+      button.disabled = actions[key].disabled;
+      button.setAttribute("aria-busy", String(Boolean(row.pending && row.pending.action === key)));
+    }
+    row.send.disabled = actions.transfer.disabled;
+    row.hangupYes.disabled = actions.hangup.disabled;
+    if (row.form && !(actions[row.form] && actions[row.form].shown)) open(row, null);
+    const who = row.caller.textContent || "this call";
+    row.hangup.setAttribute("aria-label", `Hang up ${who}`);
+    row.transfer.setAttribute("aria-label", `Transfer ${who}`);
+  }
+
+  return { render, reset };
+}
