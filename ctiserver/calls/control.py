@@ -594,6 +594,14 @@ class CallControl:
         if isinstance(ce, cm.ConferenceReady):
             self._conference_ready(ce)
             return
+        if isinstance(ce, cm.ConsultStarted):  # from the phone (or another AMI client), not the panel
+            c = ce.consult
+            self._record(ce.call, "consult_started", {"kind": c.kind, "target": c.target,
+                                                      "from": self._agent_of(c.from_interface), "by": c.by})
+            log.info("call_consult_started", linkedid=ce.call.linkedid, kind=c.kind, by=c.by,
+                     agent=self._agent_of(c.from_interface) or None, queue=ce.call.queue or None)
+            self.core.publish_call(ce.call, ce.at)
+            return
         if isinstance(ce, cm.ConsultEnded):
             c = ce.consult
             self._record(ce.call, "consult", {

@@ -250,6 +250,16 @@ class HeldPartyGone:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultStarted:
+    """A consult the panel did not ask for: an Atxfer from elsewhere (the phone's DTMF atxfer code,
+    another AMI client: trace 08 B). Asterisk held the customer first; that hold was the consult's."""
+
+    call: Call
+    consult: Consult
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultEnded:
     """A consult is over: ``call.consult.outcome`` says how (completed: the colleague has the call now)."""
 
@@ -296,4 +306,4 @@ class CallEnded:
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
-             | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)
+             | ConsultStarted | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

@@ -15,12 +15,18 @@ from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, room_name, CONFERENCE_CON
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
                                    CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
+                                   ConsultStarted,
                                    HeldPartyGone, Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
 CAUSE_USER_BUSY = 17
 RINGING = 5
 UP = 6
+
+
+def _atxfer_local(channel: str) -> bool:
+    """The first half of the Local pair an attended transfer dials through (``Local/<exten>@<context>-…;1``)."""
+    return channel.startswith("Local/") and channel.endswith(";1") and "@" in channel
 
 
 class CallTracker:
@@ -67,7 +73,21 @@ class CallTracker:
             call.guests.add(e.uniqueid)
         if call.consulting and e.uniqueid not in (call.caller_leg, call.consult.from_leg):  # type: ignore[union-attr]
             call.consult.legs.add(e.uniqueid)  # type: ignore[union-attr]  # the Atxfer's Local pair, the colleague
+        elif (call.consult is None or not call.consult.active) and call.hold_by_phone and _atxfer_local(e.channel):
+            out += self._phone_consult(call, e.uniqueid, e.channel, e.at)
         return out
+
+    def _phone_consult(self, call: Call, uniqueid: str, channel: str, at: float) -> list[CallEvent]:
+        """An Atxfer nobody asked the server for (trace 08 B): the agent's phone 'held' the customer, then
+        Asterisk made the consult's Local pair. The agent is consulting, not holding."""
+        _, interface, agent_leg = call.hold_parties
+        target, _, context = channel[len("Local/"):].rpartition("-")[0].partition("@")
+        call.consult = Consult("agent" if context == "agents" else "external", target, interface, agent_leg,
+                               "phone", call.held_since or at)
+        call.consult.legs.add(uniqueid)
+        call.held_since, call.hold_by_phone, call.hold_parties = None, False, ("", "", "")
+        call.holds = max(0, call.holds - 1)
+        return [CallHeld(call, interface, agent_leg, False, at), ConsultStarted(call, call.consult, at)]
 
     def _state(self, e: ev.ChannelStateChanged) -> list[CallEvent]:
         leg = self.legs.get(e.uniqueid)

@@ -73,13 +73,18 @@ async def test_08_transfers_end_the_first_agent_and_the_work_order_follows_the_c
         # C: Redirect back into the queue, 1002 answers from the queue; the late AgentComplete changes nothing
         assert requeued["agent_id"] == "1002" and requeued["hangup_by"] == "agent"
         assert event(requeued, "ended")["agents"] == ["1001", "1002"]
-        # B: Atxfer: 1002 is rung and answers inside the call while 1001 consults; 1001's leg ends later
+        # B: Atxfer: 1002 is rung and answers inside the call while 1001 consults; 1001's leg ends later.
+        # It was not asked from the panel: the Hold Asterisk sends first turns out to be the consult's
         assert attended["agent_id"] == "1002" and event(attended, "ended")["agents"] == ["1001", "1002"]
+        assert event(attended, "consult_started") == {"kind": "agent", "target": "1002", "from": "1001",
+                                                      "by": "phone"}
+        assert (event(attended, "consult")["outcome"], event(attended, "consult")["to"]) == ("completed", "1002")
+        assert event(attended, "ended")["holds"] == 0
         assert all(w["status"] == "ended" for w in wos)
         # nobody stuck: each part leaves 1001 free (wrap-up, or signed out as the recorder did)
         assert states(panels["1001"], "1001") == [
             "ready", "ringing", "on_call", "wrap_up", "logged_out",
-            "ready", "ringing", "on_call", "on_hold", "wrap_up", "logged_out",
+            "ready", "ringing", "on_call", "on_hold", "on_call", "wrap_up", "logged_out",
             "ready", "ringing", "on_call", "logged_out"]
         assert states(panels["1002"], "1002")[-3:] == ["on_call", "wrap_up", "logged_out"]
 
