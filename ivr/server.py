@@ -11,6 +11,7 @@ queue, so a caller is never lost when the IVR goes away.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,7 @@ class IvrSession:
             # QUEUESTATUS is only set on a failure: clear the previous attempt's value.
             await self.ch.set_variable("QUEUESTATUS", "")
         log.info("ivr_queue", queue=node.queue, attempt=self.fallbacks + 1)
+        await self._record(node.queue)
         await self._exec("Queue", f"{node.queue},{node.options},,,{node.timeout}")
         status = (await self.ch.get_variable("QUEUESTATUS") or "").upper()
         if status not in node.fallback_on:
@@ -150,6 +152,23 @@ class IvrSession:
         await self._exec("UserEvent", f"IvrFallback,Queue: {node.queue},QueueStatus: {status},"
                                         f"Attempt: {self.fallbacks}")
         return target
+
+    async def _record(self, queue: str) -> None:
+        """Record the call from here on, unless the queue's switch (global ``CTI_RECORD_<QUEUE>`` of
+        extensions.conf) says no or it already is: one file per call, named after the caller's
+        channel, which follows it through holds, transfers and conferences (MixMonitor option b:
+        only while the caller is bridged, i.e. talking to an agent)."""
+        if await self.ch.get_variable("CTI_RECORDING"):
+            return
+        switch = await self.ch.get_variable(f"CTI_RECORD_{re.sub(r'[^A-Za-z0-9_]', '_', queue).upper()}")
+        if (switch or "yes").strip().lower() in ("no", "0", "false", "off"):
+            log.info("ivr_not_recorded", queue=queue)
+            return
+        file = f"cti-{self.ch.uniqueid}.wav"
+        if await self.ch.exec("MixMonitor", f"{file},b") == -2:  # the call goes on, unrecorded
+            log.warning("ivr_recording_unavailable", queue=queue, error="Asterisk has no MixMonitor")
+            return
+        await self.ch.set_variable("CTI_RECORDING", file)
 
     async def _exec(self, app: str, args: str) -> int:
         """EXEC an application; one Asterisk does not have ends the session (the dialplan fail-safe goes on)."""

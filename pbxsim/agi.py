@@ -179,7 +179,7 @@ class _AgiSession:
             elif up[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
                 name = words[2]
                 if name in ch.variables or name.upper() in ("CHANNEL", "UNIQUEID", "EXTEN", "CONTEXT") \
-                        or name.upper().startswith("CALLERID("):
+                        or name.upper().startswith("CALLERID(") or name in sim.globals:  # then globals, as Asterisk
                     self.reply(f"200 result=1 ({self.dp.lookup(ch, name)})")
                 else:
                     self.reply("200 result=0")

@@ -74,6 +74,8 @@ class FakeAsteriskCall:
     variables: dict[str, str] = field(default_factory=dict)
     snapshots: list[dict[str, str]] = field(default_factory=list)  # variables when each Queue() began
     user_events: list[str] = field(default_factory=list)
+    recordings: list[str] = field(default_factory=list)  # MixMonitor arguments
+    has_mixmonitor: bool = True
     dead: bool = False
 
     async def run(self, timeout: float = 10.0) -> None:
@@ -144,6 +146,9 @@ class FakeAsteriskCall:
                 self.user_events.append(data)
                 return "200 result=0\n"
             if app.lower() == "voicemail":
+                return "200 result=0\n"
+            if app.lower() == "mixmonitor" and self.has_mixmonitor:
+                self.recordings.append(data)
                 return "200 result=0\n"
             return "200 result=-2\n"
         if verb.startswith("HANGUP"):

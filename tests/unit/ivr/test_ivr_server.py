@@ -44,6 +44,22 @@ async def test_key_1_reports_the_path_and_keys_before_the_caller_is_queued(ivr):
     assert "CTI_IVR_DONE" not in c.variables
 
 
+async def test_the_call_is_recorded_once_as_it_is_queued_unless_the_queue_says_no(ivr):
+    c = await call(ivr, keys=["1", "1"], queue=["JOINEMPTY", ANSWERED])
+    # one file named after the caller's channel, started before the first Queue(), not again after the fallback
+    assert c.recordings == ["cti-1700000000.1.wav,b"]
+    assert c.commands.index(["EXEC", "MixMonitor", "cti-1700000000.1.wav,b"]) < c.commands.index(
+        ["EXEC", "Queue", "support,t,,,45"])
+    assert c.variables["CTI_RECORDING"] == "cti-1700000000.1.wav"
+
+    c = await call(ivr, keys=["1"], queue=[ANSWERED], variables={"CTI_RECORD_SUPPORT": "no"})
+    assert c.recordings == [] and c.named("EXEC", "Queue")  # extensions.conf's per-queue switch
+
+    c = await call(ivr, keys=["1"], queue=[ANSWERED], has_mixmonitor=False)
+    assert c.named("EXEC", "Queue")  # an Asterisk without MixMonitor still gets the caller to an agent
+    assert "CTI_RECORDING" not in c.variables
+
+
 async def test_empty_queue_falls_back_to_the_menu_then_to_voicemail_as_recorded(ivr):
     c = await call(ivr, keys=["1", "1"], queue=["JOINEMPTY", "JOINEMPTY"])
 
