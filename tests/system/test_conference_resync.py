@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ivr.server import IvrServer
 from pbxsim.scripts import CallerScript, Phone
@@ -205,32 +206,36 @@ async def own_pbx(db_dsn: str, tmp_path: Path) -> AsyncIterator[tuple[PbxSim, Ca
         await ivr.stop()
 
 
-async def signed_in_call(server: Any, sim: PbxSim, a: Any, b: Any) -> str:
-    """1001 and 1002 ready, 1001 answers a customer call; returns its linkedid."""
-    for login, panel in (("1001", a), ("1002", b)):
-        assert (await panel.post("/api/agent/state", {"state": "ready"}))[0] < 300
-        await panel.expect("agent_state", is_state(login, "ready"))
-    sim.set_phone("1001", Phone(answer_after=0.2))
-    sim.set_phone("1002", Phone(answer_after=0.2))
-    server.call = await sim.place_call(CallerScript(number="13800138000", keys="1", keys_at=0.2))
-    pop = await a.expect("call_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
-    return pop["linkedid"]
+async def before_restart(cfg: Callable[[], Any], sim: PbxSim,
+                         step: Callable[[Any, Any, str], Awaitable[None]]) -> tuple[str, Any]:
+    """A first server: 1001 and 1002 ready, 1001 answers a customer call, then ``step(a, b, linkedid)``
+    (the panels of 1001 and 1002); the server then stops while Asterisk and the call go on."""
+    async with running(cfg(), seed=True) as first:
+        await first.core.link_ready.wait()
+        async with panels(first, "1001", "1002") as p:
+            a, b = p["1001"], p["1002"]
+            for login, panel in (("1001", a), ("1002", b)):
+                assert (await panel.post("/api/agent/state", {"state": "ready"}))[0] < 300
+                await panel.expect("agent_state", is_state(login, "ready"))
+            sim.set_phone("1001", Phone(answer_after=0.2))
+            sim.set_phone("1002", Phone(answer_after=0.2))
+            call = await sim.place_call(CallerScript(number="13800138000", keys="1", keys_at=0.2))
+            pop = await a.expect("call_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
+            await step(a, b, pop["linkedid"])
+        await first.core.settled()
+        await first.store.flush()
+    return pop["linkedid"], call
 
 
 async def test_restarted_server_finds_a_consult_under_way_and_completes_it(db_dsn: str, tmp_path: Path) -> None:
-    async with own_pbx(db_dsn, tmp_path) as (sim, cfg):
-        async with running(cfg(), seed=True) as first:
-            await first.core.link_ready.wait()
-            async with panels(first, "1001", "1002") as p:
-                a, b = p["1001"], p["1002"]
-                linkedid = await signed_in_call(first, sim, a, b)
-                call = first.call
-                status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
-                assert status == 202, body
-                await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
-                               and d["consult"]["answered"])
-            await first.core.settled()
+    async def start_consult(a: Any, b: Any, linkedid: str) -> None:
+        status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
+        assert status == 202, body
+        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+                       and d["consult"]["answered"])
 
+    async with own_pbx(db_dsn, tmp_path) as (sim, cfg):
+        linkedid, call = await before_restart(cfg, sim, start_consult)
         async with running(cfg(), seed=True) as second:  # the server is back; the consult went on
             await second.core.link_ready.wait()
             await second.core.settled()
@@ -245,35 +250,21 @@ async def test_restarted_server_finds_a_consult_under_way_and_completes_it(db_ds
                 assert status == 202, body
                 await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
                 await in_sync(second)
-                assert channels_of(SimView(sim), linkedid) == ["PJSIP/1002", "PJSIP/caller"]
+                assert channels_of(SimpleNamespace(sim=sim), linkedid) == ["PJSIP/1002", "PJSIP/caller"]
                 await call.hangup()
                 await b.expect("call_ended", lambda d: d["linkedid"] == linkedid)
                 assert sim.truth()["channels"] == []
 
 
-class SimView:
-    """What channels_of() reads, for a simulator outside the stack fixture."""
-
-    def __init__(self, sim: PbxSim) -> None:
-        self.sim = sim
-
-
 async def test_restarted_server_finds_the_conference_and_its_added_party(db_dsn: str, tmp_path: Path) -> None:
-    async with own_pbx(db_dsn, tmp_path) as (sim, cfg):
-        async with running(cfg(), seed=True) as first:
-            await first.core.link_ready.wait()
-            async with panels(first, "1001", "1002") as p:
-                a, b = p["1001"], p["1002"]
-                linkedid = await signed_in_call(first, sim, a, b)
-                call = first.call
-                status, body = await a.post(f"/api/calls/{linkedid}/conference/add",
-                                            {"kind": "agent", "target": "1002"})
-                assert status == 202, body
-                await members(sim, body["room"], 3)
-                await b.expect("agent_state", is_state("1002", "on_call"))
-            await first.core.settled()
-            await first.store.flush()
+    async def conference(a: Any, b: Any, linkedid: str) -> None:
+        status, body = await a.post(f"/api/calls/{linkedid}/conference/add", {"kind": "agent", "target": "1002"})
+        assert status == 202, body
+        await members(sim, body["room"], 3)
+        await b.expect("agent_state", is_state("1002", "on_call"))
 
+    async with own_pbx(db_dsn, tmp_path) as (sim, cfg):
+        linkedid, call = await before_restart(cfg, sim, conference)
         async with running(cfg(), seed=True) as second:  # the server is back; the conference went on
             await second.core.link_ready.wait()
             await second.core.settled()

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from pbxsim.scripts import CallerScript, Phone
+from pbxsim.scripts import Phone
 from tests.support.browser import WAIT_MS
 from tests.system.test_call_control import answered_call, answered_with_colleague_ready, channels_of, is_state, panels, ready, workorder
-from tests.system.test_panel_calls import open_panel
+from tests.system.test_panel_calls import panel_on_call
 
 
 def step(wo: dict, kind: str) -> dict:
@@ -153,13 +153,8 @@ async def test_caller_hangs_up_mid_consult_agents_talk_on_then_nobody_is_left_on
 
 @pytest.mark.browser
 async def test_consult_from_the_toolbar_back_to_the_caller_then_hand_over(stack: Any, browser: Any) -> None:
-    page = await open_panel(browser, stack.url, "1001")
+    page, call = await panel_on_call(stack, browser)
     badge = page.locator("#state-badge")
-    await page.locator("#btn-signin").click()
-    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
-    stack.sim.set_phone("1001", Phone(answer_after=0.3))
-    call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),)))
-    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
         await ready(colleague, "1002")
@@ -288,13 +283,8 @@ async def test_conference_ends_when_only_one_party_is_left(stack) -> None:
 
 @pytest.mark.browser
 async def test_conference_from_the_toolbar_lists_participants_and_removes_one(stack: Any, browser: Any) -> None:
-    page = await open_panel(browser, stack.url, "1001")
+    page, call = await panel_on_call(stack, browser)
     badge = page.locator("#state-badge")
-    await page.locator("#btn-signin").click()
-    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
-    stack.sim.set_phone("1001", Phone(answer_after=0.3))
-    call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),)))
-    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
         await ready(colleague, "1002")

@@ -11,22 +11,17 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from pbxsim.scripts import CallerScript, Phone
+from pbxsim.scripts import Phone
 from tests.support.browser import WAIT_MS
 from tests.system.test_call_control import panels, ready
-from tests.system.test_panel_calls import open_panel
+from tests.system.test_panel_calls import panel_on_call
 
 pytestmark = pytest.mark.browser
 
 
 async def test_consult_a_colleague_picked_from_the_list_then_conference_all(stack: Any, browser: Any) -> None:
-    page = await open_panel(browser, stack.url, "1001")
+    page, call = await panel_on_call(stack, browser)
     badge = page.locator("#state-badge")
-    await page.locator("#btn-signin").click()
-    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
-    stack.sim.set_phone("1001", Phone(answer_after=0.3))
-    call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),)))
-    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
         await ready(colleague, "1002")

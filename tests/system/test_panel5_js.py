@@ -7,43 +7,13 @@ Only the static files are served (these functions touch no server).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from playwright.async_api import async_playwright
 
-from tests.support.browser import CHROMIUM
+from tests.unit.web.test_web_panel_js import page  # noqa: F401  (the fixture: a blank page serving agent_web/)
 
 pytestmark = pytest.mark.browser
-
-PANEL = Path(__file__).resolve().parents[2] / "agent_web"
-
-
-async def blank(request: web.Request) -> web.Response:
-    return web.Response(text="<!doctype html><title>t</title>", content_type="text/html")
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Any]:
-    app = web.Application()
-    app.router.add_get("/", blank)
-    app.router.add_static("/static/", PANEL)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True)
-            try:
-                pg = await browser.new_page()
-                await pg.goto(str(server.make_url("/")))
-                yield pg
-            finally:
-                await browser.close()
-    finally:
-        await server.close()
 
 
 async def test_conference_all_is_offered_once_the_consulted_colleague_answered(page: Any) -> None:

@@ -51,6 +51,18 @@ async def open_panel(browser: Any, url: str, login: str) -> Page:
     await expect(page.locator("#who-login")).to_have_text(login)
     return page
 
+async def panel_on_call(stack: Any, browser: Any, login: str = "1001") -> tuple[Page, Any]:
+    """The panel of ``login``, signed in (Ready), on a simulated customer call it answered: (page, call)."""
+    page = await open_panel(browser, stack.url, login)
+    badge = page.locator("#state-badge")
+    await page.locator("#btn-signin").click()
+    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
+    stack.sim.set_phone(login, Phone(answer_after=0.3))
+    call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),)))
+    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
+    return page, call
+
+
 
 def calls_posted(page: Page) -> list[str]:
     """The call-control requests the page sent (API paths after /api/)."""
@@ -192,13 +204,8 @@ async def test_dial_out_from_the_header_then_hang_up(stack: Any, browser: Any) -
 
 
 async def test_a_transfer_to_a_ready_agent_takes_the_call_off_the_panel(stack: Any, browser: Any) -> None:
-    page = await open_panel(browser, stack.url, "1001")
+    page, call = await panel_on_call(stack, browser)
     badge = page.locator("#state-badge")
-    await page.locator("#btn-signin").click()
-    await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
-    stack.sim.set_phone("1001", Phone(answer_after=0.3))
-    call = await stack.sim.place_call(CallerScript(number="13800138000", name="Zhang Wei", dtmf=((1.0, "1"),)))
-    await expect(badge).to_have_text("On call", timeout=WAIT_MS)
     colleague = stack.client()
     try:
         await colleague.login("1002")
