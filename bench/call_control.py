@@ -8,10 +8,13 @@ panel's buttons pressed over HTTP, one after the other:
 
   hold      POST /api/calls/{id}/hold      AMI: MusicOnHoldStart of the call   panel: call_update held=true
   retrieve  POST /api/calls/{id}/retrieve  AMI: BridgeEnter of the call        panel: call_update held=false
-  then, alternately,
+  then, in turn,
   hangup    POST /api/calls/{id}/hangup    AMI: Hangup of the call             panel: call_ended
   transfer  POST /api/calls/{id}/transfer  AMI: Newexten in cti-queue          panel: call_ended (moved)
             (kind queue, target support: Redirect of the customer back into the queue)
+  conference POST /api/calls/{id}/conference/add (an outside number)
+                                           AMI: ConfbridgeJoin of the call     panel: call_update conference=room
+            (dual Redirect of customer and agent into the room; the caller's script ends the call)
 
 For each it measures from just before the HTTP request is sent to (a) the bare panoramisk
 client receiving the confirming AMI event (the baseline: when Asterisk has done it) and
@@ -142,11 +145,17 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
                 calls = f"/api/calls/{lid}"
                 steps = [("hold", "/hold", {}, ami("MusicOnHoldStart", lid), push("call_update", lid, held=True)),
                          ("retrieve", "/retrieve", {}, ami("BridgeEnter", lid), push("call_update", lid, held=False))]
-                if n % 2:
+                if n % 3 == 1:
                     steps.append(("hangup", "/hangup", {}, ami("Hangup", lid), push("call_ended", lid)))
-                else:
+                elif n % 3 == 2:
                     steps.append(("transfer", "/transfer", {"kind": "queue", "target": "support"},
                                   ami("Newexten", lid, Context="cti-queue"), push("call_ended", lid)))
+                else:  # customer and agent into a ConfBridge room, an outside number Originate'd after them
+                    steps.append(("conference", "/conference/add", {"kind": "external", "target": "5550100"},
+                                  ami("ConfbridgeJoin", lid),
+                                  lambda m, lid=lid: (m.get("type") == "call_update"
+                                                      and (m.get("data") or {}).get("linkedid") == lid
+                                                      and bool((m.get("data") or {}).get("conference")))))
                 for label, path, body, ap, wp in steps:
                     got = await press(http, base, calls + path, body, amiw, ap, wsw, wp)
                     if got is None:
@@ -195,7 +204,7 @@ async def run(rate: float, seconds: float) -> None:
     print(f"\n{'button':<10} {'n':>4} | {'AMI event at bare client':^24} | {'panel websocket update':^24} | "
           f"{'panel lag over AMI':^10}")
     print(f"{'':<10} {'':>4} | {'p50 ms':>11} {'p99 ms':>11}  | {'p50 ms':>11} {'p99 ms':>11}  | {'p50 ms':>10}")
-    for label in ("hold", "retrieve", "hangup", "transfer"):
+    for label in ("hold", "retrieve", "hangup", "transfer", "conference"):
         rows = results.get(label, [])
         a, w = [r[0] for r in rows], [r[1] for r in rows]
         lag = [r[1] - r[0] for r in rows]

@@ -439,14 +439,16 @@ class CallControl:
         if not call.conference:
             customer, agent = self._connected_legs(call, "conference")
         self._guard(linkedid)
+        first = not call.conference
         try:
             self._record(call, "conference_add", {"kind": kind, **data, "room": room, "by": account.id})
-            if not call.conference:
+            if first:
+                # set before the action: Asterisk's events of the move may come before its answer
+                call.conference = room
+                self.tracker.rooms[room] = linkedid
                 await self._send({"Action": "Redirect", "Channel": customer, "Context": cm.CONFERENCE_CONTEXT,
                                   "Exten": room, "Priority": 1, "ExtraChannel": agent,
                                   "ExtraContext": cm.CONFERENCE_CONTEXT, "ExtraExten": room, "ExtraPriority": 1})
-                call.conference = room
-                self.tracker.rooms[room] = linkedid
             channel_id = f"cti-conf-{uuid.uuid4().hex[:16]}"
             originate = {"Action": "Originate", "Channel": channel, "Context": cm.CONFERENCE_CONTEXT, "Exten": room,
                          "Priority": 1, "Async": "true", "Timeout": DIAL_TIMEOUT_MS, "ChannelId": channel_id}
@@ -455,6 +457,9 @@ class CallControl:
                 originate["CallerID"] = f'"{call.caller_num}" <{call.caller_num}>'
             await self._send(originate)
         except BaseException as exc:
+            if first and not any(leg.room == room for leg in self.tracker.legs.values()):
+                call.conference = ""  # nobody got there: not a conference after all
+                self.tracker.rooms.pop(room, None)
             self._record(call, "conference_failed", {"error": getattr(exc, "message", None) or repr(exc)})
             raise
         finally:
