@@ -481,7 +481,8 @@ class CallControl:
             elif agent:
                 who, kind = agent, "agent"
             else:
-                who, kind = (leg.exten if leg.exten not in ("", "s") else leg.connected[0]) or leg.channel, "external"
+                who = leg.number or (leg.exten if leg.exten not in ("", "s") else leg.connected[0]) or leg.channel
+                kind = "external"
             out.append({"participant": leg.channel, "who": who, "kind": kind})
         return out
 
@@ -619,8 +620,9 @@ class CallControl:
             if ce.call.ended_at is None:
                 self.core.publish_call(ce.call, ce.at)
             return
-        if isinstance(ce, cm.AgentBusyOutside) and ce.call.consulting and ce.leg == ce.call.consult.target_leg:
-            self.core.publish_call(ce.call, ce.at)  # the colleague answered: the consulting agent's panel shows it
+        if isinstance(ce, cm.ConsultAnswered):  # the consulting agent's panel shows it
+            self._record(ce.call, "consult_answered", {"kind": ce.consult.kind, "target": ce.consult.target})
+            self.core.publish_call(ce.call, ce.at)
             return
         if isinstance(ce, cm.HeldPartyGone):
             call = ce.call

@@ -35,6 +35,7 @@ class Leg:
     exten: str = ""  # what the leg dialled (an agent's outbound call: the number)
     connected: tuple[str, str] = ("", "")  # connected line (number, name) as Asterisk last reported it
     room: str = ""  # the conference room (cti-conference,<room>) the leg is in, if any
+    number: str = ""  # the outside number this leg is (an external consult's party), when known
 
 
 @dataclass(slots=True)
@@ -260,6 +261,15 @@ class ConsultStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultAnswered:
+    """The consulted colleague or outside number answered: the agent talks to them now."""
+
+    call: Call
+    consult: Consult
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConsultEnded:
     """A consult is over: ``call.consult.outcome`` says how (completed: the colleague has the call now)."""
 
@@ -306,4 +316,4 @@ class CallEnded:
 
 CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
-             | ConsultStarted | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)
+             | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

@@ -15,7 +15,7 @@ from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, room_name, CONFERENCE_CON
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
                                    CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
-                                   ConsultStarted,
+                                   ConsultAnswered, ConsultStarted,
                                    HeldPartyGone, Leg)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
@@ -133,16 +133,20 @@ class CallTracker:
         """A leg of the consult answered: the colleague (or the outside number) talks with the agent."""
         consult = call.consult
         assert consult is not None
-        if consult.answered_at is None:
-            consult.answered_at = at
+        out: list[CallEvent] = []
+        if consult.answered_at is None and not leg.channel.startswith("Local/"):
+            consult.answered_at = at  # the colleague's phone or the outside number (not the Local pair itself)
+            if consult.kind == "external":
+                leg.number = consult.target
+            out.append(ConsultAnswered(call, consult, at))
         if not self._is_agent(leg.endpoint) or leg.uniqueid in call.outside:
-            return []
+            return out
         call.ringing.pop(leg.uniqueid, None)
         call.direct_ringing.discard(leg.uniqueid)
         consult.target_interface, consult.target_leg = leg.endpoint, leg.uniqueid
         call.outside[leg.uniqueid] = leg.endpoint  # busy on this call, not (yet) the one who has it
         peer = leg.connected if leg.connected != ("", "") else (call.caller_num, call.caller_name)
-        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at)]
+        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at), *out]
 
     def _consult_over(self, call: Call, outcome: str, at: float) -> list[CallEvent]:
         consult = call.consult

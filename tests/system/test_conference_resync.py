@@ -13,7 +13,8 @@ from ivr.server import IvrServer
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conftest import ROOT, running, stack_config
-from tests.system.test_call_control import answered_with_colleague_ready, channels_of, is_state, panels, workorder
+from tests.system.test_call_control import (answered_call, answered_with_colleague_ready, channels_of, is_state, panels,
+                                             ready, workorder)
 from tests.system.test_consult_conference import in_sync, step
 
 
@@ -281,3 +282,31 @@ async def test_restarted_server_finds_the_conference_and_its_added_party(db_dsn:
                 status, body = await boss.get("/api/workorders")
                 assert [w["linkedid"] for w in body["workorders"]] == [linkedid]
                 assert sim.truth()["channels"] == []
+
+
+async def test_consult_an_outside_expert_then_conference_all_three(stack) -> None:
+    async with panels(stack, "1001") as p:
+        a = p["1001"]
+        await ready(a, "1001")
+        call, linkedid = await answered_call(stack, a)
+        stack.sim.set_phone("outside", Phone(answer_after=0.3))
+        status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "external", "target": "+8621555"})
+        assert status == 202, body
+        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+                       and d["consult"]["answered"])
+        status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
+        assert status == 202, body
+        room = body["room"]
+        await members(stack.sim, room, 3)
+        await in_sync(stack)
+        status, body = await a.get(f"/api/calls/{linkedid}/conference")
+        assert status == 200 and people(body) == {("customer", "13800138000"), ("agent", "1001"),
+                                                  ("external", "+8621555")}, body
+        # the consult's Local pair is gone: the three channels there are, are the room's
+        assert len(stack.sim.truth()["channels"]) == 3
+        await call.hangup()
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        assert stack.sim.truth()["channels"] == []
+        wo = await workorder(stack, a, linkedid, ("consult", "ended"))
+        consult = step(wo, "consult")
+        assert (consult["kind"], consult["to"], consult["outcome"]) == ("external", "+8621555", "conference")
