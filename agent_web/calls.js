@@ -28,6 +28,7 @@ export const DIAL_CONFIRM_MS = 35000; // dial out: the agent's own phone rings f
 
 const NUMBER = /^[0-9+*#]{1,32}$/;
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const CONSULT_NUMBER = /^[0-9*]{2,32}$/;
 const ON_A_CALL = ["on_call", "on_hold"];
 const IDLE = ["ready", "not_ready", "wrap_up"];
 
@@ -35,6 +36,15 @@ const IDLE = ["ready", "not_ready", "wrap_up"];
 export function checkConsult(kind, raw, me) {
   if (!CONSULT_KINDS.some((k) => k.value === kind)) {
     return { ok: false, field: "kind", message: "Choose a colleague or an outside expert." };
+  }
+  if (kind === "external") {
+    // Asterisk keys the number to consult in as DTMF: no + or # (the server says the same, 400)
+    const value = String(raw ?? "").replace(/[\s-]/g, "");
+    if (!value) return { ok: false, field: "target", message: "Enter a number." };
+    if (!CONSULT_NUMBER.test(value)) {
+      return { ok: false, field: "target", message: "A number to consult is 2 to 32 of the characters 0-9 *." };
+    }
+    return { ok: true, value };
   }
   return checkTransfer(kind, raw, me);
 }

@@ -48,6 +48,8 @@ log = structlog.get_logger(__name__)
 STAR_TO_CODE = 0.145
 CODE_TO_HOLD = 0.1
 DIGIT_GAP = 0.045
+DIGIT_TIMEOUT = 3.0  # features.conf transferdigittimeout (default)
+DIAL_ATTEMPTS = 3  # features.conf transferdialattempts (default)
 
 
 class AtxferError(Exception):
@@ -92,6 +94,7 @@ class Atxfer:
         self.sim = sim
         self.transferer = transferer
         self.context, self.exten = context, exten
+        self.exten_got = ""  # what Asterisk collected of the digits fed to it
         self.orig: Bridge = transferer.bridge  # type: ignore[assignment]
         self.transferee: Channel = next(c for c in self.orig.channels if c is not transferer)
         self.pair: LocalPair | None = None
@@ -114,15 +117,48 @@ class Atxfer:
         customer.held = True
         sim.touch_device(customer)
         sim.emit("MusicOnHoldStart", customer.fields() + [("Class", "default")])
-        for digit in self.exten:
+        collected = ""
+        for i, digit in enumerate(self.exten):
             await sim.clock.sleep(DIGIT_GAP)
             if self._gone():
                 return
             self._dtmf(digit)
+            if collected is None:
+                continue  # read after the collection stopped: passed on as plain DTMF
+            if digit == "#":  # ast_app_dtget: '#' ends the number
+                self.exten_got, collected = collected, None
+                continue
+            collected += digit
+            # grab_transfer: the first digit interrupts the prompt unchecked; ast_app_dtget then stops
+            # as soon as no longer extension of the context could match (a '!' pattern: at once)
+            if i and not sim.dialplan.matchmore(self.context, collected):
+                self.exten_got, collected = collected, None
+        if collected is not None:
+            self.exten_got = collected
         await sim.clock.sleep(0.002)
         if self._gone():
             return
+        override = agent.variables.get("TRANSFER_EXTEN", "")
+        if override and sim.dialplan.find(self.context, override) is not None:
+            self.exten_got = override
+        if sim.dialplan.find(self.context, self.exten_got) is None:
+            await self._fail()
+            return
+        self.exten = self.exten_got
         self._start_consult()
+
+    async def _fail(self) -> None:
+        """No such extension: grab_transfer asks again (transferdialattempts, each waiting
+        transferdigittimeout for digits nobody sends), then gives up; the transferer stays with
+        the customer (``Unhold``, the customer's ``MusicOnHoldStop``)."""
+        log.info("pbxsim_atxfer_no_extension", transferer=self.transferer.name, dialled=self.exten_got,
+                 context=self.context, call_id=self.transferer.linkedid)
+        await self.sim.clock.sleep(DIAL_ATTEMPTS * DIGIT_TIMEOUT)
+        if self._gone():
+            return
+        self.phase = "done"
+        self.sim.emit("Unhold", self.transferer.fields())
+        self._unhold_customer()
 
     def _gone(self) -> bool:
         if self.transferer.hungup.is_set() or self.transferee.hungup.is_set() or self.transferer.bridge is not self.orig:
@@ -273,9 +309,7 @@ def start(sim: "PbxSim", channel: str, context: str, exten: str) -> Atxfer:
         raise AtxferError("Channel specified does not exist")
     if ch.bridge is None or len(ch.bridge.channels) != 2:
         raise AtxferError("Channel is not in a two-party bridge")  # simulator: Asterisk feeds the DTMF anyway
-    context = context or ch.context
-    if sim.dialplan.find(context, exten) is None:
-        raise AtxferError(f"Extension {exten}@{context} does not exist")
+    context = context or ch.context  # whether the digits make an extension shows later (_fail), as in Asterisk
     x = Atxfer(sim, ch, context, exten)
     sim.spawn(x.run())
     return x

@@ -257,6 +257,53 @@ def pattern_matches(pattern: str, exten: str) -> bool:
     return re.fullmatch("".join(rx), exten) is not None
 
 
+def match_more(pattern: str, data: str) -> int:
+    """main/pbx.c ``_extension_match_core`` in E_MATCHMORE mode: could ``pattern`` match ``data`` plus
+    more digits? 1 yes, 0 no, 2 'early match' (a ``!`` reached: Asterisk's answer is then a final no)."""
+    if not pattern.startswith("_"):
+        return 1 if pattern.startswith(data) and len(pattern) > len(data) else 0
+    p, i, d = pattern[1:], 0, 0
+    while d < len(data) and i < len(p):
+        c = p[i]
+        u = c.upper()
+        if c == "[":
+            end = p.index("]", i)
+            chars, k = p[i + 1:end], 0
+            hit = False
+            while k < len(chars):
+                if k + 2 < len(chars) and chars[k + 1] == "-":
+                    hit = hit or chars[k] <= data[d] <= chars[k + 2]
+                    k += 3
+                else:
+                    hit = hit or data[d] == chars[k]
+                    k += 1
+            if not hit:
+                return 0
+            i = end
+        elif u == "N":
+            if not "2" <= data[d] <= "9":
+                return 0
+        elif u == "X":
+            if not data[d].isdigit():
+                return 0
+        elif u == "Z":
+            if not "1" <= data[d] <= "9":
+                return 0
+        elif c == ".":
+            return 1
+        elif c == "!":
+            return 2
+        elif data[d] != c:
+            return 0
+        i += 1
+        d += 1
+    if d < len(data):
+        return 0
+    if i >= len(p):
+        return 0  # an exact match is a failure for E_MATCHMORE
+    return 2 if p[i] == "!" else 1
+
+
 def load_dir(conf_dir: str | Path) -> tuple[dict, dict, dict[str, QueueConf], dict[str, Endpoint]]:
     """Read extensions.conf, queues.conf and pjsip.conf of ``conf_dir``."""
     d = Path(conf_dir)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from .channel import Channel, ChannelHungUp, Redirected
-from .confparse import Extension, pattern_matches
+from .confparse import match_more, Extension, pattern_matches
 from .expr import substitute
 
 if TYPE_CHECKING:
@@ -44,6 +44,19 @@ class Dialplan:
             if name.startswith("_") and ext.steps and pattern_matches(name, exten):
                 return ext
         return None
+
+    def matchmore(self, context: str, exten: str) -> bool:
+        """``ast_matchmore_extension``: could more digits still lead to an extension of ``context``?
+        A pattern ending in ``!`` that matches makes the answer a final no (pbx_find_extension)."""
+        for name, ext in self.sim.contexts.get(context, {}).items():
+            if not ext.steps:
+                continue
+            m = match_more(name, exten)
+            if m == 2:
+                return False
+            if m:
+                return True
+        return False
 
     def lookup(self, ch: Channel, name: str) -> str:
         """Value of variable or function ``name`` on ``ch``."""

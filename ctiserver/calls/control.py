@@ -61,6 +61,8 @@ NODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 EXTENSION = re.compile(r"[0-9]{2,20}")
 TRANSFER_CONTEXT = "cti-transfer"
 CONSULT_AGENT_CONTEXT = "agents"  # Dial(PJSIP/<ext>,20) then Hangup: an unanswered consult comes back
+CONSULT_OUTSIDE_CONTEXT = "cti-consult-out"  # _[0-9*]. -> cti-outbound: keeps collecting the digits Atxfer keys in
+CONSULT_NUMBER = re.compile(r"[0-9*]{2,32}")
 QUEUE_CONTEXT = "cti-queue"
 OUTBOUND_CONTEXT = "cti-outbound"
 IVR_CONTEXT = "cti-ivr"
@@ -302,8 +304,11 @@ class CallControl:
             _, exten, data = self._transfer_target(call, "agent", target)
             context = CONSULT_AGENT_CONTEXT
         else:
-            exten = check_number(target, "target")
-            context, data = OUTBOUND_CONTEXT, {"number": target}
+            if not isinstance(target, str) or not CONSULT_NUMBER.fullmatch(target):
+                raise InvalidInput("target must be 2 to 32 of the characters 0-9 *: Asterisk keys an outside "
+                                   "number to consult in as DTMF", field="target")
+            exten = target + "#"  # '#' ends Asterisk's digit collection at once (ast_app_dtget)
+            context, data = CONSULT_OUTSIDE_CONTEXT, {"number": target}
         _, agent = self._connected_legs(call, "consult")
         interface, agent_leg = self.tracker.agent_leg(call)
         self._guard(linkedid)

@@ -54,7 +54,7 @@ class Consult:
     target_leg: str = ""
     answered_at: float | None = None
     cancel_requested: bool = False
-    outcome: str = ""  # completed | cancelled | no_answer | target_hung_up | caller_gone ('' while under way)
+    outcome: str = ""  # completed | cancelled | no_answer | target_hung_up | caller_gone | conference | failed
 
     @property
     def active(self) -> bool:

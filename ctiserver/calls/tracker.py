@@ -217,6 +217,9 @@ class CallTracker:
             return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
         if e.held and call.consulting and leg.uniqueid == call.consult.from_leg:  # type: ignore[union-attr]
             return []  # the Atxfer's own Hold (trace 08 B): the agent consults, still on the call
+        if (not e.held and call.consulting and leg.uniqueid == call.consult.from_leg  # type: ignore[union-attr]
+                and not (call.consult.legs & call.legs)):  # type: ignore[union-attr]
+            return self._consult_over(call, "failed", e.at)  # Asterisk found no such extension: back to the call
         if e.held and call.held_since is None:  # the phone's own hold counts on the work order too
             call.held_since, call.hold_by_phone = e.at, True
             call.holds += 1

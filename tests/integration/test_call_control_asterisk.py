@@ -133,10 +133,12 @@ async def _hang_up_everything(stack) -> None:
 @pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
                     reason="needs sipp and an Asterisk on this machine (its SIP is bound to 127.0.0.1)")
 @pytest.mark.timeout(120)
-async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp_path: Path) -> None:
-    """Consult (Atxfer) of 1002, then everyone in the ConfBridge room: the colleague is Redirected
-    there, Asterisk puts 1001 back with the customer, then both follow. Then 1001 leaves, 1002 hangs
-    up, and the customer is not left alone in the room."""
+@pytest.mark.parametrize("kind", ["agent", "external"])
+async def test_consult_then_conference_of_all_three_on_asterisk(kind: str, db_dsn: str, tmp_path: Path) -> None:
+    """Consult (Atxfer) of 1002 or of an outside number, then everyone in the ConfBridge room: the
+    consulted party is Redirected there, Asterisk puts 1001 back with the customer, then both follow.
+    Then 1001 leaves, the other party hangs up, and the customer is not left alone in the room."""
+    party, port, target = ("PJSIP/1002", "5021", "1002") if kind == "agent" else ("PJSIP/outside", "5071", "5550100")
     if _listening(IVR_PORT):
         pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
     cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
@@ -157,7 +159,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp
             await _ready(a, "1001")
             uas = str(Path(TRACES) / f"{SCENARIO}_uas_1001.xml")  # answers, then waits for a BYE
             procs.append(await _sipp("-sf", uas, "-i", "127.0.0.1", "-p", "5011"))
-            procs.append(await _sipp("-sf", uas, "-i", "127.0.0.1", "-p", "5021"))  # phone 1002
+            procs.append(await _sipp("-sf", uas, "-i", "127.0.0.1", "-p", port))  # phone 1002, or the outside one
             procs.append(await _sipp("127.0.0.1:5060", "-sf", str(Path(TRACES) / f"{SCENARIO}_uac_caller.xml"),
                                      "-i", "127.0.0.1", "-p", "5061"))
             pop = await a.expect("call_ringing", timeout=30)
@@ -165,7 +167,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp
             await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "on_call", timeout=30)
             await _ready(b, "1002")
 
-            status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
+            status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": kind, "target": target})
             assert status == 202, body
             await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                            and d["consult"]["answered"], timeout=20)
@@ -173,25 +175,26 @@ async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp
             assert status == 202, body
             room = body["room"]
             in_room = await _until(stack, lambda cs: sum(c.get("Application") == "ConfBridge" for c in cs) == 3
-                                   and len(cs) == 3, "customer, 1001 and 1002 in the room")
-            assert {c["Channel"].split("-")[0] for c in in_room} == {"PJSIP/caller", "PJSIP/1001", "PJSIP/1002"}
+                                   and len(cs) == 3, "customer, 1001 and the consulted party in the room")
+            assert {c["Channel"].split("-")[0] for c in in_room} == {"PJSIP/caller", "PJSIP/1001", party}
             assert all(c["Exten"] == room for c in in_room)
             await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
                            and d.get("consult") is None, timeout=15)
             await stack.core.settled()
             status, body = await a.get(f"/api/calls/{linkedid}/conference")
             assert status == 200, body
-            assert sorted((p["kind"], p["who"] if p["kind"] == "agent" else "") for p in body["participants"]) == [
-                ("agent", "1001"), ("agent", "1002"), ("customer", "")], body
+            assert sorted(p["kind"] for p in body["participants"]) == sorted(["agent", "customer", kind]), body
+            named = {(p["kind"], p["who"]) for p in body["participants"] if p["kind"] != "customer"}
+            assert named == {("agent", "1001"), (kind, target)}, body
             assert stack.core.book.view("1001")["state"] == "on_call"
-            assert stack.core.book.view("1002")["state"] == "on_call"
+            assert kind == "external" or stack.core.book.view("1002")["state"] == "on_call"
 
-            # 1001 leaves: customer and 1002 talk on; then 1002 hangs up: the customer is let go too
+            # 1001 leaves: customer and the other party talk on; then it hangs up: the customer is let go too
             assert (await a.post(f"/api/calls/{linkedid}/hangup", {}))[0] == 202
             await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"),
                            timeout=15)
-            await _until(stack, lambda cs: len(cs) == 2, "customer and 1002 left in the room")
-            colleague = next(c for c in await channels(stack) if c["Channel"].startswith("PJSIP/1002"))
+            await _until(stack, lambda cs: len(cs) == 2, "customer and the consulted party left in the room")
+            colleague = next(c for c in await channels(stack) if c["Channel"].startswith(party))
             await stack.core.ami.send({"Action": "Hangup", "Channel": colleague["Channel"]})
             ended = await a.expect("call_ended", lambda d: d["linkedid"] == linkedid, timeout=15)
             assert ended["disposition"] == "answered"
@@ -204,7 +207,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(db_dsn: str, tmp
             consult = next(e["data"] for e in events if e["kind"] == "consult")
             assert consult["outcome"] == "conference", consult
             joined = {(e["data"]["kind"], e["data"]["who"]) for e in events if e["kind"] == "conference_joined"}
-            assert {("agent", "1001"), ("agent", "1002")} <= joined and "customer" in {k for k, _ in joined}
+            assert {("agent", "1001"), (kind, target)} <= joined and "customer" in {k for k, _ in joined}
             for client, login in ((a, "1001"), (b, "1002")):
                 await client.post("/api/agent/state", {"state": "logged_out"})
         finally:

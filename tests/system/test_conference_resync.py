@@ -290,7 +290,7 @@ async def test_consult_an_outside_expert_then_conference_all_three(stack) -> Non
         await ready(a, "1001")
         call, linkedid = await answered_call(stack, a)
         stack.sim.set_phone("outside", Phone(answer_after=0.3))
-        status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "external", "target": "+8621555"})
+        status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "external", "target": "8621555"})
         assert status == 202, body
         await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                        and d["consult"]["answered"])
@@ -301,7 +301,7 @@ async def test_consult_an_outside_expert_then_conference_all_three(stack) -> Non
         await in_sync(stack)
         status, body = await a.get(f"/api/calls/{linkedid}/conference")
         assert status == 200 and people(body) == {("customer", "13800138000"), ("agent", "1001"),
-                                                  ("external", "+8621555")}, body
+                                                  ("external", "8621555")}, body
         # the consult's Local pair is gone: the three channels there are, are the room's
         assert len(stack.sim.truth()["channels"]) == 3
         await call.hangup()
@@ -309,4 +309,4 @@ async def test_consult_an_outside_expert_then_conference_all_three(stack) -> Non
         assert stack.sim.truth()["channels"] == []
         wo = await workorder(stack, a, linkedid, ("consult", "ended"))
         consult = step(wo, "consult")
-        assert (consult["kind"], consult["to"], consult["outcome"]) == ("external", "+8621555", "conference")
+        assert (consult["kind"], consult["to"], consult["outcome"]) == ("external", "8621555", "conference")

@@ -141,7 +141,8 @@ async def test_atxfer_refusals_over_ami(sim: PbxSim, tmp_path: Path) -> None:
     assert await atxfer("c", Channel="PJSIP/1001-000000ff") == "No extension specified"
     sim.set_phone("1001", Phone(answer_after=0.5))
     call, agent = await answered_call(sim)
-    assert await atxfer("d", Channel=agent, Context="agents", Exten="5555") == "Extension 5555@agents does not exist"
+    # an extension that does not exist is not refused here: Asterisk only queues the digits (manager.c)
+    assert await atxfer("d", Channel=agent, Context="agents", Exten="5555") == "Atxfer successfully queued"
     assert await atxfer("e", Channel=call.channel_name + "x", Exten="1002") == "Channel specified does not exist"
     await call.hangup()
     await rec.close()
@@ -231,7 +232,8 @@ async def test_the_colleague_who_got_the_call_can_consult_again(sim: PbxSim) -> 
 
 
 async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_the_outside_expert() -> None:
-    """外部求助: Atxfer into asterisk_conf's [cti-outbound] (Dial(PJSIP/<number>@outside))."""
+    """外部求助: Atxfer into asterisk_conf's [cti-consult-out] (-> cti-outbound: Dial(PJSIP/<number>@outside)),
+    the number ended by '#' as the CTI server sends it."""
     import pbxsim.atxfer as atxfer
     conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
     sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
@@ -242,8 +244,8 @@ async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_
         sim.set_phone("outside", Phone(answer_after=0.3))
         agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)  # a dial-out call
         await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the first outside party")
-        atxfer.start(sim, agent.name, "cti-outbound", "02155550000")
-        await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/02155550000@")
+        atxfer.start(sim, agent.name, "cti-consult-out", "02155550000#")
+        await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/02155550000@cti-consult-out-")
                     and f["DialStatus"] == "ANSWER", "the expert answered")
         agent.request_hangup(16)
         await until(sim, lambda ev, f: ev == "AttendedTransfer", "the transfer")
@@ -254,5 +256,42 @@ async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_
         await until(sim, lambda ev, f: not sim.channels and not sim.bridges, "everything torn down")
         ends = [f["Channel"].split("-")[0] for ev, f in sim.seen if ev == "Hangup"]  # type: ignore[attr-defined]
         assert ends.count("PJSIP/outside") == 2 and ends[0] == "PJSIP/1001"
+    finally:
+        await sim.stop()
+
+
+async def test_atxfer_collects_digits_as_asterisk_does_and_a_number_that_is_no_extension_comes_back() -> None:
+    """ast_app_dtget: digits are taken while a longer extension could match. A `!` pattern stops it
+    after the digit that interrupted the prompt and one more (Asterisk 22.10.1 dialled 55 for
+    5550100 into `_[0-9+*#]!`); an extension that does not exist gives the agent back the call."""
+    import pbxsim.atxfer as atxfer
+    conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
+    sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
+    sim.seen = []  # type: ignore[attr-defined]
+    sim.listeners.append(lambda ev, fields: sim.seen.append((ev, dict(fields))))  # type: ignore[attr-defined]
+    try:
+        sim.set_phone("1001", Phone(answer_after=0.2))
+        sim.set_phone("outside", Phone(answer_after=0.3))
+        agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)
+        await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the first outside party")
+        atxfer.start(sim, agent.name, "cti-outbound", "5550100")
+        await until(sim, lambda ev, f: ev == "Newchannel" and f["Channel"].startswith("Local/"), "the consult leg")
+        local = next(f["Channel"] for ev, f in sim.seen if ev == "Newchannel" and f["Channel"].startswith("Local/"))
+        assert local.startswith("Local/55@cti-outbound-")  # not 5550100
+        for ch in list(sim.channels.values()):
+            ch.request_hangup(16)
+        await until(sim, lambda ev, f: not sim.channels, "everything torn down")
+
+        sim.seen.clear()  # type: ignore[attr-defined]
+        agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)
+        await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the outside party")
+        atxfer.start(sim, agent.name, "agents", "5555")  # no such extension: asked again, then given up
+        await until(sim, lambda ev, f: ev == "Unhold" and f["Channel"] == agent.name, "the agent back on the call")
+        assert not [f for ev, f in sim.seen if ev == "Newchannel" and f["Channel"].startswith("Local/")]
+        assert [ev for ev, f in sim.seen if f.get("Channel") == agent.name and ev in ("Hold", "Unhold")] == [
+            "Hold", "Unhold"]
+        assert agent.bridge is not None and len(agent.bridge.channels) == 2  # still talking with the customer
+        agent.request_hangup(16)
+        await until(sim, lambda ev, f: not sim.channels, "everything torn down")
     finally:
         await sim.stop()
