@@ -124,7 +124,13 @@ async def test_dial_out_rings_the_agent_then_the_number_and_records_the_agents_c
         assert rec["file"] == f"cti-{linkedid}.wav" and rec["channel"].startswith("PJSIP/1001")
 
 
-async def test_transfer_into_the_queue_gives_the_caller_to_the_next_agent(db_dsn: str, tmp_path: Path) -> None:
+MOVES = {"queue": ("/transfer", {"kind": "queue", "target": "support"}),
+         "agent": ("/transfer", {"kind": "agent", "target": "1002"}),  # Setvar, then Redirect to cti-transfer
+         "ivr": ("/ivr", {"node": "support"})}  # the IVR's queue node: back into the queue from there
+
+
+@pytest.mark.parametrize("move", list(MOVES))
+async def test_a_moved_caller_reaches_the_next_agent(move: str, db_dsn: str, tmp_path: Path) -> None:
     async with lab(db_dsn, tmp_path, "1001", "1002") as it:
         a, b = it.panels["1001"], it.panels["1002"]
         await _ready(a, "1001")
@@ -132,7 +138,8 @@ async def test_transfer_into_the_queue_gives_the_caller_to_the_next_agent(db_dsn
         linkedid = await it.answered()
         await _ready(b, "1002")
         await it.phone("1002")
-        status, body = await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "queue", "target": "support"})
+        path, data = MOVES[move]
+        status, body = await a.post(f"/api/calls/{linkedid}{path}", data)
         assert status == 202, body
         moved = await a.expect("call_ended", lambda d: d["linkedid"] == linkedid, timeout=15)
         assert moved["disposition"] == "moved"
@@ -144,6 +151,9 @@ async def test_transfer_into_the_queue_gives_the_caller_to_the_next_agent(db_dsn
         wo = await it.workorder(b, ended["workorder_ref"])
         assert wo["agent_id"] == "1002" and wo["disposition"] == "answered"
         assert next(e for e in wo["events"] if e["kind"] == "ended")["data"]["agents"] == ["1001", "1002"]
+        assert {"queue": "transfer", "agent": "transfer", "ivr": "ivr"}[move] in [e["kind"] for e in wo["events"]]
+        if move == "ivr":  # what the IVR did the second time is added to the first
+            assert wo["ivr_path"] == ["main", "support", "support"], wo["ivr_path"]
 
 
 @pytest.mark.parametrize("how", ["cancel", "complete"])
