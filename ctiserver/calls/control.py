@@ -45,6 +45,7 @@ import structlog
 
 from ctiserver.agents.model import AgentState
 from ctiserver.calls import model as cm
+from ctiserver.calls.tracker import UP
 from ctiserver.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from ctiserver.workorders.projection import control_op, ref_for
 
@@ -384,7 +385,7 @@ class CallControl:
             raise Conflict("the consult has not been answered yet: cancel it or wait", code="consult_not_answered")
         party = consult.target_leg or next(
             (u for u in sorted(consult.legs) if u in call.legs and (leg := self.tracker.legs.get(u)) is not None
-             and leg.state == 6 and not leg.channel.startswith("Local/")), "")
+             and leg.state == UP and not leg.channel.startswith("Local/")), "")
         channel = self._channel(party)
         if not channel:
             raise Conflict("the consulted party is gone", code="no_consult")

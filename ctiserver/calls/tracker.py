@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, room_name, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
+from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
                                    CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
                                    ConsultAnswered, ConsultStarted,
-                                   HeldPartyGone, Leg)
+                                   HeldPartyGone, Leg, room_name)
 
 # AMI hangup cause 17: user busy, what a softphone's decline (SIP 486) gives.
 CAUSE_USER_BUSY = 17
@@ -27,6 +27,12 @@ UP = 6
 def _atxfer_local(channel: str) -> bool:
     """The first half of the Local pair an attended transfer dials through (``Local/<exten>@<context>-…;1``)."""
     return channel.startswith("Local/") and channel.endswith(";1") and "@" in channel
+
+
+def _consult_via(local: str, interface: str, leg: str, by: str, since: float) -> Consult:
+    """The consult an Atxfer's Local channel stands for: a colleague (``agents``) or an outside number."""
+    exten, _, context = local[len("Local/"):].rpartition("-")[0].partition("@")
+    return Consult("agent" if context == "agents" else "external", exten, interface, leg, by, since)
 
 
 class CallTracker:
@@ -81,9 +87,7 @@ class CallTracker:
         """An Atxfer nobody asked the server for (trace 08 B): the agent's phone 'held' the customer, then
         Asterisk made the consult's Local pair. The agent is consulting, not holding."""
         _, interface, agent_leg = call.hold_parties
-        target, _, context = channel[len("Local/"):].rpartition("-")[0].partition("@")
-        call.consult = Consult("agent" if context == "agents" else "external", target, interface, agent_leg,
-                               "phone", call.held_since or at)
+        call.consult = _consult_via(channel, interface, agent_leg, "phone", call.held_since or at)
         call.consult.legs.add(uniqueid)
         call.held_since, call.hold_by_phone, call.hold_parties = None, False, ("", "", "")
         call.holds = max(0, call.holds - 1)
@@ -623,9 +627,7 @@ class CallTracker:
                 call.answered_at = call.answered_at or now - c.duration
                 call.agent_interface, call.agent_leg = interface, c.uniqueid
                 out.append(CallAnswered(call, interface, c.uniqueid, now))
-                target, _, context = local.channel[len("Local/"):].rpartition("-")[0].partition("@")
-                call.consult = Consult("agent" if context == "agents" else "external", target, interface,
-                                       c.uniqueid, "", now - local.duration)
+                call.consult = _consult_via(local.channel, interface, c.uniqueid, "", now - local.duration)
                 break
         consult = call.consult
         if consult is None or not consult.active:
