@@ -413,14 +413,18 @@ class CallControl:
         """Consult -> conference, second step: customer and agent join the colleague in the room."""
         call = ce.call
         customer = self._channel(self.tracker.customer_leg(call))
-        agent = self._channel(self.tracker.agent_leg(call)[1])
-        if not customer or not agent:
+        agent = self._channel(call.agent_leg) if call.agent_leg in call.legs else ""
+        if not customer:  # the customer left before the move: nobody for the colleague to wait for
+            self._record(call, "conference_failed", {"error": "the customer left before joining", "room": ce.room})
+            self.core.spawn_quiet({"Action": "ConfbridgeKick", "Conference": ce.room, "Channel": "all"},
+                                  call.linkedid)
             return
         call.conference = ce.room
-        self.core.spawn_quiet({"Action": "Redirect", "Channel": customer, "Context": cm.CONFERENCE_CONTEXT,
-                               "Exten": ce.room, "Priority": 1, "ExtraChannel": agent,
-                               "ExtraContext": cm.CONFERENCE_CONTEXT, "ExtraExten": ce.room, "ExtraPriority": 1},
-                              call.linkedid)
+        action = {"Action": "Redirect", "Channel": customer, "Context": cm.CONFERENCE_CONTEXT, "Exten": ce.room,
+                  "Priority": 1}
+        if agent:  # else the agent left meanwhile: the customer joins the colleague alone
+            action.update(ExtraChannel=agent, ExtraContext=cm.CONFERENCE_CONTEXT, ExtraExten=ce.room, ExtraPriority=1)
+        self.core.spawn_quiet(action, call.linkedid)
         self.core.publish_call(call, ce.at)
 
     # -- conference ---------------------------------------------------------------------

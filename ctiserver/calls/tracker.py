@@ -162,12 +162,11 @@ class CallTracker:
         """Consult -> conference: once the agent is bridged with the customer again, both can go to the room."""
         if not call.conference_pending or call.consulting:
             return []
-        customer, agent = self.legs.get(self.customer_leg(call)), self.legs.get(self.agent_leg(call)[1])
-        if customer is None or agent is None:
-            call.conference_pending = ""  # one of them left meanwhile: nobody to bring
-            return []
-        if not customer.bridge or customer.bridge != agent.bridge:
-            return []
+        customer = self.legs.get(self.customer_leg(call))
+        agent = self.legs.get(call.agent_leg) if call.agent_leg in call.legs else None
+        if customer is not None and agent is not None and (not customer.bridge or customer.bridge != agent.bridge):
+            return []  # not together again yet
+        # together again, or one of them left meanwhile: the server brings whoever is left (or lets the room go)
         room, call.conference_pending = call.conference_pending, ""
         return [ConferenceReady(call, room, at)]
 
@@ -376,13 +375,21 @@ class CallTracker:
         call = self._call(e.linkedid)
         if call is None or e.uniqueid not in call.legs:
             return []
-        left: list[CallEvent] = [ConferenceLeft(call, leg.room, e.uniqueid, e.at)] if leg and leg.room else []
-        return left + self._leg_gone(call, e.uniqueid, e.at, e.cause)
+        return self._left_room(call, leg, e.uniqueid, e.at) + self._leg_gone(call, e.uniqueid, e.at, e.cause)
+
+    @staticmethod
+    def _left_room(call: Call, leg: Leg | None, uniqueid: str, at: float) -> list[CallEvent]:
+        """A leg in a conference room is gone. So is the customer of a conference call who never got into
+        the room (hung up during the move): either way whoever waits there must not be left alone."""
+        room = (leg.room if leg else "") or (call.conference if uniqueid == call.caller_leg else "")
+        return [ConferenceLeft(call, room, uniqueid, at)] if room else []
 
     def _leg_gone(self, call: Call, uniqueid: str, at: float, cause: int) -> list[CallEvent]:
         call.legs.discard(uniqueid)
         call.guests.discard(uniqueid)
         out: list[CallEvent] = []
+        if call.conference_pending and not call.consulting and uniqueid in (call.caller_leg, call.agent_leg):
+            out += self._merge_ready(call, at)  # consult -> conference: one of the two left before the move
         consult = call.consult if call.consulting else None
         completed = consult is not None and uniqueid == consult.from_leg and call.caller_leg in call.legs
         if completed:
@@ -494,9 +501,7 @@ class CallTracker:
         # Legs that vanished while we were not looking.
         for call in list(self.calls.values()):
             for uid in sorted(call.legs - snap.keys()):
-                leg = self.legs.pop(uid, None)
-                if leg is not None and leg.room:
-                    out.append(ConferenceLeft(call, leg.room, uid, now))
+                out += self._left_room(call, self.legs.pop(uid, None), uid, now)
                 out += self._leg_gone(call, uid, now, 0)
         # Conference rooms are named after their call: members with a linkedid of their own (the
         # parties the server Originated in) belong to that call, also after a restart of the server.

@@ -310,3 +310,26 @@ async def test_consult_an_outside_expert_then_conference_all_three(stack) -> Non
         wo = await workorder(stack, a, linkedid, ("consult", "ended"))
         consult = step(wo, "consult")
         assert (consult["kind"], consult["to"], consult["outcome"]) == ("external", "8621555", "conference")
+
+
+async def test_the_customer_leaving_as_the_colleague_enters_the_room_leaves_nobody_behind(stack) -> None:
+    async with panels(stack, "1001", "1002") as p:
+        a, b = p["1001"], p["1002"]
+        call, linkedid = await consulting(stack, a, b)
+
+        def customer_leaves(name: str, fields: list) -> None:  # exactly between the two steps of the move
+            f = dict(fields)
+            if name == "ConfbridgeJoin" and f.get("Channel", "").startswith("PJSIP/1002"):
+                stack.sim.find_channel(call.channel_name).request_hangup(16)
+
+        stack.sim.listeners.append(customer_leaves)
+        status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
+        assert status == 202, body
+        await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
+        for panel, agent in ((a, "1001"), (b, "1002")):
+            await panel.expect("agent_state", lambda d, x=agent: d["id"] == x and d["state"] in ("wrap_up", "ready"))
+        await in_sync(stack)
+        assert stack.sim.truth()["channels"] == []  # the colleague was not left alone in the room
+        assert linkedid not in stack.core.tracker.calls
+        wo = await workorder(stack, a, linkedid, ("conference_from_consult", "ended"))
+        assert wo["status"] == "ended" and wo["hangup_by"] == "caller"
