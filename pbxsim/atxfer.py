@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from .channel import Bridge, Channel, Fields
+from .confparse import conf_sections
 from .local import LocalPair, bridge_talk, destroy, enter, leave, new_bridge, spawn_talk
 
 if TYPE_CHECKING:
@@ -58,22 +59,8 @@ class AtxferError(Exception):
 
 def feature_code(sim: "PbxSim", name: str = "atxfer") -> str:
     """The features.conf [featuremap] code of ``name`` ('' when not configured)."""
-    cached = getattr(sim, "_featuremap", None)
-    if cached is None:
-        from pathlib import Path
-        cached = {}
-        path = Path(sim.config.conf_dir) / "features.conf"
-        section = ""
-        if path.exists():
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                line = raw.split(";", 1)[0].strip()
-                if line.startswith("[") and line.endswith("]"):
-                    section = line[1:-1].strip().lower()
-                elif section == "featuremap" and "=" in line:
-                    k, _, v = line.partition("=")
-                    cached[k.strip().lower()] = v.strip().lstrip(">").strip()
-        sim._featuremap = cached  # type: ignore[attr-defined]
-    return cached.get(name, "")
+    codes = {k: v.lstrip(">").strip() for k, v in conf_sections(sim, "features.conf").get("featuremap", [])}
+    return codes.get(name, "")
 
 
 def transfer_fields(prefix: str, ch: Channel) -> Fields:

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from .channel import Bridge, Channel, ChannelHungUp, Fields
+from .confparse import conf_sections
 
 if TYPE_CHECKING:
     from .sim import PbxSim
@@ -93,22 +93,7 @@ def conferences(sim: "PbxSim") -> dict[str, Conference]:
 
 def _user_profile(sim: "PbxSim", profile: str) -> dict[str, str]:
     """Options of a confbridge.conf user profile (music_on_hold_when_empty...)."""
-    cache = getattr(sim, "_confbridge_conf", None)
-    if cache is None:
-        cache = {}
-        path = Path(sim.config.conf_dir) / "confbridge.conf"
-        section = ""
-        if path.exists():
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                line = raw.split(";", 1)[0].strip()
-                if line.startswith("[") and line.endswith("]"):
-                    section = line[1:-1].strip()
-                    cache.setdefault(section, {})
-                elif "=" in line and section:
-                    k, _, v = line.partition("=")
-                    cache[section][k.strip().lower()] = v.strip()
-        sim._confbridge_conf = cache  # type: ignore[attr-defined]
-    return cache.get(profile or "default_user", {})
+    return dict(conf_sections(sim, "confbridge.conf").get(profile or "default_user", []))
 
 
 def _yes(value: str | None, default: bool) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -302,6 +303,26 @@ def match_more(pattern: str, data: str) -> int:
     if i >= len(p):
         return 0  # an exact match is a failure for E_MATCHMORE
     return 2 if p[i] == "!" else 1
+
+
+def conf_sections(sim: Any, name: str) -> dict[str, list[tuple[str, str]]]:
+    """The config dir's ``name`` (features.conf, confbridge.conf, manager.conf...) as
+    {section: [(key lowercased, value), ...]} in file order, read once per simulator."""
+    cache = sim.__dict__.setdefault("_conf_sections", {})
+    if name not in cache:
+        out: dict[str, list[tuple[str, str]]] = {}
+        path = Path(sim.config.conf_dir) / name
+        section = ""
+        for raw in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+            line = raw.split(";", 1)[0].strip()
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1].strip()
+                out.setdefault(section, [])
+            elif section and "=" in line:
+                k, _, v = line.partition("=")
+                out[section].append((k.strip().lower(), v.strip()))
+        cache[name] = out
+    return cache[name]
 
 
 def load_dir(conf_dir: str | Path) -> tuple[dict, dict, dict[str, QueueConf], dict[str, Endpoint]]:

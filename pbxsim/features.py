@@ -7,9 +7,9 @@ pbxsim/control.py); ``FEATURE_APPS`` is merged into the dialplan applications.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from . import atxfer, chanspy, confbridge, mixmonitor
+from .confparse import conf_sections
 from .control import ActionError, bool_value
 
 # the write classes each action is registered with in Asterisk 22 (app_mixmonitor.c,
@@ -23,22 +23,9 @@ ACTION_CLASSES = {
 
 def write_classes(sim, username: str) -> set[str] | None:
     """The ``write =`` classes of ``username`` in the config dir's manager.conf (None: no such file/user)."""
-    cache = getattr(sim, "_manager_write", None)
-    if cache is None:
-        cache = {}
-        path = Path(sim.config.conf_dir) / "manager.conf"
-        section = ""
-        if path.exists():
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                line = raw.split(";", 1)[0].strip()
-                if line.startswith("[") and line.endswith("]"):
-                    section = line[1:-1].strip()
-                elif section and section != "general" and "=" in line:
-                    k, _, v = line.partition("=")
-                    if k.strip().lower() == "write":
-                        cache.setdefault(section, set()).update(c.strip().lower() for c in v.split(",") if c.strip())
-        sim._manager_write = cache  # type: ignore[attr-defined]
-    return cache.get(username)
+    if username == "general" or username not in (sections := conf_sections(sim, "manager.conf")):
+        return None
+    return {c.strip().lower() for k, v in sections[username] if k == "write" for c in v.split(",") if c.strip()}
 
 
 class FeatureActions:

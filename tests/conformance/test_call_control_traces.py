@@ -9,26 +9,12 @@ every step waits for its event). Then the streams are compared with compare.py.
 
 from __future__ import annotations
 
-from typing import AsyncIterator
-
-import pytest
-
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
+from pbxsim.sim import PbxSim
 from tests.conformance.compare import assert_same_call, list_items, replies
 from tests.conformance.recorder import Recorder
-from tests.conformance.test_traces import RECORDED_CONF, SPEED, finish, recorded, session
+from tests.conformance.test_traces import finish, recorded, session
 from tests.conformance.trace import Headers, messages, parse_trace, trace_path
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[PbxSim]:
-    s = PbxSim(SimConfig(conf_dir=str(RECORDED_CONF), time_scale=SPEED))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 def agent_channel(sim: PbxSim, endpoint: str) -> str:

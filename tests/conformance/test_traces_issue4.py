@@ -24,19 +24,14 @@ reason in the recordings:
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator
-
-import pytest
 
 from pbxsim.mixmonitor import recordings
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
+from pbxsim.sim import PbxSim
 from tests.conformance.compare import assert_same_call, caller_apps, list_items, replies
 from tests.conformance.recorder import Recorder
 from tests.conformance.trace import Headers, TraceChunk, messages, parse_trace, trace_path
-from tests.support.traces import RECORDED_CONF
 
-SPEED = 20.0
 _LOCAL = re.compile(r"(Local/[^;\s]+?-)([0-9a-f]{8})(;[12])")
 
 
@@ -123,16 +118,6 @@ def complete_without_dest(msgs: list[Headers]) -> list[Headers]:
     sends it before the agent leg's Hangup, with Dest* (12), or after it, without (13)."""
     return [Headers((k, v) for k, v in h if not k.startswith("Dest")) if h.get("Event") == "AgentComplete" else h
             for h in msgs]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[PbxSim]:
-    s = PbxSim(SimConfig(conf_dir=str(RECORDED_CONF), time_scale=SPEED))
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.stop()
 
 
 async def session(sim: PbxSim, prefix: str) -> Recorder:
