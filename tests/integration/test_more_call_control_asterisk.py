@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import running, stack_config
 from tests.integration.conftest import HOST, PORT, SECRET, USER
 from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening, _sipp
-from tests.integration.test_call_control_asterisk import SCENARIO, _hang_up_everything, _ready, _until, channels
+from tests.integration.test_call_control_asterisk import SCENARIO, _hang_up_everything, _ready, _until
 from tests.support.traces import TRACES
 
 pytestmark = [pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
@@ -51,6 +51,15 @@ class Lab:
         pop = await panel.expect("call_ringing", timeout=30)
         await panel.expect("agent_state", lambda d: d["id"] == agent and d["state"] == "on_call", timeout=30)
         return pop["linkedid"]
+
+    async def on_call_with_colleague_ready(self) -> str:
+        """1001 answers a customer call, then 1002 is ready with its phone up: the call's linkedid."""
+        await _ready(self.panels["1001"], "1001")
+        await self.phone("1001")
+        linkedid = await self.answered()
+        await _ready(self.panels["1002"], "1002")
+        await self.phone("1002")
+        return linkedid
 
     async def workorder(self, panel: Any, ref: str) -> dict:
         await self.stack.core.settled()
@@ -133,11 +142,7 @@ MOVES = {"queue": ("/transfer", {"kind": "queue", "target": "support"}),
 async def test_a_moved_caller_reaches_the_next_agent(move: str, db_dsn: str, tmp_path: Path) -> None:
     async with lab(db_dsn, tmp_path, "1001", "1002") as it:
         a, b = it.panels["1001"], it.panels["1002"]
-        await _ready(a, "1001")
-        await it.phone("1001")
-        linkedid = await it.answered()
-        await _ready(b, "1002")
-        await it.phone("1002")
+        linkedid = await it.on_call_with_colleague_ready()
         path, data = MOVES[move]
         status, body = await a.post(f"/api/calls/{linkedid}{path}", data)
         assert status == 202, body
@@ -160,11 +165,7 @@ async def test_a_moved_caller_reaches_the_next_agent(move: str, db_dsn: str, tmp
 async def test_consult_a_colleague_then_cancel_or_complete(how: str, db_dsn: str, tmp_path: Path) -> None:
     async with lab(db_dsn, tmp_path, "1001", "1002") as it:
         a, b = it.panels["1001"], it.panels["1002"]
-        await _ready(a, "1001")
-        await it.phone("1001")
-        linkedid = await it.answered()
-        await _ready(b, "1002")
-        await it.phone("1002")
+        linkedid = await it.on_call_with_colleague_ready()
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
         assert status == 202, body
         await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
