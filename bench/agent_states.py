@@ -65,8 +65,6 @@ async def run(agents: int, rate: float, changes: float, seconds: float) -> None:
 
     dsn = await fresh_dsn()
     store = await Store.open(dsn)
-    await store.migrate()
-    await store.seed_demo()
     pw = hash_password("bench")
     ids = [str(2000 + i) for i in range(agents)]
     await store.upsert_agents([(i, f"Agent {i}", "agent", pw, f"PJSIP/{i}", {"support": 0}) for i in ids])

@@ -166,12 +166,6 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
 
 async def run(rate: float, seconds: float) -> None:
     dsn = await fresh_dsn()
-    from ctiserver.store import Store
-
-    store = await Store.open(dsn)
-    await store.migrate()
-    await store.seed_demo()
-    await store.close()
 
     product = await start_product(dsn, rate, ["--seed", "7", "--talk", "6:10", "--ring", "0.5:1.5"],
                                   {"CTI_CALLCENTER_WRAPUP_SECONDS": "1"}, "bench-cc-journal.jsonl")

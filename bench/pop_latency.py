@@ -58,6 +58,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def fresh_dsn() -> str:
+    """A new, empty bench database with the schema and the demo data."""
     import asyncpg
 
     from ctiserver.app import local_database
@@ -69,7 +70,16 @@ async def fresh_dsn() -> str:
         await conn.execute("CREATE DATABASE cti_bench")
     finally:
         await conn.close()
-    return base.rsplit("/", 1)[0] + "/cti_bench"
+    dsn = base.rsplit("/", 1)[0] + "/cti_bench"
+    from ctiserver.store import Store
+
+    store = await Store.open(dsn)  # the schema and the demo agents, queue and customers
+    try:
+        await store.migrate()
+        await store.seed_demo()
+    finally:
+        await store.close()
+    return dsn
 
 
 async def spawn(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
@@ -157,12 +167,6 @@ async def agent_session(base: str, login: str, pops: dict, ready: asyncio.Event,
 
 async def run(rate: float, seconds: float) -> None:
     dsn = await fresh_dsn()
-    from ctiserver.store import Store
-
-    store = await Store.open(dsn)
-    await store.migrate()
-    await store.seed_demo()
-    await store.close()
 
     product = await start_product(dsn, rate, ["--seed", "7", "--talk", "2:5", "--ring", "0.5:1.5"],
                                   {"CTI_CALLCENTER_WRAPUP_SECONDS": "1"}, "bench-journal.jsonl")

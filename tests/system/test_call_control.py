@@ -42,6 +42,12 @@ async def ready(panel: PanelClient, agent: str) -> None:
     await panel.expect("agent_state", is_state(agent, "ready"))
 
 
+async def colleague_ready(stack: Any, panel: PanelClient, login: str = "1002") -> None:
+    """``login`` (panel ``panel``) ready, its phone answering fast."""
+    await ready(panel, login)
+    stack.sim.set_phone(login, Phone(answer_after=0.3))
+
+
 async def answered_call(stack: Any, panel: PanelClient, agent: str = "1001", **script: Any) -> tuple[Any, str]:
     """A customer call that ``agent`` (ready) answers; returns (sim call, linkedid)."""
     stack.sim.set_phone(agent, Phone(answer_after=0.2))
@@ -56,8 +62,7 @@ async def answered_with_colleague_ready(stack: Any, a: PanelClient, b: PanelClie
     """1001 (panel ``a``) on an answered customer call; 1002 (panel ``b``) ready, its phone answering fast."""
     await ready(a, "1001")
     call, linkedid = await answered_call(stack, a)
-    await ready(b, "1002")
-    stack.sim.set_phone("1002", Phone(answer_after=0.3))
+    await colleague_ready(stack, b)
     return call, linkedid
 
 

@@ -15,7 +15,8 @@ from playwright.async_api import expect
 
 from pbxsim.scripts import Phone
 from tests.support.browser import WAIT_MS
-from tests.system.test_call_control import answered_call, answered_with_colleague_ready, channels_of, is_state, panels, ready, workorder
+from tests.system.test_call_control import (answered_call, answered_with_colleague_ready, channels_of, colleague_ready,
+                                             is_state, panels, ready, workorder)
 from tests.system.test_panel_calls import panel_on_call
 
 
@@ -160,8 +161,7 @@ async def test_consult_from_the_toolbar_back_to_the_caller_then_hand_over(stack:
     badge = page.locator("#state-badge")
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
-        await ready(colleague, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        await colleague_ready(stack, colleague)
         line = page.locator("#consult-line")
 
         # the panel refuses consulting oneself before asking the server
@@ -209,8 +209,7 @@ async def test_conference_add_list_remove_then_it_ends_when_the_caller_leaves(st
         await ready(a, "1001")
         call, linkedid = await answered_call(stack, a)
         assert (await a.get(f"/api/calls/{linkedid}/conference"))[0] == 409  # not a conference yet
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        await colleague_ready(stack, b)
         status, body = await a.post(f"/api/calls/{linkedid}/conference/add", {"kind": "agent", "target": "1002"})
         assert status == 202, body
         room = body["room"]
@@ -290,8 +289,7 @@ async def test_conference_from_the_toolbar_lists_participants_and_removes_one(st
     badge = page.locator("#state-badge")
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
-        await ready(colleague, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        await colleague_ready(stack, colleague)
         await page.locator("#btn-conference").click()
         await page.get_by_label("Add to the conference").select_option("agent")
         await page.locator("#conference-target").fill("1002")

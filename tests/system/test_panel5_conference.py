@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from pbxsim.scripts import Phone
 from tests.support.browser import WAIT_MS
-from tests.system.test_call_control import panels, ready
+from tests.system.test_call_control import colleague_ready, panels
 from tests.system.test_panel_calls import panel_on_call
 
 pytestmark = pytest.mark.browser
@@ -24,8 +23,7 @@ async def test_consult_a_colleague_picked_from_the_list_then_conference_all(stac
     badge = page.locator("#state-badge")
     async with panels(stack, "1002") as p:
         colleague = p["1002"]
-        await ready(colleague, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        await colleague_ready(stack, colleague)
 
         await page.locator("#btn-consult").click()
         await page.get_by_label("Consult", exact=True).select_option("agent")

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from pbxsim.scripts import CallerScript, Phone
-from tests.system.test_call_control import answered_call, panels, ready, sim_event, workorder
+from tests.system.test_call_control import answered_call, colleague_ready, panels, ready, sim_event, workorder
 from tests.support.panel import PanelClient
 
 
@@ -62,8 +62,7 @@ async def test_recording_follows_the_call_through_a_hold_and_a_transfer_in_one_f
         a, b = p["1001"], p["1002"]
         await ready(a, "1001")
         call, linkedid = await answered_call(stack, a)
-        await ready(b, "1002")
-        stack.sim.set_phone("1002", Phone(answer_after=0.3))
+        await colleague_ready(stack, b)
 
         assert (await a.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
         await a.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
