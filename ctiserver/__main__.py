@@ -1,7 +1,8 @@
 """``python -m ctiserver``: start the CTI server (``--help`` lists every setting).
 
 Exit codes: 0 stopped by a signal; 2 bad configuration; 3 Asterisk refused the AMI login;
-4 PostgreSQL unreachable; 5 another start-up failure (port in use, ...). Each failure is
+4 PostgreSQL unreachable; 5 another start-up failure (port in use, ...); 6 a stop that
+overran ``server.stop_timeout`` (or a second stop signal) and was cut short. Each failure is
 one clear line on stderr, never a traceback.
 """
 
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import textwrap
+import threading
 
 import structlog
 
 from ctiserver import config as config_mod
 from ctiserver.logging import configure
 
-EXIT_CONFIG, EXIT_AMI_AUTH, EXIT_DB, EXIT_START = 2, 3, 4, 5
+EXIT_CONFIG, EXIT_AMI_AUTH, EXIT_DB, EXIT_START, EXIT_FORCED = 2, 3, 4, 5, 6
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,9 +80,22 @@ async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
           + ("  Sign in as agent 1001 / password 1001, or supervisor 1900 / 1900.\n" if app.demo else ""),
           file=sys.stderr, flush=True)
     await stop.wait()
-    structlog.get_logger("ctiserver").info("stopping")
+    budget = cfg.server.stop_timeout
+    structlog.get_logger("ctiserver").info("stopping", within_seconds=budget)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal: stop now
+        loop.add_signal_handler(sig, _force_exit, "a second stop signal")
+    watchdog = threading.Timer(budget + 2.0, _force_exit, (f"the stop took more than {budget + 2.0:g}s",))
+    watchdog.daemon = True
+    watchdog.start()
     await app.stop()
     return 0
+
+
+def _force_exit(why: str) -> None:
+    """Last resort, never the normal path: every write made so far is already in the journal."""
+    print(f"ctiserver: {why}; exiting now (unwritten records stay in the journal for the next start)",
+          file=sys.stderr, flush=True)
+    os._exit(EXIT_FORCED)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,23 +133,60 @@ class App:
                 log.warning("demo_agent_signin_failed", agent=account.id, error=str(exc))
 
     async def stop(self) -> None:
+        """Stop everything within ``server.stop_timeout`` seconds, whatever state it is in.
+
+        Each part gets a bounded share of the time, the store (which flushes to PostgreSQL)
+        what is left; a part that does not finish in time is abandoned and named in the log,
+        and records not yet in PostgreSQL stay in the journal for the next start.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.server.stop_timeout
+        late: list[str] = []
+
+        async def step(name: str, action: Any, share: float) -> None:
+            limit = max(0.05, min(share, deadline - loop.time() - 0.5))
+            if not await stop_within(action, limit):
+                late.append(name)
+                log.warning("stop_step_late", step=name, seconds=round(limit, 2))
+
         if self._runner is not None:
-            await self._runner.cleanup()
+            await step("http", self._runner.cleanup(), 2.0)
         if getattr(self, "_demo", None) is not None:
-            await self._demo.stop()
+            await step("demo_traffic", self._demo.stop(), 1.0)
         if self.ami is not None:
-            await self.ami.close()
+            await step("ami", self.ami.close(), 2.5)
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await step(task.get_name(), cancel_and_wait(task), 1.0)
         if self.core is not None:
-            await self.core.close()
+            await step("core", self.core.close(), 1.0)
         if self.ivr is not None:
-            await self.ivr.stop()
+            await step("ivr", self.ivr.stop(), 1.0)
         if self.sim is not None:
-            await self.sim.stop()
+            await step("simulator", self.sim.stop(), 1.0)
         if self.store is not None:
-            await self.store.close()
+            remaining = deadline - loop.time()
+            await step("store", self.store.close(timeout=max(0.1, remaining - 1.0)), remaining)
+        log.info("stopped", late=late or None)
+
+
+async def cancel_and_wait(task: asyncio.Task) -> None:
+    """Cancel ``task`` and wait for it, cancelling again while it runs on (one cancellation
+    can be lost when it lands just as an awaited future completes)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+
+
+async def stop_within(action: Any, seconds: float) -> bool:
+    """Run a stop coroutine for at most ``seconds``; True when it finished (errors are logged)."""
+    task = asyncio.ensure_future(action)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        return False
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("stop_step_failed", error=repr(task.exception()))
+    return True
 
 
 __all__ = ["App", "StartupError", "StoreUnavailable", "local_database"]

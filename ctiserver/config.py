@@ -90,6 +90,11 @@ class DemoConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = setting("info", "log level: debug, info, warning, error")
     format: str = setting("auto", "log format: json, console, or auto (console on a terminal, else json)")
@@ -103,6 +108,7 @@ class Config:
     ivr: IvrConfig = field(default_factory=IvrConfig)
     callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -195,6 +201,8 @@ def _validate(config: Config) -> None:
             ok = False
         if not ok:
             raise ConfigError(f"setting callcenter.wrapup_per_queue: {item!r} is not queue=seconds")
+    if not config.server.stop_timeout > 0:
+        raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
     if config.callcenter.wrapup_seconds < 0:
         raise ConfigError("setting callcenter.wrapup_seconds: must be 0 or more")
     if not config.callcenter.queues:

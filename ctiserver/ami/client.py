@@ -139,7 +139,11 @@ class AmiClient:
         pending = PendingAction(pairs)
         future = proto.send(pending)
         try:
-            response = await asyncio.wait_for(future, limit)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the result of a future
+            # that completed as the task was being cancelled and so swallows the cancellation (the
+            # server then never stopped while a resync waited for a list).
+            async with asyncio.timeout(limit):
+                response = await future
         except TimeoutError:
             proto.expire(pending)  # a late reply is logged and dropped, never mistaken for an event
             self._log.warning("ami_action_timeout", action=pending.name, action_id=pending.id, timeout=limit)

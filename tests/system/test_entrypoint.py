@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.panel import PanelClient
 from tests.support.postgres import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def start_server(env: dict[str, str]) -> asyncio.subprocess.Process:
-    full = {**os.environ, "CTI_LOG_FORMAT": "json", "CTI_HTTP_SESSION_SECRET": "t", **env}
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "ctiserver", cwd=ROOT, env=full,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-
-
-async def wait_for_line(proc: asyncio.subprocess.Process, needle: str, timeout: float = 60.0) -> list[str]:
-    seen: list[str] = []
-
-    async def scan() -> None:
-        assert proc.stderr is not None
-        while line := await proc.stderr.readline():
-            seen.append(line.decode("utf-8", "replace"))
-            if needle in seen[-1]:
-                return
-        raise AssertionError(f"server exited before printing {needle!r}:\n{''.join(seen[-30:])}")
-
-    await asyncio.wait_for(scan(), timeout)
-    return seen
+from tests.support.process import ROOT, start_server, wait_for_line
 
 
 async def test_demo_mode_pops_simulated_calls_in_the_panel(db_dsn: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Callable
 
+from tests.support.wait import eventually  # noqa: F401 - the AMI tests take it from here
 from ctiserver.ami.message import AmiMessage, LinkDown, LinkUp, StreamItem
 from ctiserver.config import AmiConfig
 
@@ -181,13 +182,6 @@ def ami_config(port: int, **overrides: object) -> AmiConfig:
                         action_timeout=2.0, ping_interval=30.0, reconnect_min=0.02, reconnect_max=0.1)
     values.update(overrides)
     return AmiConfig(**values)
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    """Poll a condition nothing can be awaited on (a captured log) until it holds, or fail."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def free_port() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,6 +12,7 @@ import pytest
 import websockets
 from aiohttp import web
 
+from tests.support.wait import eventually  # noqa: F401 - the push tests take it from here
 from ctiserver.push.hub import PushHub
 from ctiserver.web.ws import serve_socket
 
@@ -21,15 +21,6 @@ from ctiserver.web.ws import serve_socket
 class User:
     id: str
     role: str
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll a condition until it holds or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 class PushServer:
