@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from . import callerid
 from .channel import Channel, ChannelHungUp
 
 if TYPE_CHECKING:
@@ -175,6 +176,13 @@ class _AgiSession:
                 self.reply(f"200 result={ord(digit) if digit else 0}")
             elif up[:2] == ["SET", "VARIABLE"] and len(words) >= 4:
                 sim.set_var(ch, words[2], words[3])
+                self.reply("200 result=1")
+            elif up[:2] == ["SET", "CALLERID"] and len(words) >= 3:
+                # res_agi.c handle_setcallerid: only the first argument counts (quote the whole
+                # '"Name" <number>' to set both); a missing number or name becomes ''
+                name, number = callerid.parse(words[2])
+                sim.set_callerid(ch, num=callerid.shrink_phone_number(number) if number is not None else "",
+                                 name=name or "")
                 self.reply("200 result=1")
             elif up[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
                 name = words[2]

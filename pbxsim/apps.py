@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import callerid
 from .channel import Channel
 
 if TYPE_CHECKING:
@@ -28,12 +29,26 @@ async def set_(dp: "Dialplan", ch: Channel, data: str) -> None:
     """Set(NAME=value): channel variable (VarSet) or CDR field."""
     name, _, value = data.partition("=")
     name = name.strip()
+    if name.upper().startswith("CALLERID(") and name.endswith(")"):
+        set_callerid(dp, ch, name[9:-1].strip().lower(), value)
+        return
     if name.upper().startswith("CDR(") and name.endswith(")"):
         if not hasattr(ch, "cdr_vars"):
             ch.cdr_vars = {}  # type: ignore[attr-defined]
         ch.cdr_vars[name[4:-1].strip().lower()] = value  # type: ignore[attr-defined]
         return
     dp.sim.set_var(ch, name.lstrip("_"), value)
+
+
+def set_callerid(dp: "Dialplan", ch: Channel, what: str, value: str) -> None:
+    """A write to CALLERID(num|name|all) (func_callerid.c): NewCallerid when it changes."""
+    if what.startswith("num"):
+        dp.sim.set_callerid(ch, num=value)
+    elif what.startswith("name"):
+        dp.sim.set_callerid(ch, name=value)
+    elif what.startswith("all"):
+        name, num = callerid.split(value)
+        dp.sim.set_callerid(ch, num=num, name=name)
 
 
 async def goto(dp: "Dialplan", ch: Channel, data: str) -> None:

@@ -63,9 +63,9 @@ class Dialplan:
         up = name.upper()
         if up.startswith("CALLERID(") and name.endswith(")"):
             what = name[9:-1].strip().lower()
-            if what == "num":
+            if what.startswith("num"):  # func_callerid.c compares 3 letters: num, number
                 return ch.cid_num
-            if what == "name":
+            if what.startswith("name"):
                 return ch.cid_name
             return f'"{ch.cid_name}" <{ch.cid_num}>' if ch.cid_name else ch.cid_num
         if up.startswith("CDR(") and name.endswith(")"):

@@ -45,19 +45,40 @@ def substitute(text: str, lookup: Lookup) -> str:
     return "".join(out)
 
 
+def _split_offsets(spec: str) -> tuple[str, str | None]:
+    """pbx_variables.c parse_variable_name: the first ``:`` outside parentheses starts the offsets.
+
+    So ``CALLERID(num):0:3`` is the function ``CALLERID(num)`` cut to its first three
+    characters, while the ``:`` of ``IF(c?a:b)`` belongs to the function's arguments.
+    """
+    depth = 0
+    for i, c in enumerate(spec):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == ":" and depth == 0:
+            return spec[:i], spec[i + 1:]
+    return spec, None
+
+
+def _int_prefix(text: str) -> int | None:
+    m = re.match(r"\s*(-?\d+)", text)
+    return int(m.group(1)) if m else None
+
+
 def _variable(spec: str, lookup: Lookup) -> str:
-    m = re.match(r"^(.*?\))?([^:]*)((?::-?\d+){1,2})?$", spec) if not spec.endswith(")") else None
-    name, offs = spec, None
-    if m and m.group(1) is None and m.group(3):
-        name, offs = m.group(2), m.group(3)
+    name, offs = _split_offsets(spec)
     value = lookup(name)
-    if offs:
-        nums = [int(x) for x in offs[1:].split(":")]
-        off = nums[0]
-        value = value[off:] if off >= 0 else value[off:]
-        if len(nums) > 1:
-            ln = nums[1]
-            value = value[:ln] if ln >= 0 else value[:ln]
+    if offs is None:
+        return value
+    # sscanf("%d:%d"): a missing or unreadable offset is 0, a missing length means the rest
+    first, _, second = offs.partition(":")
+    off = _int_prefix(first) or 0
+    length = _int_prefix(second) if second else None
+    value = value[off:]
+    if length is not None:
+        value = value[:length]
     return value
 
 
@@ -77,10 +98,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _num(v: str) -> int | None:
-    try:
-        return int(v)
-    except ValueError:
-        return None
+    """A number for the expression parser: optional minus and digits only (so "+86" is a string)."""
+    return int(v) if re.fullmatch(r"-?\d+", v) else None
 
 
 class _Parser:

@@ -299,6 +299,19 @@ class PbxSim:
         ch.variables[name] = value
         self.emit("VarSet", ch.fields() + [("Variable", name), ("Value", value)], "dialplan,all")
 
+    def set_callerid(self, ch: Channel, num: str | None = None, name: str | None = None) -> None:
+        """Change the caller id of ``ch``; NewCallerid only when it really changes.
+
+        As manager_channels.c's snapshot monitor: the event compares the channel's caller
+        number and name before and after, and carries the new ones in the channel fields.
+        """
+        new_num = ch.cid_num if num is None else num
+        new_name = ch.cid_name if name is None else name
+        if (new_num, new_name) == (ch.cid_num, ch.cid_name):
+            return
+        ch.cid_num, ch.cid_name = new_num, new_name
+        self.emit("NewCallerid", ch.fields() + [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")])
+
     def emit_hangup(self, ch: Channel, cause: int) -> None:
         """Emit Hangup for ``ch``, forget it and update its device."""
         if ch.gone:
