@@ -184,6 +184,10 @@ class Core:
             log.info("call_started", caller=call.caller_num, direction=call.direction)
         elif isinstance(ce, cm.CallIdentified):
             self._lookup(call, customer_no=call.customer_no)
+        elif isinstance(ce, cm.CallerChanged):
+            if not call.customer_no:  # the customer is found by the number the caller has now
+                self._lookup(call, phone=call.caller_num)
+            log.info("caller_changed", caller=call.caller_num, previous=ce.previous[0])
         elif isinstance(ce, cm.CallQueued):
             log.info("call_queued", queue=call.queue)
         elif isinstance(ce, cm.CallRinging):
@@ -437,6 +441,8 @@ class Core:
             info = {"customer": None, "recent": [], "lookup": "unavailable"}
         if call.linkedid not in self.tracker.calls:
             return
+        if not customer_no and (call.customer_no or call.caller_num != phone):
+            return  # overtaken: the caller id changed or the IVR identified the customer meanwhile
         self._customers[call.linkedid] = info
         if info["lookup"] == "done":
             self.store.submit(customer_op(call, info["customer"]))

@@ -40,6 +40,15 @@ class ChannelCreated(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CallerIdSet(ChannelEvent):
+    """NewCallerid: the dialplan (``Set(CALLERID(num)=…)``), an AGI or the channel driver changed
+    the channel's caller id after Newchannel."""
+
+    caller_num: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelStateChanged(ChannelEvent):
     state: int
     connected_num: str = ""  # who the channel is connected to (an Originate's CallerID shows here)
@@ -287,6 +296,7 @@ _USER_EVENT_SKIP = {"event", "privilege", "userevent", "uniqueid", "linkedid", "
 _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
     "Newchannel": lambda m: ChannelCreated(*_chan(m), _int(m.get("ChannelState")), _s(m, "CallerIDNum"),
                                            _s(m, "CallerIDName"), _s(m, "Context"), _s(m, "Exten")),
+    "NewCallerid": lambda m: CallerIdSet(*_chan(m), _known(m.get("CallerIDNum")), _known(m.get("CallerIDName"))),
     "Newstate": lambda m: ChannelStateChanged(*_chan(m), _int(m.get("ChannelState")),
                                               _known(m.get("ConnectedLineNum")), _known(m.get("ConnectedLineName"))),
     "Hangup": lambda m: ChannelHungUp(*_chan(m), _int(m.get("Cause")), _s(m, "Cause-txt")),

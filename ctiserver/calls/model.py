@@ -163,6 +163,15 @@ class CallIdentified:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerChanged:
+    """The caller's number or name changed on their channel (a prefix stripped, a name looked up)."""
+
+    call: Call
+    previous: tuple[str, str]  # (number, name) before
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class CallQueued:
     call: Call
     at: float
@@ -314,6 +323,6 @@ class CallEnded:
     at: float
 
 
-CallEvent = (CallStarted | CallIdentified | CallQueued | CallRinging | CallRingEnded
+CallEvent = (CallStarted | CallIdentified | CallerChanged | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
              | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from ctiserver.ami import events as ev
 from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
-                                   CallAnswered, CallEnded, CallEvent, CallHeld, CallIdentified, CallOnHold,
+                                   CallAnswered, CallEnded, CallerChanged, CallEvent, CallHeld, CallIdentified, CallOnHold,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
                                    ConsultAnswered, ConsultStarted,
                                    HeldPartyGone, Leg, room_name)
@@ -92,6 +92,19 @@ class CallTracker:
         call.held_since, call.hold_by_phone, call.hold_parties = None, False, ("", "", "")
         call.holds = max(0, call.holds - 1)
         return [CallHeld(call, interface, agent_leg, False, at), ConsultStarted(call, call.consult, at)]
+
+    def _caller_id(self, e: ev.CallerIdSet) -> list[CallEvent]:
+        """An inbound caller's number or name set anew (the dialplan normalising it): the pop, the
+        customer lookup and the work order follow. Other legs' caller ids (Local halves, an
+        Originate's CallerID on the agent's phone) describe the far end, not the caller."""
+        call = self._call(e.linkedid)
+        if call is None or e.uniqueid != call.caller_leg or call.direction != "inbound":
+            return []
+        previous = (call.caller_num, call.caller_name)
+        if previous == (e.caller_num, e.caller_name):
+            return []
+        call.caller_num, call.caller_name = e.caller_num, e.caller_name
+        return [CallerChanged(call, previous, e.at)]
 
     def _state(self, e: ev.ChannelStateChanged) -> list[CallEvent]:
         leg = self.legs.get(e.uniqueid)
@@ -476,6 +489,7 @@ class CallTracker:
     _handlers: dict[type, Callable[["CallTracker", object], list[CallEvent]]] = {
         ev.ChannelCreated: _created,
         ev.ChannelStateChanged: _state,
+        ev.CallerIdSet: _caller_id,
         ev.ChannelHold: _hold,
         ev.DtmfReceived: _dtmf,
         ev.DialplanStep: _step,

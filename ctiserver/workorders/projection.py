@@ -45,6 +45,10 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
             "ref": ref_for(c.linkedid, c.started_at), "direction": c.direction, "caller_number": c.caller_num,
             "caller_name": c.caller_name, "status": "open", "created_at": _ts(c.started_at)},
             {"resynced": c.resynced})]
+    if isinstance(ce, m.CallerChanged):
+        c = ce.call
+        return [_op(c, "caller_id", ce.at, {"caller_number": c.caller_num, "caller_name": c.caller_name},
+                    {"from": {"number": ce.previous[0], "name": ce.previous[1]}})]
     if isinstance(ce, m.CallQueued):
         c = ce.call
         return [_op(c, "queued", ce.at, {"queue": c.queue, "queued_at": _ts(c.queued_at), "status": "queued",
