@@ -6,7 +6,7 @@ Phone(...))``, ``await place_call(CallerScript(...)) -> CallHandle``, ``await st
 ``await sim.phone_hold(endpoint, held)``, ``await sim.restart()``, ``sim.truth()`` (shape: README.md).
 """
 
-from pbxsim.scripts import CallerScript, Phone
+from .scripts import CallerScript, Phone
 from pbxsim.sim import CallHandle, PbxSim, SimConfig
 
 __all__ = ["CallHandle", "CallerScript", "PbxSim", "Phone", "SimConfig"]

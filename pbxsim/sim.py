@@ -121,10 +121,10 @@ class PbxSim:
         self.calls_processed = 0
         self.started = time.time()
         self.tasks: set[asyncio.Task] = set()
-        from .dialplan import Dialplan
-        from .queues import QueueEngine
+        from .engines.dialplan import Dialplan
+        from .engines.queues import QueueEngine
         self.queues = QueueEngine(self, queues)
-        from .dial import Dialer
+        from .engines.dial import Dialer
         self.dialer = Dialer(self)
         self.dialplan = Dialplan(self)
         self.ami = None
@@ -152,7 +152,7 @@ class PbxSim:
     # --- lifecycle -------------------------------------------------------
     async def start(self) -> None:
         """Start the AMI server (``self.ami_port`` is the bound port)."""
-        from .amiserver import AmiServer
+        from .ami.server import AmiServer
         self.ami = AmiServer(self)
         await self.ami.start(self.config.ami_host, self.config.ami_port)
         log.info("pbxsim_started", ami_port=self.ami_port, conf_dir=self.config.conf_dir)
@@ -317,7 +317,7 @@ class PbxSim:
         if ch.gone:
             return
         ch.gone = True
-        from .moves import late_complete  # a redirected queue call's AgentComplete (traces 07 B, 08 C)
+        from .features.moves import late_complete  # a redirected queue call's AgentComplete (traces 07 B, 08 C)
         late_complete(self, ch, after_hangup=False)
         self.emit("Hangup", ch.fields() + [("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown"))])
         late_complete(self, ch, after_hangup=True)
@@ -520,5 +520,5 @@ class PbxSim:
 
 
 def _features_truth(sim: PbxSim) -> dict:
-    from .features import truth
+    from .features.catalog import truth
     return truth(sim)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from pbxsim.mixmonitor import recordings
+from pbxsim.features.mixmonitor import recordings
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim
 from tests.conformance.compare import assert_same_call, caller_apps, list_items, replies

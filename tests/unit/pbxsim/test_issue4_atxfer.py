@@ -64,7 +64,7 @@ async def until(sim: PbxSim, predicate, what: str) -> None:
 
 
 async def test_unanswered_consult_brings_the_agent_back_to_the_customer(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(ring_forever=True))
     call, agent = await answered_call(sim)
@@ -85,7 +85,7 @@ async def test_unanswered_consult_brings_the_agent_back_to_the_customer(sim: Pbx
 
 
 async def test_customer_hanging_up_mid_consult_ends_their_call_and_the_consult_goes_on(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(answer_after=0.5, hangup_after_answer=3.0))
     call, agent = await answered_call(sim)
@@ -106,7 +106,7 @@ async def test_customer_hanging_up_mid_consult_ends_their_call_and_the_consult_g
 
 
 async def test_transferer_hanging_up_while_the_target_rings_hands_the_customer_over(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(answer_after=4.0, hangup_after_answer=2.0))
     call, agent = await answered_call(sim)
@@ -165,8 +165,8 @@ async def test_atxfer_refusals_over_ami(sim: PbxSim, tmp_path: Path) -> None:
 
 
 async def test_after_a_consult_transfer_the_new_agent_can_hold_and_retrieve_by_redirect(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
-    from pbxsim import moves
+    import pbxsim.features.atxfer as atxfer
+    from pbxsim.features import moves
     sim.set_phone("1001", Phone(answer_after=0.5, hangup_after_answer=2.0))
     sim.set_phone("1002", Phone(answer_after=0.5))
     call, agent = await answered_call(sim)
@@ -188,7 +188,7 @@ async def test_after_a_consult_transfer_the_new_agent_can_hold_and_retrieve_by_r
 
 
 async def test_consult_from_a_dial_out_call_outside_party_hangs_up_mid_consult(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.2))
     sim.set_phone("outside", Phone(answer_after=0.3))
     sim.set_phone("1002", Phone(answer_after=0.3, hangup_after_answer=2.0))
@@ -207,7 +207,7 @@ async def test_consult_from_a_dial_out_call_outside_party_hangs_up_mid_consult(s
 
 
 async def test_the_colleague_who_got_the_call_can_consult_again(sim: PbxSim) -> None:
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.3))
     sim.set_phone("1002", Phone(answer_after=0.3))
     sim.set_phone("1003", Phone(answer_after=0.3, hangup_after_answer=2.0))
@@ -234,7 +234,7 @@ async def test_the_colleague_who_got_the_call_can_consult_again(sim: PbxSim) -> 
 async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_the_outside_expert() -> None:
     """外部求助: Atxfer into asterisk_conf's [cti-consult-out] (-> cti-outbound: Dial(PJSIP/<number>@outside)),
     the number ended by '#' as the CTI server sends it."""
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
     sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
     sim.seen = []  # type: ignore[attr-defined]
@@ -264,7 +264,7 @@ async def test_atxfer_collects_digits_as_asterisk_does_and_a_number_that_is_no_e
     """ast_app_dtget: digits are taken while a longer extension could match. A `!` pattern stops it
     after the digit that interrupted the prompt and one more (Asterisk 22.10.1 dialled 55 for
     5550100 into `_[0-9+*#]!`); an extension that does not exist gives the agent back the call."""
-    import pbxsim.atxfer as atxfer
+    import pbxsim.features.atxfer as atxfer
     conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
     sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
     sim.seen = []  # type: ignore[attr-defined]

@@ -8,8 +8,8 @@ import shutil
 import wave
 from pathlib import Path
 
-from pbxsim.local import originate as originate_local
-from pbxsim.mixmonitor import recordings
+from pbxsim.features.local import originate as originate_local
+from pbxsim.features.mixmonitor import recordings
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder

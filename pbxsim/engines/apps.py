@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import callerid
-from .channel import Channel
+from .. import callerid
+from ..channel import Channel
 
 if TYPE_CHECKING:
     from .dialplan import Dialplan
@@ -126,7 +126,7 @@ async def hangup(dp: "Dialplan", ch: Channel, data: str) -> None:
     if not ch.gone:  # the application asks for the hangup: SoftHangupRequest (trace 10, after ConfBridge)
         dp.sim.emit("SoftHangupRequest", ch.fields() + [("Cause", str(cause))])
     dp.finish(ch, cause)
-    from .channel import ChannelHungUp
+    from ..channel import ChannelHungUp
     raise ChannelHungUp(ch.name)
 
 
@@ -175,6 +175,6 @@ APPS = {"noop": noop, "answer": answer, "set": set_, "goto": goto, "gotoif": got
         "queue": queue, "dial": dial, "agi": agi, "verbose": verbose}
 
 # issue 4: MixMonitor, StopMixMonitor, ConfBridge (pbxsim/features.py)
-from .features import FEATURE_APPS  # noqa: E402  (after APPS: features' modules do not import apps)
+from ..features.catalog import FEATURE_APPS  # noqa: E402  (after APPS: features' modules do not import apps)
 
 APPS.update(FEATURE_APPS)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .channel import Bridge, Channel, ChannelHungUp
+from ..channel import Bridge, Channel, ChannelHungUp
 from .queues import Leg, Member, wait_any
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 
 class Dialer:
@@ -136,11 +136,11 @@ class Dialer:
             if not fired and hang_at is not None:
                 callee.request_hangup(16)
             if not (ch.hungup.is_set() or callee.hungup.is_set()) and (ch.redirect or callee.redirect):
-                from .moves import dial_bridge_moved  # call control hook: AMI Redirect out of a Dial bridge
+                from ..features.moves import dial_bridge_moved  # call control hook: AMI Redirect out of a Dial bridge
                 dial_bridge_moved(sim, bridge, ch, callee, go_on)  # raises (Redirected, ChannelHungUp) or returns
                 sim.set_var(ch, "DIALSTATUS", "ANSWER")
                 return
-        from .local import run_takeover  # issue 4 hook: a feature moved the parties (Local optimisation, Atxfer)
+        from ..features.local import run_takeover  # issue 4 hook: a feature moved the parties (Local optimisation, Atxfer)
         if await run_takeover(bridge, ch, callee, None):
             raise ChannelHungUp(ch.name)
         first, second = (ch, callee) if ch.hungup.is_set() else (callee, ch)

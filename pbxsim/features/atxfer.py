@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Bridge, Channel, Fields
-from .confparse import conf_sections
+from ..channel import Bridge, Channel, Fields
+from ..confparse import conf_sections
 from .local import LocalPair, bridge_talk, destroy, enter, leave, new_bridge, spawn_talk
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -178,7 +178,7 @@ class Atxfer:
 
     async def _watch_consult(self) -> None:
         """The consult leg fails (no answer, target hangs up): back to the customer."""
-        from .queues import wait_any
+        from ..engines.queues import wait_any
         pair = self.pair
         assert pair is not None
         await wait_any(self.sim.clock, [pair.one.hungup, self.transferer.hungup, self.transferee.hungup], None)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Channel, ChannelHungUp, Redirected
-from .confparse import match_more, Extension, pattern_matches
-from .expr import substitute
+from ..channel import Channel, ChannelHungUp, Redirected
+from ..confparse import match_more, Extension, pattern_matches
+from ..expr import substitute
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +109,7 @@ class Dialplan:
                 except Jump:
                     pass
                 except Redirected:  # AMI Redirect / Bridge (pbxsim/moves.py)
-                    from .moves import redirected
+                    from ..features.moves import redirected
                     moved_from = (app, data)
                     # False: back from a Bridge-action bridge at its after-bridge goto (the real step shows)
                     jumped = await redirected(self.sim, ch)

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Callable
 
 import structlog
 
-from .channel import Fields
+from ..channel import Fields
 from .control import ActionError, SimControlActions, bool_value
-from .features import FeatureActions  # issue 4: Atxfer, ConfBridge*, MixMonitor* (pbxsim/features.py)
-from .queues import QueueError
+from ..features.catalog import FeatureActions  # issue 4: Atxfer, ConfBridge*, MixMonitor* (pbxsim/features.py)
+from ..engines.queues import QueueError
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -352,7 +352,7 @@ class AmiServer(SimControlActions, FeatureActions):
         return self._list(aid, "Bridge listing will follow", "BridgeListComplete", items)
 
     def action_extensionstatelist(self, msg, aid):
-        from .channel import EXT_STATUS
+        from ..channel import EXT_STATUS
         items = []
         for (ctx, exten), dev in sorted(self.sim.devices.hints.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             code, text = EXT_STATUS.get(self.sim.devices.get(dev), (4, "Unavailable"))
@@ -450,7 +450,7 @@ class AmiServer(SimControlActions, FeatureActions):
 
     def _originate_local(self, msg, aid, channel: str):
         """Originate Local/exten@context (ChannelId / OtherChannelId name ;1 / ;2): pbxsim/local.py."""
-        from .local import originate as originate_local
+        from ..features.local import originate as originate_local
         priority, timeout, num, name, variables = self._originate_args(msg)
         self.sim.spawn(originate_local(self.sim, channel, msg["context"], msg["exten"], priority, num, name, timeout,
                                        msg.get("account", ""), variables, msg.get("channelid") or None,

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Bridge, Channel, ChannelHungUp, Fields
-from .confparse import conf_sections
+from ..channel import Bridge, Channel, ChannelHungUp, Fields
+from ..confparse import conf_sections
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +114,7 @@ def _leave_fields(conf: Conference, m: Member, count: int) -> Fields:
 
 async def app_confbridge(dp, ch: Channel, data: str) -> None:
     """ConfBridge(conference[,bridge_profile[,user_profile]]): until kicked (returns) or hung up."""
-    from .queues import wait_any
+    from ..engines.queues import wait_any
     sim = dp.sim
     args = [a.strip() for a in data.split(",")] if data else []
     name = args[0] if args else ""

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 import structlog
 
-from .channel import Bridge, Channel, Fields
+from ..channel import Bridge, Channel, Fields
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -305,7 +305,7 @@ async def bridge_talk(sim: "PbxSim", bridge: Bridge, owner: Channel | None = Non
     it out (Redirected is raised for the owner; another party runs the dialplan where it
     was sent); a party left behind is hung up, as Asterisk does (trace 07 B).
     """
-    from .queues import wait_any
+    from ..engines.queues import wait_any
     bridge.talk_owner = True  # type: ignore[attr-defined]
     if getattr(bridge, "changed", None) is None:
         bridge.changed = asyncio.Event()  # type: ignore[attr-defined]
@@ -357,7 +357,7 @@ async def bridge_talk(sim: "PbxSim", bridge: Bridge, owner: Channel | None = Non
 
 def _redirected_out(sim: "PbxSim", bridge: Bridge, owner: Channel | None) -> None:
     """AMI Redirect of parties of a bridge_talk bridge (e.g. hold after a consult transfer)."""
-    from .channel import Redirected
+    from ..channel import Redirected
     moved = [p for p in bridge.channels if getattr(p, "redirect", None) is not None]
     rest = [p for p in bridge.channels if p not in moved]
     for p in moved + rest:
@@ -435,7 +435,7 @@ async def originate(sim: "PbxSim", target: str, context: str, exten: str, priori
 
     pair.after_answer = run_one  # type: ignore[attr-defined]
     pair.start_two()
-    from .queues import wait_any
+    from ..engines.queues import wait_any
     fired = await wait_any(sim.clock, [pair.answered, one.hungup], timeout)
     if pair.answered.is_set():
         return one

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Channel, ChannelHungUp, Fields
+from ..channel import Channel, ChannelHungUp, Fields
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,7 @@ def _target(sim: "PbxSim", spec: str) -> Channel | None:
 
 async def app_chanspy(dp, ch: Channel, data: str) -> None:
     """ChanSpy([chanprefix][,options])."""
-    from .queues import wait_any
+    from ..engines.queues import wait_any
     sim = dp.sim
     args = [a.strip() for a in data.split(",")] if data else []
     spec, opts = (args[0] if args else ""), (args[1] if len(args) > 1 else "")

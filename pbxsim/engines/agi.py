@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from . import callerid
-from .channel import Channel, ChannelHungUp
+from .. import callerid
+from ..channel import Channel, ChannelHungUp
 
 if TYPE_CHECKING:
     from .dialplan import Dialplan

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from .scripts import CallerScript, Phone
+from ..scripts import CallerScript, Phone
 
 
 class ActionError(Exception):
@@ -47,7 +47,7 @@ class CallControlActions:
     """AMI Redirect, Bridge and BlindTransfer (mixed into the AMI server; ``self.sim`` is the simulator)."""
 
     def action_redirect(self, msg, aid):
-        from .moves import MoveError, redirect
+        from ..features.moves import MoveError, redirect
 
         name = msg.get("channel")
         if not name:
@@ -69,7 +69,7 @@ class CallControlActions:
         return [[("Response", "Success")] + aid + [("Message", message)]]
 
     def action_blindtransfer(self, msg, aid):
-        from .moves import MoveError, blind_transfer
+        from ..features.moves import MoveError, blind_transfer
 
         name = msg.get("channel")
         if not name:
@@ -83,7 +83,7 @@ class CallControlActions:
         return [[("Response", "Success")] + aid + [("Message", message)]]
 
     def action_bridge(self, msg, aid):
-        from .moves import MoveError, bridge
+        from ..features.moves import MoveError, bridge
 
         one, two = msg.get("channel1"), msg.get("channel2")
         if not one or not two:

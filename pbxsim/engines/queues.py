@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Bridge, Channel, ChannelHungUp, Fields
-from .confparse import QueueConf
-from .scripts import Phone
+from ..channel import Bridge, Channel, ChannelHungUp, Fields
+from ..confparse import QueueConf
+from ..scripts import Phone
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -446,7 +446,7 @@ class QueueEngine:
         sim.emit("QueueCallerJoin", ch.fields() + [("Queue", name), ("Position", str(len(q.entries))),
                                                    ("Count", str(len(q.entries)))])
         sim.emit("MusicOnHoldStart", ch.fields() + [("Class", q.conf.musicclass)])
-        from .moves import after_queue_join  # call control hook: the old agent leg goes now (trace 08 C)
+        from ..features.moves import after_queue_join  # call control hook: the old agent leg goes now (trace 08 C)
         after_queue_join(ch)
         deadline = now + timeout if timeout else None
         log.info("pbxsim_queue_join", queue=name, channel=ch.name, call_id=ch.linkedid)
@@ -694,12 +694,12 @@ class QueueEngine:
             sim.bridges.pop(bridge.uniqueid, None)
             sim.emit("BridgeDestroy", bridge.fields())
 
-        from .local import run_takeover  # issue 4 hook: a feature moved the parties (Atxfer, pbxsim/atxfer.py)
+        from ..features.local import run_takeover  # issue 4 hook: a feature moved the parties (Atxfer, pbxsim/atxfer.py)
         if await run_takeover(bridge, ch, agent, complete):
             q.notify()
             raise ChannelHungUp(ch.name)
         if not (ch.hungup.is_set() or agent.hungup.is_set()):  # call control hook: moved by AMI Redirect
-            from .moves import queue_bridge_moved
+            from ..features.moves import queue_bridge_moved
             queue_bridge_moved(sim, bridge, ch, agent, complete, talk_start)  # raises Redirected for ch
             q.notify()
             return

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 
 from . import atxfer, chanspy, confbridge, mixmonitor
-from .confparse import conf_sections
-from .control import ActionError, bool_value
+from ..confparse import conf_sections
+from ..ami.control import ActionError, bool_value
 
 # the write classes each action is registered with in Asterisk 22 (app_mixmonitor.c,
 # app_confbridge.c, manager.c): a user needs one of them (manager.conf ``write =``)

@@ -44,10 +44,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Bridge, Channel, ChannelHungUp, Redirected
+from ..channel import Bridge, Channel, ChannelHungUp, Redirected
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -170,7 +170,7 @@ def _destroy(sim: "PbxSim", b: Bridge) -> None:
 
 async def _sit_in_bridge(sim: "PbxSim", ch: Channel, b: Bridge) -> bool:
     """``ch`` in a Bridge-action bridge until the bridge dissolves (see :func:`redirected`)."""
-    from .queues import wait_any
+    from ..engines.queues import wait_any
 
     b.channels.append(ch)
     ch.bridge = b

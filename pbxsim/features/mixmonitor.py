@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .channel import Channel
+from ..channel import Channel
 
 if TYPE_CHECKING:
-    from .sim import PbxSim
+    from ..sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
