@@ -1,4 +1,4 @@
-// Call recordings (issue 4): a play control in the today list, for calls that reached an agent.
+// Call recordings: a play control in the today list, for calls that reached an agent.
 // GET /api/workorders/{ref}/recording streams the audio (agents: their own calls; supervisors: all).
 
 const PLAYABLE = new Set(["answered", "moved"]);

@@ -1,4 +1,5 @@
-"""The API behind the issue-3 panel, over real sockets against the whole server and the simulator.
+"""The API behind the panel's states, queue choice and take-over, over real sockets against the
+whole server and the simulator.
 
 Forcing another agent's state is for supervisors only (an agent gets 403 and nothing
 happens); sign-in may choose queues, validated with a 400 naming ``queues``; a login

@@ -1,4 +1,4 @@
-"""Panel logic of brief panel5 run in the real headless Chromium, page-free: the consult's
+"""Panel logic run in the real headless Chromium, page-free: the consult's
 "Conference all" button, the supervisor's live-call row actions and when a push confirms them,
 transfer checks for someone else's call, and "as of" to the second.
 

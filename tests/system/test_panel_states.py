@@ -1,4 +1,5 @@
-"""Issue 3 in the panel, in a real headless Chromium against the whole server and the simulator.
+"""Agent states and supervision in the panel, in a real headless Chromium against the whole
+server and the simulator.
 
 Time in state runs on the server's clock (a browser whose clock is hours off still shows
 seconds), a supervisor forces an agent busy and the agent's panel says who did it, a

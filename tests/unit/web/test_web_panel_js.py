@@ -82,7 +82,7 @@ async def test_a_gap_in_the_push_sequence_asks_for_a_fresh_snapshot(page: Any) -
     assert out["statuses"] == ["open", "open"]
 
 
-async def test_issue3_labels_and_figures(page: Any) -> None:
+async def test_who_forced_a_state_callers_days_and_figure_labels(page: Any) -> None:
     out = await page.evaluate("""async () => {
         const f = await import('/static/format.js');
         const chen = {id: '1900', name: '陈主管 Supervisor Chen'};
@@ -176,7 +176,7 @@ async def test_a_panel_taken_over_elsewhere_stops_and_says_so(page: Any) -> None
     assert out == {"statuses": ["connecting", "taken_over"], "stopped": True, "sockets": 1, "asked": 0}
 
 
-# -- issue 4: the call-control toolbar's logic (agent_web/calls.js) ----------------------------
+# -- the call-control toolbar's logic (agent_web/calls.js) -------------------------------------
 
 
 async def test_call_inputs_are_checked_as_the_server_checks_them(page: Any) -> None:
