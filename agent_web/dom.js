@@ -25,3 +25,10 @@ export function message(node, text) {
   node.textContent = text || "";
   show(node, Boolean(text));
 }
+
+/** Offer ``values`` in a select; the current choice stays chosen while it is still offered. */
+export function fillChoices(select, values) {
+  const current = select.value;
+  select.replaceChildren(...values.map((v) => el("option", { value: v, textContent: v })));
+  if (values.includes(current)) select.value = current;
+}

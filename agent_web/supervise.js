@@ -1,18 +1,171 @@
-// The supervisor's Live calls table (#calls-table): one row per call, updated in place so an
-// open form survives pushes, and on answered calls Hang up 挂机 (after a confirmation) and
-// Transfer 转接 (to a queue, a ready agent or a number) through the agent's own API:
-// POST /api/calls/{linkedid}/hangup | transfer {kind, target}. As on the agent's toolbar, a
-// command stays pending until the pushed call view confirms it (the call ended; the call no
-// longer with the agent it had), and a refusal or a missing confirmation is said in the row.
+// The supervisor's column: the agent grid (state, reason, who forced it, time in state, caller,
+// queues) with force Ready 强制示闲 / Busy 强制示忙 / Sign out 强制签出 per row, the marquee form, and
+// the Live calls table (#calls-table). Rows are made once and updated in place, so a reason
+// picked or a form opened in a row survives pushes.
+//
+// Live calls: on answered calls Hang up 挂机 (after a confirmation) and Transfer 转接 (to a
+// queue, a ready agent or a number) through the agent's own API: POST
+// /api/calls/{linkedid}/hangup | transfer {kind, target}. As on the agent's toolbar, a command
+// stays pending until the pushed call view confirms it (the call ended; the call no longer with
+// the agent it had), and a refusal or a missing confirmation is said in the row.
 
 import { api, ApiError } from "./net.js";
 import * as f from "./format.js";
 import * as c from "./calls.js";
-import { el, message, show } from "./dom.js";
+import { $, el, fillChoices, message, show } from "./dom.js";
 import { readyAgentPicker } from "./targets.js";
 
 const COLUMNS = 6;
 let serial = 0;
+
+/**
+ * The supervisor column's controller over the model ``S`` (see session.js); ``tick()`` runs the
+ * clocks once rows were drawn. Returns {boot() (once: the marquee form), renderAgents(),
+ * renderCalls(), renderReasons() (the busy reasons of every row), reset() (signed out)}.
+ * Nothing is drawn for an account that is not a supervisor.
+ */
+export function supervisorConsole(S, { tick }) {
+  const rows = new Map(); // agent id -> the grid row's nodes (updated in place)
+
+  /** Queues a supervisor may send a call to: the snapshot's, and every queue an agent or a call names. */
+  function knownQueues() {
+    const all = new Set(S.queues);
+    for (const a of S.agents.values()) for (const q of a.queues || []) all.add(q);
+    for (const x of S.calls.values()) if (x.queue) all.add(x.queue);
+    return [...all].sort();
+  }
+
+  const callsTable = liveCallsTable({
+    body: $("calls-body"),
+    empty: $("calls-empty"),
+    nameOf: (id) => (S.agents.get(String(id)) ? f.agentLabel(S.agents.get(String(id))) : String(id)),
+    queues: knownQueues,
+    linkUp: S.linkUp,
+  });
+
+  function renderAgents() {
+    if (!S.isSupervisor()) return;
+    const views = [...S.agents.values()].filter((a) => a.role === "agent" || a.state !== "logged_out")
+      .sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    const ids = new Set(views.map((a) => String(a.id)));
+    for (const [id, row] of rows) {
+      if (!ids.has(id)) {
+        row.tr.remove();
+        rows.delete(id);
+      }
+    }
+    const body = $("agents-body");
+    for (const a of views) {
+      const row = agentRow(String(a.id));
+      updateAgentRow(row, a);
+      body.append(row.tr); // moves it into sorted order; its select keeps the supervisor's choice
+    }
+    tick();
+  }
+
+  /** A grid row, made once per agent and then updated in place (a re-render never loses a half-made choice). */
+  function agentRow(id) {
+    let row = rows.get(id);
+    if (row) return row;
+    const cell = (cls) => el("td", cls ? { class: cls } : {});
+    const button = (label, alt, cls, onclick) => el("button", { type: "button", class: cls, onclick },
+      label, el("span", { class: "alt", textContent: ` ${alt}` }));
+    row = { name: cell(), state: cell(), since: cell("tick"), caller: cell(), queues: cell() };
+    row.badge = el("span", { class: "badge small" });
+    row.by = el("span", { class: "by muted" });
+    row.state.append(row.badge, " ", row.by);
+    row.reason = el("select", { class: "small", "aria-label": `Busy reason for ${id}` });
+    fillChoices(row.reason, S.busyReasons);
+    row.ready = button("Ready", "强制示闲", "small", () => forceState(row, id, "ready"));
+    row.busy = button("Busy", "强制示忙", "small", () => forceState(row, id, "not_ready", row.reason.value));
+    row.out = button("Sign out", "强制签出", "small quiet", () => forceState(row, id, "logged_out"));
+    row.error = el("p", { class: "error row-error", role: "alert", hidden: true });
+    row.tr = el("tr", { dataset: { agent: id } }, row.name, row.state, row.since, row.caller, row.queues,
+      el("td", {}, el("div", { class: "actions" }, row.ready, el("span", { class: "busy-group" }, row.reason, row.busy),
+        row.out), row.error));
+    rows.set(id, row);
+    return row;
+  }
+
+  function updateAgentRow(row, a) {
+    row.name.textContent = f.agentLabel(a);
+    row.badge.dataset.state = a.state;
+    row.badge.textContent = f.stateLabel(a);
+    row.by.textContent = f.changedByLabel(a);
+    row.since.dataset.since = (a.state !== "logged_out" && f.toEpoch(a.since)) || "";
+    row.caller.textContent = f.partyLabel(a.caller);
+    row.queues.textContent = (a.queues || []).join(", ");
+    const down = !S.link.ami || S.socket !== "open" || row.sending;
+    row.ready.disabled = down || a.state === "ready";
+    row.busy.disabled = down;
+    row.reason.disabled = down;
+    row.out.disabled = down || a.state === "logged_out";
+  }
+
+  /** A supervisor's force ready / busy / sign-out; a refusal is shown next to that agent's row. */
+  async function forceState(row, agentId, target, reason) {
+    message(row.error, "");
+    const body = { state: target, agent: String(agentId) };
+    if (reason) body.reason = reason;
+    row.sending = true; // one command at a time per row; the pushed agent_state shows the outcome
+    renderAgents();
+    try {
+      await api("POST", "/api/agent/state", body);
+    } catch (err) {
+      message(row.error, err instanceof ApiError ? err.describe() : String(err));
+    } finally {
+      row.sending = false;
+      renderAgents();
+    }
+  }
+
+  function renderCalls() {
+    if (!S.isSupervisor()) return;
+    callsTable.render([...S.calls.values()].sort((a, b) => (a.since || 0) - (b.since || 0)));
+    tick();
+  }
+
+  async function postMarquee(event) {
+    event.preventDefault();
+    message($("marquee-error"), "");
+    message($("marquee-ok"), "");
+    const text = $("marquee-input").value.trim();
+    if (!text) {
+      message($("marquee-error"), "Write a message first.");
+      $("marquee-input").focus();
+      return;
+    }
+    const body = { text };
+    const ttl = $("marquee-ttl").value;
+    if (ttl) body.ttl_seconds = Number(ttl);
+    $("marquee-submit").disabled = true;
+    try {
+      await api("POST", "/api/marquee", body);
+      $("marquee-input").value = "";
+      message($("marquee-ok"), "Posted.");
+    } catch (err) {
+      message($("marquee-error"), err instanceof ApiError ? err.describe() : String(err));
+    } finally {
+      $("marquee-submit").disabled = false;
+    }
+  }
+
+  return {
+    boot() {
+      $("marquee-form").addEventListener("submit", postMarquee);
+    },
+    renderAgents,
+    renderCalls,
+    renderReasons() {
+      for (const row of rows.values()) fillChoices(row.reason, S.busyReasons);
+    },
+    reset() {
+      rows.clear();
+      $("agents-body").replaceChildren();
+      callsTable.reset();
+    },
+  };
+}
 
 /**
  * The table's controller. ``nameOf(id)`` labels an agent, ``queues()`` lists the queues a call

@@ -1,0 +1,76 @@
+// What the agent sees of calls besides the toolbar: the screen-pop card (caller, customer,
+// IVR keys, queue, the wait ticking while it rings, recent work orders), the hidden line that
+// announces a call to screen readers, and today's calls with their recordings.
+
+import * as f from "./format.js";
+import { $, el, show } from "./dom.js";
+import { playControl } from "./recording.js";
+
+/**
+ * The pop's controller over the model ``S`` (see session.js); ``onPop()`` runs whenever the card
+ * is drawn (the toolbar follows the pop). Returns {render(), announce(pop), renderToday(), tick()}.
+ */
+export function popCard(S, { onPop }) {
+  function render() {
+    const pop = S.pop;
+    show($("pop"), pop !== null);
+    onPop();
+    if (!pop) return;
+    $("pop-phase").textContent = pop.state !== "answered" ? "Incoming call" : pop.held ? "On hold" : "On call";
+    $("pop-number").textContent = pop.caller_number || "unknown number";
+    const tag = $("pop-class");
+    tag.textContent = f.classLabel(pop);
+    tag.dataset.class = pop.customer ? pop.customer_class : pop.lookup === "done" ? "not_customer" : "pending";
+    $("pop-caller").textContent = pop.caller_name || "—";
+    const c = pop.customer;
+    $("pop-customer").textContent = c ? c.name || "—" : pop.lookup === "done" ? "Not a customer" : "—";
+    $("pop-customer-no").textContent = f.customerNo(c) || "—";
+    const ivr = $("pop-ivr");
+    ivr.textContent = pop.ivr_keys || "—";
+    ivr.title = (pop.ivr_path || []).join(" › ");
+    $("pop-queue").textContent = pop.queue || "—";
+    $("pop-ref").textContent = pop.workorder_ref || "";
+    tick();
+    const recent = pop.recent_workorders || [];
+    $("pop-recent").replaceChildren(...(recent.length ? recent.map(recentItem)
+      : [el("li", { class: "empty", textContent: "No earlier work orders." })]));
+  }
+
+  function recentItem(w) {
+    const what = [w.category, w.summary].filter(Boolean).join(": ") || f.dispositionLabel(w.disposition);
+    return el("li", {},
+      el("span", { class: "ref", textContent: w.ref || "" }), " ",
+      el("span", { class: "muted", textContent: f.day(w.started_at) }), " ",
+      el("span", { textContent: what }));
+  }
+
+  /** One line for screen readers when a call rings or its caller becomes known (the card itself ticks). */
+  function announce(pop) {
+    const who = pop.customer ? `${pop.customer.name || ""}, ${f.classLabel(pop)}` : pop.caller_name || "";
+    $("announce").textContent = `Incoming call from ${pop.caller_number || "unknown number"}${who ? ", " + who : ""}`
+      + (pop.queue ? `, queue ${pop.queue}` : "");
+  }
+
+  /** The wait: as the server counted it, plus the time since while the call still rings. */
+  function tick() {
+    const pop = S.pop;
+    if (!pop) return;
+    let waited = Number(pop.waited_seconds) || 0;
+    if (pop.state !== "answered") waited += (performance.now() - S.popAt) / 1000;
+    $("pop-wait").textContent = f.duration(waited);
+  }
+
+  function renderToday() {
+    $("today-list").replaceChildren(...S.today.map((w) => el("li", { dataset: { disposition: w.disposition || "" } },
+      el("span", { class: "time", textContent: f.clock(w.started_at) }),
+      el("span", { class: "caller" },
+        el("span", { class: "number", textContent: w.caller_number || "" }),
+        el("span", { class: "name", textContent: w.caller_name || w.customer_name || "" })),
+      el("span", { class: "disposition", textContent: f.dispositionLabel(w.disposition) }),
+      el("span", { class: "talk", textContent: w.talk_seconds != null ? f.duration(w.talk_seconds) : "" }),
+      playControl(w))));
+    show($("today-empty"), S.today.length === 0);
+  }
+
+  return { render, announce, renderToday, tick };
+}
