@@ -10,6 +10,7 @@ from aiohttp import web
 from ctiserver.web.keys import CORE, SESSIONS, SOCKETS, THROTTLE
 from ctiserver.web.middleware import auth_middleware, error_middleware, security_headers
 from ctiserver.web.call_routes import routes as call_routes
+from ctiserver.web.ivr_routes import routes as ivr_routes
 from ctiserver.web.recording_routes import routes as recording_routes
 from ctiserver.web.routes import routes
 from ctiserver.web.stats_routes import routes as stats_routes
@@ -33,6 +34,7 @@ def create_app(core: Any, static_dir: Path | str | None = None) -> web.Applicati
     app.add_routes(stats_routes)
     app.add_routes(call_routes)
     app.add_routes(recording_routes)
+    app.add_routes(ivr_routes)
     app.router.add_get("/ws", websocket)
 
     static = Path(static_dir) if static_dir is not None else DEFAULT_STATIC_DIR
