@@ -15,12 +15,14 @@ export const CONSULT_KINDS = [
   { value: "external", label: "Outside expert · 外部求助" },
 ];
 
-/** Where "back to the IVR" may send a caller: node names of ivr/menus/hotline.toml. */
-export const IVR_NODES = [
-  { value: "main", label: "Main menu · 主菜单" },
-  { value: "verify", label: "PIN check · 密码验证" },
-  { value: "support", label: "Support queue · 人工队列" },
-];
+/** What each kind of IVR node does (ivr/menu.py), shown beside the node's label. */
+export const IVR_NODE_KINDS = {
+  menu: "Menu · 语音菜单",
+  authenticate: "PIN check · 密码验证",
+  queue: "Queue · 人工队列",
+  voicemail: "Voicemail · 语音留言",
+  hangup: "Goodbye · 挂断",
+};
 
 export const DEFAULT_HOLD_WARNING = 30; // seconds: the manual's limit, unless the server says otherwise
 export const CONFIRM_MS = 15000; // a hold, retrieve, transfer or hang-up confirmed by push within this
@@ -29,6 +31,7 @@ export const DIAL_CONFIRM_MS = 35000; // dial out: the agent's own phone rings f
 const NUMBER = /^[0-9+*#]{1,32}$/;
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const CONSULT_NUMBER = /^[0-9*]{2,32}$/;
+const NODE = /^[a-z][a-z0-9_]{1,39}$/;
 const ON_A_CALL = ["on_call", "on_hold"];
 const IDLE = ["ready", "not_ready", "wrap_up"];
 
@@ -86,9 +89,28 @@ export function checkTransfer(kind, raw, me, { holder = null } = {}) {
   return { ok: true, value };
 }
 
-export function checkNode(node) {
-  return IVR_NODES.some((n) => n.value === node)
-    ? { ok: true, value: node } : { ok: false, field: "node", message: "Choose where in the IVR to send the caller." };
+/**
+ * Where "back to the IVR" sends the caller: one of ``nodes`` (the menu's, from GET /api/ivr/nodes:
+ * [{name}]) or, when the server sent none, a typed node name as the server accepts it.
+ */
+export function checkNode(raw, nodes = []) {
+  const value = String(raw ?? "").trim();
+  if (nodes.length) {
+    return nodes.some((n) => n.name === value)
+      ? { ok: true, value } : { ok: false, field: "node", message: "Choose where in the IVR to send the caller." };
+  }
+  if (!value) return { ok: false, field: "node", message: "Enter the IVR node to send the caller to." };
+  if (!NODE.test(value)) {
+    return { ok: false, field: "node", message: "An IVR node is 2 to 40 of a-z, 0-9 and _, starting with a letter." };
+  }
+  return { ok: true, value };
+}
+
+/** "support — Queue · 人工队列": an IVR node ({name, label, type}) as the picker offers it. */
+export function ivrNodeLabel(node) {
+  const kind = IVR_NODE_KINDS[node.type];
+  const label = node.label || node.name;
+  return kind ? `${label} — ${kind}` : label;
 }
 
 /**

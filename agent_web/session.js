@@ -41,7 +41,7 @@ export function createModel() {
 
 /**
  * The session's controller over the model ``S``. The other parts render what it changes:
- * ``toolbar`` {render, reset}, ``pop`` {render, announce, renderToday},
+ * ``toolbar`` {render, reset, loadIvrNodes}, ``pop`` {render, announce, renderToday},
  * ``supervisor`` {renderAgents, renderCalls, renderReasons, reset}, ``figures``
  * {refresh, reset, stop}; ``tick()`` runs the clocks. Returns {bind(), start()}.
  */
@@ -402,6 +402,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     setView("panel");
     renderMe();
     socket.start();
+    toolbar.loadIvrNodes(); // once per sign-in: where "back to the IVR" may send a caller
   }
 
   function signedOut(notice) {

@@ -29,7 +29,8 @@ const TARGET_LABELS = { agent: "Agent no. · 工号", queue: "Queue · 队列", 
 
 /**
  * The toolbar's controller over the model ``S`` (see session.js). Returns {boot() (once: fill the
- * choices, listen), render(), tick() (the hold clock), reset() (signed out: drop a pending command)}.
+ * choices, listen), render(), tick() (the hold clock), reset() (signed out: drop a pending command),
+ * loadIvrNodes() (after sign-in: the IVR menu's nodes from the server)}.
  */
 export function callToolbar(S) {
   let pending = null; // {action, linkedid, button, timer} until a push confirms it
@@ -37,6 +38,8 @@ export function callToolbar(S) {
   let openForm = null; // the toolbar's open part: "transfer" | "ivr" | "consult" | "conference" | "hangup" | null
   let participantsAsked = 0;
   let participantsFor = null; // the pop the list was last fetched for
+  let ivrNodes = []; // [{name, label, type}] from GET /api/ivr/nodes; none: the node is typed
+  let ivrAsked = 0;
   const pickers = {}; // ready colleagues under the target field for kind "agent" (made in boot)
 
   /** The agent's call as the toolbar sees it (agent view + that call's pop). */
@@ -121,7 +124,7 @@ export function callToolbar(S) {
     } else if (name === "consult") {
       renderConsultKind(true);
       $("consult-target").focus();
-    } else if (name === "ivr") $("ivr-node").focus();
+    } else if (name === "ivr") $(ivrNodes.length ? "ivr-node" : "ivr-node-text").focus();
     else if (name === "hangup") $("hangup-yes").focus();
   }
 
@@ -281,10 +284,33 @@ export function callToolbar(S) {
     }));
   }
 
+  /** Ask the server where "back to the IVR" may send a caller (once per sign-in). */
+  async function loadIvrNodes() {
+    const ask = ++ivrAsked;
+    try {
+      const answer = await api("GET", "/api/ivr/nodes");
+      if (ask === ivrAsked) renderIvrNodes((answer && answer.nodes) || [], answer && answer.start);
+    } catch (err) {
+      if (ask === ivrAsked) renderIvrNodes([], null); // not known here: the node is typed
+    }
+  }
+
+  /** The IVR menu's nodes as choices; with none (menu unreadable on the server), a text field. */
+  function renderIvrNodes(nodes, start) {
+    ivrNodes = nodes;
+    const select = $("ivr-node");
+    const text = $("ivr-node-text");
+    select.replaceChildren(...nodes.map((n) => el("option", { value: n.name, textContent: c.ivrNodeLabel(n) })));
+    if (start && nodes.some((n) => n.name === start)) select.value = start;
+    show(select, nodes.length > 0);
+    show(text, nodes.length === 0);
+    $("ivr-node-label").htmlFor = nodes.length ? "ivr-node" : "ivr-node-text";
+  }
+
   function submitIvr(event) {
     event.preventDefault();
     if (!currentCall()) return;
-    const check = c.checkNode($("ivr-node").value);
+    const check = c.checkNode(ivrNodes.length ? $("ivr-node").value : $("ivr-node-text").value, ivrNodes);
     if (!check.ok) {
       message($("call-error"), `${check.message} (${check.field})`);
       return;
@@ -316,7 +342,7 @@ export function callToolbar(S) {
     $("transfer-kind").replaceChildren(...c.TRANSFER_KINDS.map(option));
     $("consult-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
     $("conference-kind").replaceChildren(...c.CONSULT_KINDS.map(option));
-    $("ivr-node").replaceChildren(...c.IVR_NODES.map(option));
+    renderIvrNodes([], null);
     for (const form of ["transfer", "consult", "conference"]) {
       const input = $(`${form}-target`);
       pickers[form] = readyAgentPicker(input);
@@ -352,6 +378,7 @@ export function callToolbar(S) {
     boot,
     render,
     tick,
+    loadIvrNodes,
     reset() {
       if (pending) clearPending();
     },

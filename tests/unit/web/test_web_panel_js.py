@@ -183,6 +183,7 @@ async def test_call_inputs_are_checked_as_the_server_checks_them(page: Any) -> N
     out = await page.evaluate("""async () => {
         const c = await import('/static/calls.js');
         const me = {id: '1001', login: '1001'};
+        const menu = [{name: 'main'}, {name: 'verify'}, {name: 'support'}];  // what GET /api/ivr/nodes sends
         const t = (kind, target) => { const r = c.checkTransfer(kind, target, me); return r.ok ? r.value : r.field; };
         const n = (x) => { const r = c.checkNumber(x); return r.ok ? r.value : r.field; };
         return {
@@ -191,7 +192,9 @@ async def test_call_inputs_are_checked_as_the_server_checks_them(page: Any) -> N
             transfers: [t('agent', '1002'), t('agent', ' 1003 '), t('agent', '1001'), t('agent', ''),
                         t('agent', '10 02'), t('queue', 'support'), t('queue', 'a\\nb'), t('external', '+8621*55#'),
                         t('external', '12ab'), t('fax', '1002')],
-            nodes: [c.checkNode('main').ok, c.checkNode('verify').ok, c.checkNode('nowhere').field],
+            nodes: [c.checkNode('main', menu).ok, c.checkNode('verify', menu).ok, c.checkNode('nowhere', menu).field],
+            typed: [c.checkNode(' main ').value, c.checkNode('nowhere').ok, c.checkNode('').field,
+                    c.checkNode('Main').field, c.checkNode('main,1').field, c.checkNode('x').field],
             kinds: c.TRANSFER_KINDS.map((k) => k.value),
         };
     }""")
@@ -200,15 +203,19 @@ async def test_call_inputs_are_checked_as_the_server_checks_them(page: Any) -> N
     assert out["transfers"] == ["1002", "1003", "target", "target", "target", "support", "target", "+8621*55#",
                                 "target", "kind"]
     assert out["nodes"] == [True, True, "node"]
+    # no nodes from the server (menu unreadable there): a typed node name, checked as the server checks it
+    assert out["typed"] == ["main", True, "node", "node", "node", "node"]
     assert out["kinds"] == ["agent", "queue", "external"]
 
 
-async def test_the_node_list_matches_the_hotline_menu(page: Any) -> None:
-    import tomllib
-
-    menu = tomllib.loads((PANEL.parent / "ivr" / "menus" / "hotline.toml").read_text(encoding="utf-8"))
-    nodes = await page.evaluate("async () => (await import('/static/calls.js')).IVR_NODES.map((n) => n.value)")
-    assert {"main", "verify"} <= set(nodes) <= set(menu["nodes"])
+async def test_ivr_nodes_are_offered_with_what_they_do(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const c = await import('/static/calls.js');
+        return [c.ivrNodeLabel({name: 'support', label: 'support', type: 'queue'}),
+                c.ivrNodeLabel({name: 'main', label: 'Main menu', type: 'menu'}),
+                c.ivrNodeLabel({name: 'odd', type: 'teleport'})];
+    }""")
+    assert out == ["support — Queue · 人工队列", "Main menu — Menu · 语音菜单", "odd"]
 
 
 async def test_toolbar_follows_the_pushed_call_and_its_hold_timer_warns(page: Any) -> None:
