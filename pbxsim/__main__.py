@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--extra-agents", type=int, default=0,
                    help="endpoints beyond pjsip.conf for load runs: PJSIP/2000.. (with --extra-agent-first)")
     p.add_argument("--extra-agent-first", type=int, default=2000)
-    p.add_argument("--monitor-dir", default=None,  # issue 4 (pbxsim/mixmonitor.py)
+    p.add_argument("--monitor-dir", default=None,  # features/mixmonitor.py
                    help="MixMonitor writes a silent WAV of each recording's length here")
     return p.parse_args(argv)
 

@@ -1,11 +1,11 @@
-"""Channels, their AMI header blocks, and the device/extension state registry."""
+"""Channels and bridges: the objects every AMI event describes, with their header blocks."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Awaitable, Callable, TypeVar, cast
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 CAUSE_TXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "No user responding",
@@ -15,6 +15,7 @@ EXT_STATUS = {"NOT_INUSE": (0, "Idle"), "INUSE": (1, "InUse"), "BUSY": (2, "Busy
               "RINGINUSE": (9, "InUse&Ringing"), "ONHOLD": (16, "Hold")}
 
 Fields = list[tuple[str, str]]
+T = TypeVar("T")
 
 
 class ChannelHungUp(Exception):
@@ -22,11 +23,32 @@ class ChannelHungUp(Exception):
 
 
 class Redirected(Exception):
-    """Raised inside a channel's dialplan when AMI Redirect/Bridge moved it (pbxsim/moves.py)."""
+    """Raised inside a channel's dialplan when AMI Redirect/Bridge moved it (features/moves.py)."""
+
+
+class FeatureSlots:
+    """Typed per-object state of the features that work on a channel or bridge.
+
+    A feature keeps what it needs in a class of its own (constructible without arguments)
+    and reaches it with ``obj.feature(ThatClass)``; the object itself knows no feature.
+    """
+
+    features: dict[type, Any]
+
+    def feature(self, kind: type[T]) -> T:
+        """This object's state of one feature (``kind()`` on first use)."""
+        state = self.features.get(kind)
+        if state is None:
+            state = self.features[kind] = kind()
+        return cast(T, state)
+
+    def feature_if(self, kind: type[T]) -> T | None:
+        """This object's state of one feature if it has any (None: the feature never touched it)."""
+        return cast("T | None", self.features.get(kind))
 
 
 @dataclass(eq=False)  # identity: compared and looked up by object, never by value
-class Channel:
+class Channel(FeatureSlots):
     """A simulated channel with the snapshot fields Asterisk puts in every event."""
 
     name: str
@@ -50,15 +72,29 @@ class Channel:
     appdata: str = ""
     bridge: "Bridge | None" = None
     variables: dict[str, str] = field(default_factory=dict)
+    cdr: dict[str, str] = field(default_factory=dict)  # CDR(...) fields the dialplan set (userfield)
     hangup_cause: int | None = None
     hungup: asyncio.Event = field(default_factory=asyncio.Event)
     dtmf: asyncio.Queue = field(default_factory=asyncio.Queue)
     gone: bool = False  # Hangup event already sent
+    # the hangup was asked for on AMI (Hangup action) or by the PBX itself, not by the phone:
+    # no HangupRequest of the phone's, and the owner of the channel says no more
+    hangup_by_ami: bool = False
     holding: bool = False  # this channel's phone put the call on hold (re-INVITE sendonly)
     held: bool = False  # this channel hears music because its bridged peer holds (device ONHOLD)
-    # call control (pbxsim/moves.py): a pending AMI Redirect/Bridge, and the event that wakes the channel
+    scripted: bool = False  # an inbound caller played by a CallerScript (which decides when it hangs up)
+    audiohooks: int = 0  # recordings attached (MixMonitor): Asterisk never optimises such a Local half away
+    # call control (features/moves.py): a pending AMI Redirect/Bridge, and the event that wakes the channel
     redirect: object = None
     kick: asyncio.Event = field(default_factory=asyncio.Event)
+    # after a move, the application the channel was interrupted in: its next Newexten shows it (trace 07)
+    moved_from: tuple[str, str] | None = None
+    features: dict[type, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def tech(self) -> str:
+        """The channel technology: ``PJSIP`` or ``Local``."""
+        return self.name.split("/", 1)[0]
 
     def fields(self, prefix: str = "") -> Fields:
         """The channel snapshot block (``Dest`` prefix for the peer of Dial*/Agent* events)."""
@@ -114,13 +150,23 @@ class Channel:
         return None
 
 
+# The owner of a bridge (queue call, Dial, a talk loop) hands the end of the call to this when a
+# feature set it (Atxfer, Local optimisation): (owner's channel or None, its peer or None,
+# the queue's AgentComplete block or None).
+Takeover = Callable[["Channel | None", "Channel | None", "Fields | None"], Awaitable[None]]
+
+
 @dataclass(eq=False)  # identity: compared and looked up by object, never by value
-class Bridge:
+class Bridge(FeatureSlots):
     """A basic two-party bridge."""
 
     uniqueid: str = field(default_factory=lambda: str(uuid.uuid4()))
     technology: str = "simple_bridge"
     channels: list[Channel] = field(default_factory=list)
+    no_optimize: bool = False  # a Local pair bridged here is never optimised away (consult bridge, ConfBridge)
+    takeover: Takeover | None = None  # set by a feature that takes the call over from the bridge's owner
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set when a channel enters or leaves
+    features: dict[type, Any] = field(default_factory=dict, repr=False)
 
     def fields(self) -> Fields:
         """The bridge snapshot block of Bridge* events."""
@@ -129,35 +175,9 @@ class Bridge:
                 ("BridgeName", "<unknown>"), ("BridgeNumChannels", str(len(self.channels))),
                 ("BridgeVideoSourceMode", "none")]
 
-
-class DeviceRegistry:
-    """Device states with change-only DeviceStateChange, and hint ExtensionStatus."""
-
-    def __init__(self, emit: Callable[[str, Fields], None], hints: dict[tuple[str, str], str]):
-        self._emit = emit
-        self.states: dict[str, str] = {}
-        self.hints = hints  # (context, exten) -> device
-        self.listeners: list[Callable[[str, str], None]] = []
-
-    def seed(self, device: str, state: str) -> None:
-        """Set a state silently (what Asterisk knows at boot)."""
-        self.states[device] = state
-
-    def set(self, device: str, state: str) -> None:
-        """Set a device state, emitting DeviceStateChange and ExtensionStatus only on change."""
-        old = self.states.get(device)
-        if old == state:
-            return
-        self.states[device] = state
-        for (ctx, exten), dev in self.hints.items():
-            if dev == device:
-                code, text = EXT_STATUS.get(state, (4, "Unavailable"))
-                self._emit("ExtensionStatus", [("Exten", exten), ("Context", ctx), ("Hint", dev),
-                                               ("Status", str(code)), ("StatusText", text)])
-        self._emit("DeviceStateChange", [("Device", device), ("State", state)])
-        for cb in list(self.listeners):
-            cb(device, state)
-
-    def get(self, device: str) -> str:
-        """Current state of ``device`` (UNKNOWN if never set)."""
-        return self.states.get(device, "UNKNOWN")
+    async def hand_over(self, owner: Channel | None, peer: Channel | None, complete: Fields | None) -> bool:
+        """For a bridge's owner whose wait ended: True if a feature took the call over (and ended it)."""
+        if self.takeover is None:
+            return False
+        await self.takeover(owner, peer, complete)
+        return True

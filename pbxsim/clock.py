@@ -31,3 +31,22 @@ class SimClock:
     async def sleep(self, sim_seconds: float) -> None:
         """Sleep ``sim_seconds`` of simulated time."""
         await asyncio.sleep(self.real(sim_seconds))
+
+
+async def wait_any(clock: SimClock, events: list[asyncio.Event], sim_timeout: float | None) -> bool:
+    """Wait until one of ``events`` is set or ``sim_timeout`` simulated seconds pass (None: forever).
+
+    True when an event is set.
+    """
+    if any(e.is_set() for e in events):
+        return True
+    if sim_timeout is not None and sim_timeout <= 0:
+        return False
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=None if sim_timeout is None else clock.real(sim_timeout),
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+    return bool(done)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 
 @dataclass
@@ -305,24 +304,29 @@ def match_more(pattern: str, data: str) -> int:
     return 2 if p[i] == "!" else 1
 
 
-def conf_sections(sim: Any, name: str) -> dict[str, list[tuple[str, str]]]:
-    """The config dir's ``name`` (features.conf, confbridge.conf, manager.conf...) as
-    {section: [(key lowercased, value), ...]} in file order, read once per simulator."""
-    cache = sim.__dict__.setdefault("_conf_sections", {})
-    if name not in cache:
-        out: dict[str, list[tuple[str, str]]] = {}
-        path = Path(sim.config.conf_dir) / name
-        section = ""
-        for raw in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-            line = raw.split(";", 1)[0].strip()
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1].strip()
-                out.setdefault(section, [])
-            elif section and "=" in line:
-                k, _, v = line.partition("=")
-                out[section].append((k.strip().lower(), v.strip()))
-        cache[name] = out
-    return cache[name]
+class ConfFiles:
+    """The other files of a config dir (features.conf, confbridge.conf, manager.conf...), each read once."""
+
+    def __init__(self, conf_dir: str | Path):
+        self.dir = Path(conf_dir)
+        self._cache: dict[str, dict[str, list[tuple[str, str]]]] = {}
+
+    def sections(self, name: str) -> dict[str, list[tuple[str, str]]]:
+        """``name`` as {section: [(key lowercased, value), ...]} in file order ({} when absent)."""
+        if name not in self._cache:
+            out: dict[str, list[tuple[str, str]]] = {}
+            path = self.dir / name
+            section = ""
+            for raw in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+                line = raw.split(";", 1)[0].strip()
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip()
+                    out.setdefault(section, [])
+                elif section and "=" in line:
+                    k, _, v = line.partition("=")
+                    out[section].append((k.strip().lower(), v.strip()))
+            self._cache[name] = out
+        return self._cache[name]
 
 
 def load_dir(conf_dir: str | Path) -> tuple[dict, dict, dict[str, QueueConf], dict[str, Endpoint]]:

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import TYPE_CHECKING
-
 import structlog
 
 from .scripts import CallerScript, Phone
-
-if TYPE_CHECKING:
-    from .sim import PbxSim
+from .sim import PbxSim
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +25,8 @@ BUILTIN_CALLERS = [("13800138000", "张伟"), ("13900139000", "李娜"), ("13700
 def demo_callers() -> list[tuple[str, str]]:
     """(number, name) pairs: the store's demo customers if available, else a built-in list."""
     try:
-        from ctiserver.store import DEMO_CALLERS  # type: ignore[attr-defined]
+        # imported here, not at the top: the simulator runs without the server package installed
+        from ctiserver.store import DEMO_CALLERS
     except Exception:  # noqa: BLE001 - the simulator runs without the server package too
         return list(BUILTIN_CALLERS)
     out = []
@@ -84,7 +81,7 @@ def parse_rate(text: str) -> float:
 class DemoTraffic:
     """Places random calls on ``sim`` until stopped."""
 
-    def __init__(self, sim: "PbxSim", rate_per_minute: float, seed: int | None = None,
+    def __init__(self, sim: PbxSim, rate_per_minute: float, seed: int | None = None,
                  abandon_ratio: float = 0.15, talk: tuple[float, float] = (20.0, 120.0),
                  ring: tuple[float, float] = (2.0, 6.0)):
         self.sim = sim

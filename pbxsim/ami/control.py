@@ -6,99 +6,52 @@ DeclineAfter, HangupAfterAnswer, Registered), ``SimCallerHangup`` (Channel), ``S
 ``SimHold`` (Endpoint, Held=yes|no: the phone holds / resumes its call), ``SimRestart``
 (Asterisk restarts right after the reply: every AMI session is dropped).
 A bad value is refused with ``Response: Error`` naming the field.
-
-Also Asterisk's own call-control actions ``Redirect`` (with ``ExtraChannel``), ``Bridge`` and
-``BlindTransfer`` (pbxsim/moves.py says what they do, after traces 07 and 08 A/C).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Protocol
 
+from ..channel import Channel
+from ..kernel.actions import ActionError, Reply, Request, bool_value, float_value
 from ..scripts import CallerScript, Phone
 
 
-class ActionError(Exception):
-    """Reply ``Response: Error`` with this message."""
+class PlacedCall(Protocol):
+    """What SimPlaceCall reports of a placed call."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def uniqueid(self) -> str: ...
 
 
-def bool_value(value: str | None, default: bool = False) -> bool:
-    """An AMI yes/true/1/on flag."""
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("yes", "true", "1", "on", "y")
+class SimControl(Protocol):
+    """What the Sim* actions drive (PbxSim implements it)."""
+
+    async def place_call(self, script: CallerScript) -> PlacedCall: ...
+
+    def set_phone(self, endpoint: str, phone: Phone) -> None: ...
+
+    def find_channel(self, name: str) -> Channel | None: ...
+
+    async def phone_hold(self, endpoint: str, held: bool = True) -> None: ...
+
+    def restart_soon(self) -> None: ...
+
+    def truth(self) -> dict: ...
 
 
-def float_value(msg: dict[str, str], key: str) -> float | None:
-    """A non-negative number header, or None when absent; ActionError naming ``key`` otherwise."""
-    raw = msg.get(key.lower())
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ActionError(f"{key}: not a number: {raw!r}") from None
-    if value < 0:
-        raise ActionError(f"{key}: must be >= 0")
-    return value
+class SimActions:
+    """The Sim* actions, on whatever implements :class:`SimControl` (the composition root)."""
 
+    def __init__(self, sim: SimControl):
+        self.sim = sim
 
-class CallControlActions:
-    """AMI Redirect, Bridge and BlindTransfer (mixed into the AMI server; ``self.sim`` is the simulator)."""
-
-    def action_redirect(self, msg, aid):
-        from ..features.moves import MoveError, redirect
-
-        name = msg.get("channel")
-        if not name:
-            raise ActionError("Channel not specified")
-        if not msg.get("exten") or not msg.get("context"):
-            raise ActionError("Exten not specified" if not msg.get("exten") else "Context not specified")
-        try:
-            priority = int(msg.get("priority") or 1)
-            extra = None
-            if msg.get("extrachannel"):
-                extra = (msg["extrachannel"], msg.get("extracontext") or msg["context"],
-                         msg.get("extraexten") or msg["exten"], int(msg.get("extrapriority") or priority))
-        except ValueError:
-            raise ActionError("Invalid priority") from None
-        try:
-            message = redirect(self.sim, name, msg["context"], msg["exten"], priority, extra)
-        except MoveError as exc:
-            raise ActionError(str(exc)) from None
-        return [[("Response", "Success")] + aid + [("Message", message)]]
-
-    def action_blindtransfer(self, msg, aid):
-        from ..features.moves import MoveError, blind_transfer
-
-        name = msg.get("channel")
-        if not name:
-            raise ActionError("No channel specified")
-        if not msg.get("exten"):
-            raise ActionError("No extension specified")
-        try:
-            message = blind_transfer(self.sim, name, msg.get("context") or "default", msg["exten"])
-        except MoveError as exc:
-            raise ActionError(str(exc)) from None
-        return [[("Response", "Success")] + aid + [("Message", message)]]
-
-    def action_bridge(self, msg, aid):
-        from ..features.moves import MoveError, bridge
-
-        one, two = msg.get("channel1"), msg.get("channel2")
-        if not one or not two:
-            raise ActionError("Missing channel parameter in request")
-        try:
-            message = bridge(self.sim, one, two)
-        except MoveError as exc:
-            raise ActionError(str(exc)) from None
-        return [[("Response", "Success")] + aid + [("Message", message)]]
-
-
-class SimControlActions(CallControlActions):
-    """Mixed into the AMI server; ``self.sim`` is the simulator."""
-
-    async def action_simplacecall(self, msg, aid):
+    async def action_simplacecall(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         dtmf = []
         for part in (msg.get("dtmf") or "").split(";"):
             if part.strip():
@@ -124,7 +77,8 @@ class SimControlActions(CallControlActions):
         return [[("Response", "Success")] + aid + [("Message", "Call placed"), ("Channel", handle.channel.name),
                                                    ("Uniqueid", handle.uniqueid)]]
 
-    def action_simsetphone(self, msg, aid):
+    def action_simsetphone(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         endpoint = msg.get("endpoint")
         if not endpoint:
             raise ActionError("Endpoint: required")
@@ -138,14 +92,16 @@ class SimControlActions(CallControlActions):
             raise ActionError(str(exc).strip("'")) from None
         return [[("Response", "Success")] + aid + [("Message", "Phone set")]]
 
-    def action_simcallerhangup(self, msg, aid):
+    def action_simcallerhangup(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         ch = self.sim.find_channel(msg.get("channel", ""))
         if ch is None:
             raise ActionError("No such channel")
         ch.request_hangup(16)
         return [[("Response", "Success")] + aid + [("Message", "Caller hung up")]]
 
-    async def action_simhold(self, msg, aid):
+    async def action_simhold(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         endpoint = msg.get("endpoint")
         if not endpoint:
             raise ActionError("Endpoint: required")
@@ -156,11 +112,11 @@ class SimControlActions(CallControlActions):
             raise ActionError(str(exc).strip("'")) from None
         return [[("Response", "Success")] + aid + [("Message", "Phone holds" if held else "Phone resumed")]]
 
-    def action_simrestart(self, msg, aid):
+    def action_simrestart(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         self.sim.restart_soon()
         return [[("Response", "Success")] + aid + [("Message", "Restarting")]]
 
-    def action_simtruth(self, msg, aid):
+    def action_simtruth(self, req: Request) -> Reply:
+        msg, aid = req.msg, req.aid
         return [[("Response", "Success")] + aid + [("Truth", json.dumps(self.sim.truth(), ensure_ascii=False))]]
-
-

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import structlog
 
 from .. import callerid
 from ..channel import Channel, ChannelHungUp
-
-if TYPE_CHECKING:
-    from .dialplan import Dialplan
+from .dialplan import SOUND_SECONDS, Dialplan
 
 log = structlog.get_logger(__name__)
 
@@ -27,26 +24,25 @@ CONNECT_TIMEOUT = 5.0
 
 
 def _sound_seconds(name: str) -> float:
-    from .dialplan import SOUND_SECONDS
     return SOUND_SECONDS.get(name, 1.0)
 
 
-async def run_agi(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def run_agi(dp: Dialplan, ch: Channel, data: str) -> None:
     """Run one FastAGI session for ``ch``; sets AGISTATUS (SUCCESS, FAILURE or HANGUP)."""
-    sim = dp.sim
+    kernel = dp.kernel
     url, _, argstr = data.partition(",")
     parts = urlsplit(url.strip())
     if parts.scheme != "agi":
         log.warning("pbxsim_agi_unsupported", url=url, channel=ch.name)
-        sim.set_var(ch, "AGISTATUS", "FAILURE")
+        kernel.set_var(ch, "AGISTATUS", "FAILURE")
         return
-    host = sim.config.agi_host or parts.hostname or "127.0.0.1"
-    port = sim.config.agi_port or parts.port or 4573
+    host = kernel.config.agi_host or parts.hostname or "127.0.0.1"
+    port = kernel.config.agi_port or parts.port or 4573
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
     except (OSError, asyncio.TimeoutError) as exc:
         log.warning("pbxsim_agi_connect_failed", host=host, port=port, channel=ch.name, error=str(exc))
-        sim.set_var(ch, "AGISTATUS", "FAILURE")
+        kernel.set_var(ch, "AGISTATUS", "FAILURE")
         return
     args = [a for a in argstr.split(",")] if argstr else []
     env = [("agi_network", "yes"), ("agi_network_script", parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")),
@@ -73,15 +69,15 @@ async def run_agi(dp: "Dialplan", ch: Channel, data: str) -> None:
         if ch.hungup.is_set():
             status = "HANGUP"
         if not ch.gone:
-            sim.set_var(ch, "AGISTATUS", status)
+            kernel.set_var(ch, "AGISTATUS", status)
     if ch.hungup.is_set():
         raise ChannelHungUp(ch.name)
 
 
 class _AgiSession:
-    def __init__(self, dp: "Dialplan", ch: Channel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, dp: Dialplan, ch: Channel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.dp, self.ch, self.reader, self.writer = dp, ch, reader, writer
-        self.sim = dp.sim
+        self.kernel = dp.kernel
 
     def reply(self, text: str) -> None:
         self.writer.write((text + "\n").encode("utf-8"))
@@ -120,7 +116,7 @@ class _AgiSession:
 
     async def wait_digit(self, seconds: float, escape: str) -> str | None:
         """Wait up to ``seconds``; a digit in ``escape`` interrupts (others are dropped)."""
-        clock = self.sim.clock
+        clock = self.kernel.clock
         end = clock.now() + seconds
         while True:
             digit = await self.ch.wait(clock, max(0.0, end - clock.now()), digits=True)
@@ -136,11 +132,11 @@ class _AgiSession:
             self.reply("520 Invalid command syntax.  Proper usage not available.")
             return
         up = [w.upper() for w in words]
-        ch, sim = self.ch, self.sim
+        ch, kernel = self.ch, self.kernel
         try:
             if up[:1] == ["ANSWER"]:
                 if ch.state != 6:
-                    sim.set_state(ch, 6)
+                    kernel.set_state(ch, 6)
                 self.reply("200 result=0")
             elif up[:1] == ["NOOP"]:
                 self.reply("200 result=0")
@@ -158,7 +154,7 @@ class _AgiSession:
                     got = first
                 timed_out = False
                 while len(got) < max_digits:
-                    d = await ch.wait(sim.clock, (timeout_ms or 6000) / 1000, digits=True)
+                    d = await ch.wait(kernel.clock, (timeout_ms or 6000) / 1000, digits=True)
                     if d is None:
                         timed_out = True
                         break
@@ -168,36 +164,34 @@ class _AgiSession:
                 self.reply(f"200 result={got}" + (" (timeout)" if timed_out else ""))
             elif up[:3] == ["WAIT", "FOR", "DIGIT"]:
                 ms = int(words[3]) if len(words) > 3 else -1
-                d = await ch.wait(sim.clock, None if ms < 0 else ms / 1000, digits=True)
+                d = await ch.wait(kernel.clock, None if ms < 0 else ms / 1000, digits=True)
                 self.reply(f"200 result={ord(d) if d else 0}")
             elif up[:2] in (["SAY", "DIGITS"], ["SAY", "NUMBER"]) and len(words) >= 3:
                 escape = words[3] if len(words) > 3 else ""
                 digit = await self.wait_digit(0.5 * len(words[2]), escape)
                 self.reply(f"200 result={ord(digit) if digit else 0}")
             elif up[:2] == ["SET", "VARIABLE"] and len(words) >= 4:
-                sim.set_var(ch, words[2], words[3])
+                kernel.set_var(ch, words[2], words[3])
                 self.reply("200 result=1")
             elif up[:2] == ["SET", "CALLERID"] and len(words) >= 3:
                 # res_agi.c handle_setcallerid: only the first argument counts (quote the whole
                 # '"Name" <number>' to set both); a missing number or name becomes ''
                 name, number = callerid.parse(words[2])
-                sim.set_callerid(ch, num=callerid.shrink_phone_number(number) if number is not None else "",
-                                 name=name or "")
+                kernel.set_callerid(ch, num=callerid.shrink_phone_number(number) if number is not None else "",
+                                    name=name or "")
                 self.reply("200 result=1")
             elif up[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
                 name = words[2]
                 if name in ch.variables or name.upper() in ("CHANNEL", "UNIQUEID", "EXTEN", "CONTEXT") \
-                        or name.upper().startswith("CALLERID(") or name in sim.globals:  # then globals, as Asterisk
+                        or name.upper().startswith("CALLERID(") or name in kernel.globals:  # then globals, as Asterisk
                     self.reply(f"200 result=1 ({self.dp.lookup(ch, name)})")
                 else:
                     self.reply("200 result=0")
             elif up[:1] == ["EXEC"] and len(words) >= 2:
                 app = words[1]
                 data = " ".join(words[2:]) if len(words) > 2 else ""
-                from .dialplan import APP_NAMES
-                name = APP_NAMES.get(app.lower(), app)
-                from . import apps
-                if app.lower() not in apps.APPS:
+                name = self.dp.display_name(app)
+                if app.lower() not in self.dp.apps:
                     self.reply("200 result=-2")
                     return
                 await self.dp.execute(ch, name, data)
@@ -215,3 +209,8 @@ class _AgiSession:
             raise
         except ValueError:
             self.reply("520 Invalid command syntax.  Proper usage not available.")
+
+
+def register(dp: Dialplan) -> None:
+    """Offer the AGI application on ``dp``."""
+    dp.register_app("AGI", run_agi)

@@ -1,31 +1,27 @@
-"""Dialplan applications of the simulator (each emits what Asterisk emits for it)."""
+"""The basic dialplan applications (each emits what Asterisk emits for it)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import callerid
-from ..channel import Channel
-
-if TYPE_CHECKING:
-    from .dialplan import Dialplan
+from ..channel import Channel, ChannelHungUp
+from .dialplan import SOUND_SECONDS, Dialplan, Jump
 
 
 def _args(data: str) -> list[str]:
     return [a.strip() for a in data.split(",")] if data else []
 
 
-async def noop(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def noop(dp: Dialplan, ch: Channel, data: str) -> None:
     """NoOp: nothing."""
 
 
-async def answer(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def answer(dp: Dialplan, ch: Channel, data: str) -> None:
     """Answer: the channel goes Up."""
     if ch.state != 6:
-        dp.sim.set_state(ch, 6)
+        dp.kernel.set_state(ch, 6)
 
 
-async def set_(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def set_(dp: Dialplan, ch: Channel, data: str) -> None:
     """Set(NAME=value): channel variable (VarSet) or CDR field."""
     name, _, value = data.partition("=")
     name = name.strip()
@@ -33,30 +29,28 @@ async def set_(dp: "Dialplan", ch: Channel, data: str) -> None:
         set_callerid(dp, ch, name[9:-1].strip().lower(), value)
         return
     if name.upper().startswith("CDR(") and name.endswith(")"):
-        if not hasattr(ch, "cdr_vars"):
-            ch.cdr_vars = {}  # type: ignore[attr-defined]
-        ch.cdr_vars[name[4:-1].strip().lower()] = value  # type: ignore[attr-defined]
+        ch.cdr[name[4:-1].strip().lower()] = value
         return
-    dp.sim.set_var(ch, name.lstrip("_"), value)
+    dp.kernel.set_var(ch, name.lstrip("_"), value)
 
 
-def set_callerid(dp: "Dialplan", ch: Channel, what: str, value: str) -> None:
+def set_callerid(dp: Dialplan, ch: Channel, what: str, value: str) -> None:
     """A write to CALLERID(num|name|all) (func_callerid.c): NewCallerid when it changes."""
     if what.startswith("num"):
-        dp.sim.set_callerid(ch, num=value)
+        dp.kernel.set_callerid(ch, num=value)
     elif what.startswith("name"):
-        dp.sim.set_callerid(ch, name=value)
+        dp.kernel.set_callerid(ch, name=value)
     elif what.startswith("all"):
         name, num = callerid.split(value)
-        dp.sim.set_callerid(ch, num=num, name=name)
+        dp.kernel.set_callerid(ch, num=num, name=name)
 
 
-async def goto(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def goto(dp: Dialplan, ch: Channel, data: str) -> None:
     """Goto([[context,]exten,]priority)."""
     dp.goto(ch, data)
 
 
-async def gotoif(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def gotoif(dp: Dialplan, ch: Channel, data: str) -> None:
     """GotoIf(cond?iftrue:iffalse)."""
     cond, _, dest = data.partition("?")
     yes, _, no = dest.partition(":")
@@ -65,29 +59,27 @@ async def gotoif(dp: "Dialplan", ch: Channel, data: str) -> None:
         dp.goto(ch, target)
 
 
-async def background(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def background(dp: Dialplan, ch: Channel, data: str) -> None:
     """BackGround(file): play, a digit interrupts and jumps to that extension."""
-    from .dialplan import SOUND_SECONDS
     if ch.state != 6:
-        dp.sim.set_state(ch, 6)
+        dp.kernel.set_state(ch, 6)
     for f in _args(data)[0].split("&") if data else []:
-        digit = await ch.wait(dp.sim.clock, SOUND_SECONDS.get(f, 1.0), digits=True)
+        digit = await ch.wait(dp.kernel.clock, SOUND_SECONDS.get(f, 1.0), digits=True)
         if digit is not None:
-            dp.sim.set_var(ch, "BACKGROUNDSTATUS", "SUCCESS")
+            dp.kernel.set_var(ch, "BACKGROUNDSTATUS", "SUCCESS")
             await dp.go_digits(ch, digit)
-    dp.sim.set_var(ch, "BACKGROUNDSTATUS", "SUCCESS")
+    dp.kernel.set_var(ch, "BACKGROUNDSTATUS", "SUCCESS")
 
 
-async def waitexten(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def waitexten(dp: Dialplan, ch: Channel, data: str) -> None:
     """WaitExten(seconds): a digit jumps to its extension, a timeout goes to t."""
     args = _args(data)
     secs = float(args[0]) if args and args[0] else 10.0
-    digit = await ch.wait(dp.sim.clock, secs, digits=True)
+    digit = await ch.wait(dp.kernel.clock, secs, digits=True)
     if digit is not None:
         await dp.go_digits(ch, digit)
     if dp.find(ch.context, "t"):
         ch.exten, ch.priority = "t", 1
-        from .dialplan import Jump
         raise Jump()
     ch.variables["__hangupcause"] = "16"
     ch.request_hangup(16)
@@ -95,42 +87,40 @@ async def waitexten(dp: "Dialplan", ch: Channel, data: str) -> None:
     ch.check()
 
 
-async def playback(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def playback(dp: Dialplan, ch: Channel, data: str) -> None:
     """Playback(file[&file]): waits for the sound's length."""
-    from .dialplan import SOUND_SECONDS
     for f in (_args(data)[0].split("&") if data else []):
-        await ch.wait(dp.sim.clock, SOUND_SECONDS.get(f, 1.0))
-    dp.sim.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
+        await ch.wait(dp.kernel.clock, SOUND_SECONDS.get(f, 1.0))
+    dp.kernel.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
 
 
-async def wait(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def wait(dp: Dialplan, ch: Channel, data: str) -> None:
     """Wait(seconds)."""
-    await ch.wait(dp.sim.clock, float(_args(data)[0] or 0) if data else 0)
+    await ch.wait(dp.kernel.clock, float(_args(data)[0] or 0) if data else 0)
 
 
-async def musiconhold(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def musiconhold(dp: Dialplan, ch: Channel, data: str) -> None:
     """MusicOnHold(class[,duration]): MusicOnHoldStart, waits, MusicOnHoldStop."""
     args = _args(data)
     cls = args[0] if args and args[0] else "default"
     dur = float(args[1]) if len(args) > 1 and args[1] else None
-    dp.sim.emit("MusicOnHoldStart", ch.fields() + [("Class", cls)])
+    dp.kernel.emit("MusicOnHoldStart", ch.fields() + [("Class", cls)])
     try:
-        await ch.wait(dp.sim.clock, dur)
+        await ch.wait(dp.kernel.clock, dur)
     finally:
-        dp.sim.emit("MusicOnHoldStop", ch.fields())
+        dp.kernel.emit("MusicOnHoldStop", ch.fields())
 
 
-async def hangup(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def hangup(dp: Dialplan, ch: Channel, data: str) -> None:
     """Hangup([cause])."""
     cause = int(data) if data.strip().isdigit() else 16
     if not ch.gone:  # the application asks for the hangup: SoftHangupRequest (trace 10, after ConfBridge)
-        dp.sim.emit("SoftHangupRequest", ch.fields() + [("Cause", str(cause))])
+        dp.kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", str(cause))])
     dp.finish(ch, cause)
-    from ..channel import ChannelHungUp
     raise ChannelHungUp(ch.name)
 
 
-async def userevent(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def userevent(dp: Dialplan, ch: Channel, data: str) -> None:
     """UserEvent(name,Key: value,...)."""
     args = data.split(",")
     fields = [("UserEvent", args[0].strip())]
@@ -138,43 +128,25 @@ async def userevent(dp: "Dialplan", ch: Channel, data: str) -> None:
         k, _, v = kv.partition(":")
         if k.strip():
             fields.append((k.strip(), v.strip()))
-    dp.sim.emit("UserEvent", ch.fields() + fields, "user,all")
+    dp.kernel.emit("UserEvent", ch.fields() + fields, "user,all")
 
 
-async def voicemail(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def voicemail(dp: Dialplan, ch: Channel, data: str) -> None:
     """VoiceMail(box@context,opts): records nothing; the caller talks until they hang up (max 60 s)."""
     if ch.state != 6:
-        dp.sim.set_state(ch, 6)
-    await ch.wait(dp.sim.clock, 60.0)
-    dp.sim.set_var(ch, "VMSTATUS", "SUCCESS")
+        dp.kernel.set_state(ch, 6)
+    await ch.wait(dp.kernel.clock, 60.0)
+    dp.kernel.set_var(ch, "VMSTATUS", "SUCCESS")
 
 
-async def queue(dp: "Dialplan", ch: Channel, data: str) -> None:
-    """Queue(name,options,,,timeout): the queue engine; sets QUEUESTATUS."""
-    await dp.sim.queues.run(ch, data)
-
-
-async def dial(dp: "Dialplan", ch: Channel, data: str) -> None:
-    """Dial(PJSIP/x[&...],timeout): ring a phone, bridge on answer; sets DIALSTATUS."""
-    await dp.sim.dialer.dial(ch, data)
-
-
-async def agi(dp: "Dialplan", ch: Channel, data: str) -> None:
-    """AGI(agi://host:port/script?args): FastAGI session."""
-    from .agi import run_agi
-    await run_agi(dp, ch, data)
-
-
-async def verbose(dp: "Dialplan", ch: Channel, data: str) -> None:
+async def verbose(dp: Dialplan, ch: Channel, data: str) -> None:
     """Verbose: nothing visible on AMI."""
 
 
-APPS = {"noop": noop, "answer": answer, "set": set_, "goto": goto, "gotoif": gotoif,
-        "background": background, "waitexten": waitexten, "playback": playback, "wait": wait,
-        "musiconhold": musiconhold, "hangup": hangup, "userevent": userevent, "voicemail": voicemail,
-        "queue": queue, "dial": dial, "agi": agi, "verbose": verbose}
-
-# issue 4: MixMonitor, StopMixMonitor, ConfBridge (pbxsim/features.py)
-from ..features.catalog import FEATURE_APPS  # noqa: E402  (after APPS: features' modules do not import apps)
-
-APPS.update(FEATURE_APPS)
+def register(dp: Dialplan) -> None:
+    """Offer the basic applications on ``dp`` (Queue, Dial, AGI and the features add theirs)."""
+    for name, app in (("NoOp", noop), ("Answer", answer), ("Set", set_), ("Goto", goto), ("GotoIf", gotoif),
+                      ("BackGround", background), ("WaitExten", waitexten), ("Playback", playback),
+                      ("Wait", wait), ("MusicOnHold", musiconhold), ("Hangup", hangup),
+                      ("UserEvent", userevent), ("VoiceMail", voicemail), ("Verbose", verbose)):
+        dp.register_app(name, app)

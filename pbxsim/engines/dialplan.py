@@ -1,43 +1,52 @@
-"""The dialplan engine: find extensions, run priorities, execute applications."""
+"""The dialplan engine: find extensions, run priorities, execute the registered applications."""
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from typing import Awaitable, Callable
 
 import structlog
 
 from ..channel import Channel, ChannelHungUp, Redirected
-from ..confparse import match_more, Extension, pattern_matches
+from ..confparse import Extension, match_more, pattern_matches
 from ..expr import substitute
-
-if TYPE_CHECKING:
-    from ..sim import PbxSim
+from ..kernel.kernel import Kernel
 
 log = structlog.get_logger(__name__)
 
-# Newexten shows the registered application name, whatever the case in extensions.conf.
-APP_NAMES = {n.lower(): n for n in (
-    "NoOp", "Answer", "Set", "Goto", "GotoIf", "BackGround", "WaitExten", "Playback", "Queue", "Hangup",
-    "UserEvent", "VoiceMail", "MusicOnHold", "Wait", "Dial", "AGI", "Verbose", "Progress", "Ringing")}
 SOUND_SECONDS = {"beep": 0.42, "invalid": 1.2, "vm-goodbye": 0.8}
-CAUSE_TXT_EXTRA = {1: "Unallocated (unassigned) number"}
+# applications shown by their registered name in Newexten though nothing runs them here
+NAMES_ONLY = ("Progress", "Ringing")
 
 
 class Jump(Exception):
     """An application moved the channel to another context/extension/priority."""
 
 
+App = Callable[["Dialplan", Channel, str], Awaitable[None]]
+
+
 class Dialplan:
     """Runs a channel through extensions.conf like pbx.c does."""
 
-    def __init__(self, sim: "PbxSim"):
-        self.sim = sim
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+        self.apps: dict[str, App] = {}  # lowercased name -> application (engines and features register theirs)
+        # Newexten shows the registered application name, whatever the case in extensions.conf
+        self.names: dict[str, str] = {n.lower(): n for n in NAMES_ONLY}
+
+    def register_app(self, name: str, app: App) -> None:
+        """Offer a dialplan application (and AGI EXEC) under ``name``."""
+        self.apps[name.lower()] = app
+        self.names[name.lower()] = name
+
+    def display_name(self, app: str) -> str:
+        """The application's registered name (as Newexten shows it)."""
+        return self.names.get(app.lower(), app)
 
     # --- lookup ----------------------------------------------------------
     def find(self, context: str, exten: str) -> Extension | None:
         """The extension matching ``exten`` in ``context`` (exact match first, then patterns)."""
-        exts = self.sim.contexts.get(context, {})
+        exts = self.kernel.contexts.get(context, {})
         if exten in exts and exts[exten].steps:
             return exts[exten]
         for name, ext in exts.items():
@@ -48,7 +57,7 @@ class Dialplan:
     def matchmore(self, context: str, exten: str) -> bool:
         """``ast_matchmore_extension``: could more digits still lead to an extension of ``context``?
         A pattern ending in ``!`` that matches makes the answer a final no (pbx_find_extension)."""
-        for name, ext in self.sim.contexts.get(context, {}).items():
+        for name, ext in self.kernel.contexts.get(context, {}).items():
             if not ext.steps:
                 continue
             m = match_more(name, exten)
@@ -69,15 +78,15 @@ class Dialplan:
                 return ch.cid_name
             return f'"{ch.cid_name}" <{ch.cid_num}>' if ch.cid_name else ch.cid_num
         if up.startswith("CDR(") and name.endswith(")"):
-            return getattr(ch, "cdr_vars", {}).get(name[4:-1].strip().lower(), "")
+            return ch.cdr.get(name[4:-1].strip().lower(), "")
         special = {"CHANNEL": ch.name, "EXTEN": ch.exten, "CONTEXT": ch.context, "PRIORITY": str(ch.priority),
                    "UNIQUEID": ch.uniqueid, "LINKEDID": ch.linkedid, "CHANNEL(name)": ch.name,
-                   "EPOCH": str(int(self.sim.clock.now())), "LANGUAGE()": ch.language}
+                   "EPOCH": str(int(self.kernel.clock.now())), "LANGUAGE()": ch.language}
         if name in special:
             return special[name]
         if name in ch.variables:
             return ch.variables[name]
-        return self.sim.globals.get(name, "")
+        return self.kernel.globals.get(name, "")
 
     def sub(self, ch: Channel, text: str) -> str:
         """Substitute variables and expressions of ``text`` for ``ch``."""
@@ -94,26 +103,25 @@ class Dialplan:
                 step = ext.step(ch.priority) if ext else None
                 if step is None:
                     break  # end of dialplan: Asterisk hangs the channel up
-                app = APP_NAMES.get(step.app.lower(), step.app)
+                app = self.display_name(step.app)
                 data = self.sub(ch, step.data)
                 # after an AMI Redirect the first step is reported with the application that was
                 # interrupted (trace 07: "hold,s,1 Queue", then "hold,s,2 Answer")
-                shown, shown_data = getattr(ch, "moved_from", None) or (app, data)
-                ch.moved_from = None  # type: ignore[attr-defined]
+                shown, shown_data = ch.moved_from or (app, data)
+                ch.moved_from = None
                 ch.app, ch.appdata = app, data
-                self.sim.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", shown),
-                                                         ("AppData", shown_data)])
+                self.kernel.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", shown),
+                                                            ("AppData", shown_data)])
                 try:
                     await self.execute(ch, app, data)
                     ch.priority += 1
                 except Jump:
                     pass
-                except Redirected:  # AMI Redirect / Bridge (pbxsim/moves.py)
-                    from ..features.moves import redirected
+                except Redirected:  # AMI Redirect / Bridge (features/moves.py)
                     moved_from = (app, data)
                     # False: back from a Bridge-action bridge at its after-bridge goto (the real step shows)
-                    jumped = await redirected(self.sim, ch)
-                    ch.moved_from = moved_from if jumped else None  # type: ignore[attr-defined]
+                    jumped = await self.kernel.hooks.redirected(ch)
+                    ch.moved_from = moved_from if jumped else None
             self.finish(ch, cause=int(ch.variables.get("__hangupcause", "16")))
         except ChannelHungUp:
             if not ch.gone:
@@ -123,45 +131,21 @@ class Dialplan:
         """The dialplan ended or ran Hangup(): Cdr and Hangup."""
         if ch.gone:
             return
-        self.emit_cdrs(ch)
-        self.sim.emit_hangup(ch, cause)
+        self.kernel.emit_cdrs(ch)
+        self.kernel.emit_hangup(ch, cause)
 
     def caller_gone(self, ch: Channel) -> None:
         """The remote side (or an AMI Hangup) hung up while the dialplan ran an application."""
-        if getattr(ch, "hangup_by_ami", False):
-            self.sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
-            self.emit_cdrs(ch)
-            self.sim.emit_hangup(ch, 16)
+        if ch.hangup_by_ami:
+            self.kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+            self.kernel.emit_cdrs(ch)
+            self.kernel.emit_hangup(ch, 16)
             return
-        self.sim.emit("HangupRequest", ch.fields())
-        self.sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
-        self.emit_cdrs(ch)
+        self.kernel.emit("HangupRequest", ch.fields())
+        self.kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+        self.kernel.emit_cdrs(ch)
         # a caller hanging up outside a bridge gets Cause=0, as in traces 04/05
-        self.sim.emit_hangup(ch, 0)
-
-    def emit_cdrs(self, ch: Channel) -> None:
-        """Emit the Cdr events of ``ch`` (one per queue/dial attempt, or one for the call)."""
-        now = self.sim.clock.now()
-        attempts = getattr(ch, "cdr_attempts", None) or [
-            {"dest": "", "start": ch.created, "answer": ch.answered, "end": now,
-             "disposition": "ANSWERED" if ch.answered else "NO ANSWER"}]
-        for a in attempts:
-            end = a.get("end") or now
-            ans = a.get("answer")
-
-            def fmt(t: float | None) -> str:
-                return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else ""
-            self.sim.emit("Cdr", [
-                ("AccountCode", ch.accountcode), ("Source", ch.cid_num), ("Destination", ch.exten),
-                ("DestinationContext", ch.context),
-                ("CallerID", f'"{ch.cid_name}" <{ch.cid_num}>' if ch.cid_name else ch.cid_num),
-                ("Channel", ch.name), ("DestinationChannel", a["dest"]),
-                ("LastApplication", a.get("app", ch.app)), ("LastData", a.get("data", ch.appdata)),
-                ("StartTime", fmt(a["start"])), ("AnswerTime", fmt(ans)), ("EndTime", fmt(end)),
-                ("Duration", str(int(end - a["start"]))),
-                ("BillableSeconds", str(int(end - ans)) if ans else "0"),
-                ("Disposition", a["disposition"]), ("AMAFlags", "DOCUMENTATION"),
-                ("UniqueID", ch.uniqueid), ("UserField", getattr(ch, "cdr_vars", {}).get("userfield", ""))])
+        self.kernel.emit_hangup(ch, 0)
 
     def goto(self, ch: Channel, target: str) -> None:
         """Move ``ch`` to ``[[context,]exten,]priority`` (priority may be a label)."""
@@ -185,14 +169,14 @@ class Dialplan:
         """Digits typed during Background/WaitExten: jump to the matching extension (or i)."""
         digits = first
         while True:
-            exts = self.sim.contexts.get(ch.context, {})
+            exts = self.kernel.contexts.get(ch.context, {})
             longer = any(n != digits and n.startswith(digits) for n in exts)
             if self.find(ch.context, digits) and not longer:
                 break
             if not longer and not self.find(ch.context, digits):
                 digits = "i" if self.find(ch.context, "i") else digits
                 break
-            nxt = await ch.wait(self.sim.clock, 5.0, digits=True)
+            nxt = await ch.wait(self.kernel.clock, 5.0, digits=True)
             if nxt is None:
                 if not self.find(ch.context, digits):
                     digits = "i"
@@ -204,8 +188,7 @@ class Dialplan:
     # --- applications ----------------------------------------------------
     async def execute(self, ch: Channel, app: str, data: str) -> None:
         """Run one application."""
-        from . import apps
-        handler = apps.APPS.get(app.lower())
+        handler = self.apps.get(app.lower())
         if handler is None:
             log.warning("pbxsim_unknown_application", app=app, channel=ch.name)
             return

@@ -6,20 +6,18 @@ that runs ``ChanSpy(PJSIP/1001,qES)``; about 0.1 s later ``ChanSpyStart`` (Spyer
 Spyee* blocks: the supervisor's channel and the agent's); when the supervisor hangs up:
 ``HangupRequest``, ``ChanSpyStop``, ``SoftHangupRequest``, ``Hangup`` with Cause 0. The
 three modes look the same on AMI (only the options differ); they are kept on the spy
-for ``spies(sim)``. With ``E`` the spy ends when the spied-on channel hangs up (the
+for ``sim.truth()["spies"]``. With ``E`` the spy ends when the spied-on channel hangs up (the
 dialplan goes on); with ``S`` it ends at once when there is no channel to spy on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import structlog
 
 from ..channel import Channel, ChannelHungUp, Fields
-
-if TYPE_CHECKING:
-    from ..sim import PbxSim
+from ..clock import wait_any
+from ..engines.dialplan import Dialplan
+from ..kernel.kernel import Kernel
 
 log = structlog.get_logger(__name__)
 
@@ -30,55 +28,55 @@ def _block(prefix: str, ch: Channel) -> Fields:
     return [(prefix + k, v) for k, v in ch.fields()]
 
 
-def spies(sim: "PbxSim") -> list[dict]:
-    """Spies in progress: spyer, spyee channel names and mode (listen, whisper, barge)."""
-    return list(getattr(sim, "_spies", {}).values())
+class ChanSpy:
+    """The ChanSpy application of one simulator, and the spies in progress."""
 
+    def __init__(self, kernel: Kernel, dialplan: Dialplan):
+        self.kernel = kernel
+        self.spies: dict[str, dict] = {}  # spyer channel name -> spyer, spyee, mode (listen, whisper, barge)
+        dialplan.register_app("ChanSpy", self.app_chanspy)
+        kernel.hooks.truth.append(lambda: {"spies": list(self.spies.values())})
 
-def _target(sim: "PbxSim", spec: str) -> Channel | None:
-    """The first live, answered channel whose name starts with ``spec-`` (ChanSpy's prefix match)."""
-    for name, ch in sorted(sim.channels.items()):
-        if name.startswith(spec + "-") and not ch.gone and ch.state == 6:
-            return ch
-    return None
+    def _target(self, spec: str) -> Channel | None:
+        """The first live, answered channel whose name starts with ``spec-`` (ChanSpy's prefix match)."""
+        for name, ch in sorted(self.kernel.channels.items()):
+            if name.startswith(spec + "-") and not ch.gone and ch.state == 6:
+                return ch
+        return None
 
-
-async def app_chanspy(dp, ch: Channel, data: str) -> None:
-    """ChanSpy([chanprefix][,options])."""
-    from ..engines.queues import wait_any
-    sim = dp.sim
-    args = [a.strip() for a in data.split(",")] if data else []
-    spec, opts = (args[0] if args else ""), (args[1] if len(args) > 1 else "")
-    mode = "barge" if "B" in opts else "whisper" if "w" in opts else "listen"
-    if ch.state != 6:
-        sim.set_state(ch, 6)
-    await ch.wait(sim.clock, SCAN_SECONDS)
-    spyee = _target(sim, spec)
-    if spyee is None:
-        if "S" in opts:
+    async def app_chanspy(self, dp: Dialplan, ch: Channel, data: str) -> None:
+        """ChanSpy([chanprefix][,options])."""
+        kernel = self.kernel
+        args = [a.strip() for a in data.split(",")] if data else []
+        spec, opts = (args[0] if args else ""), (args[1] if len(args) > 1 else "")
+        mode = "barge" if "B" in opts else "whisper" if "w" in opts else "listen"
+        if ch.state != 6:
+            kernel.set_state(ch, 6)
+        await ch.wait(kernel.clock, SCAN_SECONDS)
+        spyee = self._target(spec)
+        if spyee is None:
+            if "S" in opts:
+                return
+            await ch.wait(kernel.clock, None)  # nothing to spy on: waits until the spyer hangs up
             return
-        await ch.wait(sim.clock, None)  # nothing to spy on: waits until the spyer hangs up
-        return
-    block = _block("Spyer", ch) + _block("Spyee", spyee)
-    sim.emit("ChanSpyStart", block)
-    registry = getattr(sim, "_spies", None)
-    if registry is None:
-        registry = sim._spies = {}  # type: ignore[attr-defined]
-    registry[ch.name] = {"spyer": ch.name, "spyee": spyee.name, "mode": mode}
-    log.info("pbxsim_chanspy_start", spyer=ch.name, spyee=spyee.name, mode=mode, call_id=spyee.linkedid)
-    try:
-        await wait_any(sim.clock, [ch.hungup, spyee.hungup, ch.kick], None)
-    finally:
-        registry.pop(ch.name, None)
-    if ch.hungup.is_set():
-        if not getattr(ch, "hangup_by_ami", False):
-            sim.emit("HangupRequest", ch.fields())
-        sim.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
-        sim.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
-        sim.dialplan.emit_cdrs(ch)
-        sim.emit_hangup(ch, 0)  # as recorded: Cause 0
-        raise ChannelHungUp(ch.name)
-    sim.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
-    ch.check()  # moved by AMI Redirect
-    if "E" not in opts:
-        await ch.wait(sim.clock, None)
+        block = _block("Spyer", ch) + _block("Spyee", spyee)
+        kernel.emit("ChanSpyStart", block)
+        registry = self.spies
+        registry[ch.name] = {"spyer": ch.name, "spyee": spyee.name, "mode": mode}
+        log.info("pbxsim_chanspy_start", spyer=ch.name, spyee=spyee.name, mode=mode, call_id=spyee.linkedid)
+        try:
+            await wait_any(kernel.clock, [ch.hungup, spyee.hungup, ch.kick], None)
+        finally:
+            registry.pop(ch.name, None)
+        if ch.hungup.is_set():
+            if not ch.hangup_by_ami:
+                kernel.emit("HangupRequest", ch.fields())
+            kernel.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
+            kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+            kernel.emit_cdrs(ch)
+            kernel.emit_hangup(ch, 0)  # as recorded: Cause 0
+            raise ChannelHungUp(ch.name)
+        kernel.emit("ChanSpyStop", _block("Spyer", ch) + _block("Spyee", spyee))
+        ch.check()  # moved by AMI Redirect
+        if "E" not in opts:
+            await ch.wait(kernel.clock, None)

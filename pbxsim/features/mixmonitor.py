@@ -7,8 +7,8 @@ What Asterisk 22 does, as recorded: AMI ``MixMonitor`` (Channel, File, Options) 
 State 1|0) emits ``MixMonitorMute``; ``StopMixMonitor`` emits ``MixMonitorStop``. A
 recording ended by the channel hanging up emits NO ``MixMonitorStop``.
 
-The simulator keeps every recording in ``recordings(sim)`` (channel, file, start, end,
-how it ended, muted seconds) and, when ``sim.config.monitor_dir`` is set, writes a silent
+The simulator keeps every recording in ``MixMonitors.recordings`` (channel, file, start, end,
+how it ended, muted seconds) and, when ``SimConfig.monitor_dir`` is set, writes a silent
 8 kHz WAV of the recorded (simulated) length there when the recording ends, so a server
 can link and play it. With option ``b`` only the time the channel spent bridged counts
 (app_mixmonitor.c writes frames only while bridged; the file itself is opened when the
@@ -20,14 +20,12 @@ from __future__ import annotations
 import os
 import wave
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import structlog
 
-from ..channel import Channel
-
-if TYPE_CHECKING:
-    from ..sim import PbxSim
+from ..channel import Channel, Fields
+from ..engines.dialplan import Dialplan
+from ..kernel.actions import ActionError, Reply, Request, bool_value
+from ..kernel.kernel import Kernel
 
 log = structlog.get_logger(__name__)
 
@@ -81,79 +79,116 @@ class Recording:
                 "muted": dict(self.muted), "written": self.written}
 
 
-def recordings(sim: "PbxSim") -> list[Recording]:
-    """Every recording the simulator made (live ones have ``ended`` None)."""
-    recs = getattr(sim, "_recordings", None)
-    if recs is None:
-        recs = sim._recordings = []  # type: ignore[attr-defined]
-    return recs
+class Recorded:
+    """A channel's recordings still going (see Channel.feature)."""
+
+    def __init__(self) -> None:
+        self.live: list[Recording] = []
 
 
-def _active(ch: Channel) -> list[Recording]:
-    return getattr(ch, "mixmonitors", [])
+class MixMonitors:
+    """Every recording of one simulator: the MixMonitor applications and actions."""
 
+    def __init__(self, kernel: Kernel, dialplan: Dialplan):
+        self.kernel = kernel
+        self.recordings: list[Recording] = []  # every recording made (live ones have ``ended`` None)
+        kernel.listeners.append(self._on_event)
+        kernel.hooks.truth.append(lambda: {"recordings": [r.as_dict() for r in self.recordings]})
+        dialplan.register_app("MixMonitor", self.app_mixmonitor)
+        dialplan.register_app("StopMixMonitor", self.app_stopmixmonitor)
+        # the write classes app_mixmonitor.c registers the actions with
+        kernel.register_action("MixMonitor", self.action_mixmonitor, classes=("system",))
+        kernel.register_action("MixMonitorMute", self.action_mixmonitormute, classes=("system", "call"))
+        kernel.register_action("StopMixMonitor", self.action_stopmixmonitor, classes=("system", "call"))
 
-def start(sim: "PbxSim", ch: Channel, file: str, options: str = "") -> Recording:
-    """Start recording ``ch`` into ``file`` (MixMonitorStart)."""
-    if not file:
-        raise MixMonitorError("Could not start monitoring channel")
-    if any(c in file for c in "\r\n"):
-        raise MixMonitorError("Could not start monitoring channel")
-    path = file if file.startswith("/") else f"{SPOOL}/{file}"
-    rec = Recording(ch.name, ch.uniqueid, ch.linkedid, path, options, sim.clock.now())
-    if ch.bridge is not None:  # started during a call (AMI MixMonitor): bridged from now
-        rec.bridged_since = rec.started
-    if not hasattr(ch, "mixmonitors"):
-        ch.mixmonitors = []  # type: ignore[attr-defined]
-    _listen(sim)
-    ch.mixmonitors.append(rec)  # type: ignore[attr-defined]
-    recordings(sim).append(rec)
-    sim.set_var(ch, "MIXMONITOR_FILENAME", path)
-    sim.emit("MixMonitorStart", ch.fields())
-    log.info("pbxsim_mixmonitor_start", channel=ch.name, file=path, call_id=ch.linkedid)
-    return rec
+    # --- AMI actions (trace 13) -----------------------------------------------------
+    def _channel(self, req: Request) -> Channel:
+        name = req.msg.get("channel", "")
+        if not name:
+            raise ActionError("No channel specified")
+        ch = self.kernel.find_channel(name)
+        if ch is None or ch.gone:
+            raise ActionError("No such channel")
+        return ch
 
+    def action_mixmonitor(self, req: Request) -> Reply:
+        ch = self._channel(req)
+        try:
+            self.start(ch, req.msg.get("file", ""), req.msg.get("options", ""))
+        except MixMonitorError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + req.aid]
 
-def mute(sim: "PbxSim", ch: Channel, direction: str, state: bool) -> None:
-    """Mute/unmute the recording's read, write or both directions (MixMonitorMute)."""
-    direction = (direction or "both").lower()
-    if direction not in ("read", "write", "both"):
-        raise MixMonitorError("Invalid direction specified. Must be read, write or both")
-    live = _active(ch)
-    if not live:
-        raise MixMonitorError("Cannot set mute flag")
-    for rec in live:
-        for d in (("read", "write") if direction == "both" else (direction,)):
-            rec.muted[d] = state
-    sim.emit("MixMonitorMute", ch.fields() + [("Direction", direction), ("State", "1" if state else "0")])
+    def action_mixmonitormute(self, req: Request) -> Reply:
+        ch = self._channel(req)
+        try:
+            self.mute(ch, req.msg.get("direction", "both"), bool_value(req.msg.get("state")))
+        except MixMonitorError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + req.aid]
 
+    def action_stopmixmonitor(self, req: Request) -> Reply:
+        ch = self._channel(req)
+        try:
+            self.stop(ch)
+        except MixMonitorError as exc:
+            raise ActionError(str(exc)) from None
+        return [[("Response", "Success")] + req.aid]
 
-def stop(sim: "PbxSim", ch: Channel) -> None:
-    """StopMixMonitor: end every recording of ``ch`` (MixMonitorStop)."""
-    live = _active(ch)
-    if not live:
-        raise MixMonitorError("Could not stop monitoring channel")
-    for rec in list(live):
-        _finish(sim, rec, "stop")
-    live.clear()
-    sim.emit("MixMonitorStop", ch.fields())
-    log.info("pbxsim_mixmonitor_stop", channel=ch.name, call_id=ch.linkedid)
+    # --- recording ------------------------------------------------------------------
+    def start(self, ch: Channel, file: str, options: str = "") -> Recording:
+        """Start recording ``ch`` into ``file`` (MixMonitorStart)."""
+        kernel = self.kernel
+        if not file:
+            raise MixMonitorError("Could not start monitoring channel")
+        if any(c in file for c in "\r\n"):
+            raise MixMonitorError("Could not start monitoring channel")
+        path = file if file.startswith("/") else f"{SPOOL}/{file}"
+        rec = Recording(ch.name, ch.uniqueid, ch.linkedid, path, options, kernel.clock.now())
+        if ch.bridge is not None:  # started during a call (AMI MixMonitor): bridged from now
+            rec.bridged_since = rec.started
+        ch.feature(Recorded).live.append(rec)
+        ch.audiohooks += 1
+        self.recordings.append(rec)
+        kernel.set_var(ch, "MIXMONITOR_FILENAME", path)
+        kernel.emit("MixMonitorStart", ch.fields())
+        log.info("pbxsim_mixmonitor_start", channel=ch.name, file=path, call_id=ch.linkedid)
+        return rec
 
+    def mute(self, ch: Channel, direction: str, state: bool) -> None:
+        """Mute/unmute the recording's read, write or both directions (MixMonitorMute)."""
+        direction = (direction or "both").lower()
+        if direction not in ("read", "write", "both"):
+            raise MixMonitorError("Invalid direction specified. Must be read, write or both")
+        live = ch.feature(Recorded).live
+        if not live:
+            raise MixMonitorError("Cannot set mute flag")
+        for rec in live:
+            for d in (("read", "write") if direction == "both" else (direction,)):
+                rec.muted[d] = state
+        self.kernel.emit("MixMonitorMute", ch.fields() + [("Direction", direction), ("State", "1" if state else "0")])
 
-def _listen(sim: "PbxSim") -> None:
-    """Once per simulator: close the recordings of a channel when its Hangup is emitted."""
-    if getattr(sim, "_mixmonitor_listening", False):
-        return
-    sim._mixmonitor_listening = True  # type: ignore[attr-defined]
+    def stop(self, ch: Channel) -> None:
+        """StopMixMonitor: end every recording of ``ch`` (MixMonitorStop)."""
+        live = ch.feature(Recorded).live
+        if not live:
+            raise MixMonitorError("Could not stop monitoring channel")
+        for rec in list(live):
+            self._finish(rec, "stop")
+        ch.audiohooks -= len(live)
+        live.clear()
+        self.kernel.emit("MixMonitorStop", ch.fields())
+        log.info("pbxsim_mixmonitor_stop", channel=ch.name, call_id=ch.linkedid)
 
-    def on_event(event: str, msg) -> None:
+    def _on_event(self, event: str, msg: Fields) -> None:
+        """Bridged time of each live recording; a channel's Hangup ends its recordings."""
         if event not in ("Hangup", "BridgeEnter", "BridgeLeave"):
             return
         name = next((v for k, v in msg if k == "Channel"), "")
-        now = sim.clock.now()
-        ch = sim.channels.get(name)
+        now = self.kernel.clock.now()
+        ch = self.kernel.channels.get(name)
         hanging_up = ch is None or ch.hungup.is_set()  # leaving the bridge as it hangs up: bridged till the end
-        for rec in recordings(sim):
+        for rec in self.recordings:
             if rec.channel != name or rec.ended is not None:
                 continue
             if event == "BridgeEnter":
@@ -163,23 +198,36 @@ def _listen(sim: "PbxSim") -> None:
                 rec.bridged += now - rec.bridged_since  # BridgeLeave (moved) or Hangup close the span
                 rec.bridged_since = None
             if event == "Hangup":
-                _finish(sim, rec, "hangup")  # a hangup ends it: no MixMonitorStop (trace 13)
+                self._finish(rec, "hangup")  # a hangup ends it: no MixMonitorStop (trace 13)
 
-    sim.listeners.append(on_event)
+    def _finish(self, rec: Recording, how: str) -> None:
+        rec.ended = self.kernel.clock.now()
+        rec.ended_by = how
+        if rec.bridged_since is not None:
+            rec.bridged += rec.ended - rec.bridged_since
+            rec.bridged_since = None
+        target = self.kernel.config.monitor_dir
+        if target:
+            try:
+                rec.written = _write_wav(target, rec)
+            except OSError as exc:
+                log.warning("pbxsim_mixmonitor_write_failed", file=rec.file, error=repr(exc))
 
-
-def _finish(sim: "PbxSim", rec: Recording, how: str) -> None:
-    rec.ended = sim.clock.now()
-    rec.ended_by = how
-    if rec.bridged_since is not None:
-        rec.bridged += rec.ended - rec.bridged_since
-        rec.bridged_since = None
-    target = getattr(sim.config, "monitor_dir", None)
-    if target:
+    # --- dialplan applications ------------------------------------------------------
+    async def app_mixmonitor(self, dp: Dialplan, ch: Channel, data: str) -> None:
+        """MixMonitor(file[,options]): start recording; a refusal is logged, the dialplan goes on."""
+        args = [a.strip() for a in data.split(",")] if data else []
         try:
-            rec.written = _write_wav(target, rec)
-        except OSError as exc:
-            log.warning("pbxsim_mixmonitor_write_failed", file=rec.file, error=repr(exc))
+            self.start(ch, args[0] if args else "", args[1] if len(args) > 1 else "")
+        except MixMonitorError as exc:
+            log.warning("pbxsim_mixmonitor_refused", channel=ch.name, error=str(exc))
+
+    async def app_stopmixmonitor(self, dp: Dialplan, ch: Channel, data: str) -> None:
+        """StopMixMonitor()."""
+        try:
+            self.stop(ch)
+        except MixMonitorError:
+            pass
 
 
 def _write_wav(directory: str, rec: Recording) -> str:
@@ -192,21 +240,3 @@ def _write_wav(directory: str, rec: Recording) -> str:
         w.setframerate(8000)
         w.writeframes(b"\x00\x00" * int(seconds * 8000))
     return path
-
-
-# --- dialplan applications ---------------------------------------------------
-async def app_mixmonitor(dp, ch: Channel, data: str) -> None:
-    """MixMonitor(file[,options]): start recording; a refusal is logged, the dialplan goes on."""
-    args = [a.strip() for a in data.split(",")] if data else []
-    try:
-        start(dp.sim, ch, args[0] if args else "", args[1] if len(args) > 1 else "")
-    except MixMonitorError as exc:
-        log.warning("pbxsim_mixmonitor_refused", channel=ch.name, error=str(exc))
-
-
-async def app_stopmixmonitor(dp, ch: Channel, data: str) -> None:
-    """StopMixMonitor()."""
-    try:
-        stop(dp.sim, ch)
-    except MixMonitorError:
-        pass

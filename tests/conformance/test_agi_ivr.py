@@ -57,7 +57,7 @@ async def test_ivr_over_fastagi_queues_the_caller_like_recorded_asterisk() -> No
     finally:
         await ivr.stop()
     assert call.answered_by == "PJSIP/1001"
-    # issue 4: the dialplan records the caller (MixMonitor before the IVR); trace 02 was recorded without
+    # the dialplan records the caller (MixMonitor before the IVR); trace 02 was recorded without
     starts = [h for h in got if h.get("Event") == "MixMonitorStart"]
     assert [h.get("Channel") for h in starts] == [call.channel.name]
     got = [h for h in got if h.get("Event") != "MixMonitorStart"]
@@ -75,7 +75,7 @@ async def test_caller_reaches_the_queue_when_the_ivr_is_down() -> None:
     assert call.answered_by == "PJSIP/1001"
     status = [h.get("Value") for h in got if h.get("Event") == "VarSet" and h.get("Variable") == "AGISTATUS"]
     assert status == ["FAILURE"]
-    # issue 4: recorded even when the IVR is down (MixMonitor runs before the AGI); not in trace 02
+    # recorded even when the IVR is down (MixMonitor runs before the AGI); not in trace 02
     assert [h.get("Channel") for h in got if h.get("Event") == "MixMonitorStart"] == [call.channel.name]
     got = [h for h in got if h.get("Event") != "MixMonitorStart"]
     want = [h for h in recorded("02") if h.get("Event") != "DTMFEnd"]

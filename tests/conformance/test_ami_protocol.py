@@ -161,7 +161,7 @@ async def test_ami_going_away_leaves_calls_up_and_a_new_session_lists_them(sim: 
 def test_every_event_carries_the_privilege_asterisk_recorded() -> None:
     import glob
 
-    from pbxsim.sim import privilege_of
+    from pbxsim.kernel.events import privilege_of
     from tests.conformance.trace import messages, parse_trace
 
     emitted = {"Newchannel", "Newstate", "Hangup", "HangupRequest", "SoftHangupRequest", "Newexten", "VarSet",

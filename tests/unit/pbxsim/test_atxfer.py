@@ -64,11 +64,10 @@ async def until(sim: PbxSim, predicate, what: str) -> None:
 
 
 async def test_unanswered_consult_brings_the_agent_back_to_the_customer(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(ring_forever=True))
     call, agent = await answered_call(sim)
-    atxfer.start(sim, agent, "agents", "1002")
+    sim.atxfer.start(agent, "agents", "1002")
     # agents,1002 is Dial(PJSIP/1002,20): 20 s without an answer, then the consult leg goes
     await until(sim, lambda ev, f: ev == "Unhold" and f["Channel"] == agent, "Unhold of the agent")
     customer = sim.find_channel(call.channel_name)
@@ -85,11 +84,10 @@ async def test_unanswered_consult_brings_the_agent_back_to_the_customer(sim: Pbx
 
 
 async def test_customer_hanging_up_mid_consult_ends_their_call_and_the_consult_goes_on(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(answer_after=0.5, hangup_after_answer=3.0))
     call, agent = await answered_call(sim)
-    atxfer.start(sim, agent, "agents", "1002")
+    sim.atxfer.start(agent, "agents", "1002")
     await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/")
                 and f["DialStatus"] == "ANSWER", "the consult answered")
     await call.hangup()
@@ -106,11 +104,10 @@ async def test_customer_hanging_up_mid_consult_ends_their_call_and_the_consult_g
 
 
 async def test_transferer_hanging_up_while_the_target_rings_hands_the_customer_over(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.5))
     sim.set_phone("1002", Phone(answer_after=4.0, hangup_after_answer=2.0))
     call, agent = await answered_call(sim)
-    atxfer.start(sim, agent, "agents", "1002")
+    sim.atxfer.start(agent, "agents", "1002")
     await until(sim, lambda ev, f: ev == "DialBegin" and f.get("DestChannel", "").startswith("PJSIP/1002"),
                 "the target ringing")
     sim.find_channel(agent).request_hangup(16)  # the agent's phone hangs up (BYE)
@@ -165,21 +162,19 @@ async def test_atxfer_refusals_over_ami(sim: PbxSim, tmp_path: Path) -> None:
 
 
 async def test_after_a_consult_transfer_the_new_agent_can_hold_and_retrieve_by_redirect(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
-    from pbxsim.features import moves
     sim.set_phone("1001", Phone(answer_after=0.5, hangup_after_answer=2.0))
     sim.set_phone("1002", Phone(answer_after=0.5))
     call, agent = await answered_call(sim)
-    atxfer.start(sim, agent, "agents", "1002")
+    sim.atxfer.start(agent, "agents", "1002")
     await until(sim, lambda ev, f: ev == "LocalOptimizationEnd", "the customer with 1002")
     (colleague,) = sim.by_endpoint["1002"]
     # hold as the CTI server does it (trace 07 A): customer to music, the agent's leg to a wait context
-    moves.redirect(sim, call.channel_name, "hold", "s", 1, extra=(colleague, "agent-wait", "s", 1))
+    sim.moves.redirect(call.channel_name, "hold", "s", 1, extra=(colleague, "agent-wait", "s", 1))
     await until(sim, lambda ev, f: ev == "MusicOnHoldStart" and f["Channel"] == call.channel_name
                 and f.get("Context") == "hold", "the customer on hold music")
     assert not sim.find_channel(colleague).gone and not sim.find_channel(call.channel_name).gone
     before = len(events(sim, "BridgeEnter"))
-    moves.bridge(sim, call.channel_name, colleague)  # retrieve
+    sim.moves.bridge(call.channel_name, colleague)  # retrieve
     await until(sim, lambda ev, f: len(events(sim, "BridgeEnter")) == before + 2, "the two bridged again")
     assert sim.find_channel(colleague).bridge is sim.find_channel(call.channel_name).bridge is not None
     await call.hangup()
@@ -188,7 +183,6 @@ async def test_after_a_consult_transfer_the_new_agent_can_hold_and_retrieve_by_r
 
 
 async def test_consult_from_a_dial_out_call_outside_party_hangs_up_mid_consult(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.2))
     sim.set_phone("outside", Phone(answer_after=0.3))
     sim.set_phone("1002", Phone(answer_after=0.3, hangup_after_answer=2.0))
@@ -196,7 +190,7 @@ async def test_consult_from_a_dial_out_call_outside_party_hangs_up_mid_consult(s
     assert agent is not None
     await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the outside party answered")
     (outside,) = sim.by_endpoint["outside"].values()
-    atxfer.start(sim, agent.name, "agents", "1002")
+    sim.atxfer.start(agent.name, "agents", "1002")
     await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/")
                 and f["DialStatus"] == "ANSWER", "the consult answered")
     outside.request_hangup(16)  # the outside party hangs up while the agent consults
@@ -207,18 +201,17 @@ async def test_consult_from_a_dial_out_call_outside_party_hangs_up_mid_consult(s
 
 
 async def test_the_colleague_who_got_the_call_can_consult_again(sim: PbxSim) -> None:
-    import pbxsim.features.atxfer as atxfer
     sim.set_phone("1001", Phone(answer_after=0.3))
     sim.set_phone("1002", Phone(answer_after=0.3))
     sim.set_phone("1003", Phone(answer_after=0.3, hangup_after_answer=2.0))
     call, agent = await answered_call(sim)
-    atxfer.start(sim, agent, "agents", "1002")
+    sim.atxfer.start(agent, "agents", "1002")
     await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/")
                 and f["DialStatus"] == "ANSWER", "the first consult answered")
     sim.find_channel(agent).request_hangup(16)  # 1001 completes the transfer
     await until(sim, lambda ev, f: ev == "LocalOptimizationEnd", "the customer with 1002")
     (colleague,) = sim.by_endpoint["1002"]
-    atxfer.start(sim, colleague, "agents", "1003")
+    sim.atxfer.start(colleague, "agents", "1003")
     await until(sim, lambda ev, f: len(events(sim, "LocalOptimizationEnd")) == 1 and
                 ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/1003") and f["DialStatus"] == "ANSWER",
                 "the second consult answered")
@@ -234,7 +227,6 @@ async def test_the_colleague_who_got_the_call_can_consult_again(sim: PbxSim) -> 
 async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_the_outside_expert() -> None:
     """外部求助: Atxfer into asterisk_conf's [cti-consult-out] (-> cti-outbound: Dial(PJSIP/<number>@outside)),
     the number ended by '#' as the CTI server sends it."""
-    import pbxsim.features.atxfer as atxfer
     conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
     sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
     sim.seen = []  # type: ignore[attr-defined]
@@ -244,7 +236,7 @@ async def test_external_consult_with_the_product_dialplan_hands_the_customer_to_
         sim.set_phone("outside", Phone(answer_after=0.3))
         agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)  # a dial-out call
         await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the first outside party")
-        atxfer.start(sim, agent.name, "cti-consult-out", "02155550000#")
+        sim.atxfer.start(agent.name, "cti-consult-out", "02155550000#")
         await until(sim, lambda ev, f: ev == "DialEnd" and f.get("DestChannel", "").startswith("Local/02155550000@cti-consult-out-")
                     and f["DialStatus"] == "ANSWER", "the expert answered")
         agent.request_hangup(16)
@@ -264,7 +256,6 @@ async def test_atxfer_collects_digits_as_asterisk_does_and_a_number_that_is_no_e
     """ast_app_dtget: digits are taken while a longer extension could match. A `!` pattern stops it
     after the digit that interrupted the prompt and one more (Asterisk 22.10.1 dialled 55 for
     5550100 into `_[0-9+*#]!`); an extension that does not exist gives the agent back the call."""
-    import pbxsim.features.atxfer as atxfer
     conf = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
     sim = PbxSim(SimConfig(conf_dir=conf, time_scale=50.0))
     sim.seen = []  # type: ignore[attr-defined]
@@ -274,7 +265,7 @@ async def test_atxfer_collects_digits_as_asterisk_does_and_a_number_that_is_no_e
         sim.set_phone("outside", Phone(answer_after=0.3))
         agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)
         await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the first outside party")
-        atxfer.start(sim, agent.name, "cti-outbound", "5550100")
+        sim.atxfer.start(agent.name, "cti-outbound", "5550100")
         await until(sim, lambda ev, f: ev == "Newchannel" and f["Channel"].startswith("Local/"), "the consult leg")
         local = next(f["Channel"] for ev, f in sim.seen if ev == "Newchannel" and f["Channel"].startswith("Local/"))
         assert local.startswith("Local/55@cti-outbound-")  # not 5550100
@@ -285,7 +276,7 @@ async def test_atxfer_collects_digits_as_asterisk_does_and_a_number_that_is_no_e
         sim.seen.clear()  # type: ignore[attr-defined]
         agent = await asyncio.wait_for(sim.originate("1001", "cti-outbound", "13800138000"), WAIT)
         await until(sim, lambda ev, f: ev == "BridgeEnter" and f["BridgeNumChannels"] == "2", "the outside party")
-        atxfer.start(sim, agent.name, "agents", "5555")  # no such extension: asked again, then given up
+        sim.atxfer.start(agent.name, "agents", "5555")  # no such extension: asked again, then given up
         await until(sim, lambda ev, f: ev == "Unhold" and f["Channel"] == agent.name, "the agent back on the call")
         assert not [f for ev, f in sim.seen if ev == "Newchannel" and f["Channel"].startswith("Local/")]
         assert [ev for ev, f in sim.seen if f.get("Channel") == agent.name and ev in ("Hold", "Unhold")] == [

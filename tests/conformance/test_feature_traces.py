@@ -1,4 +1,4 @@
-"""The simulator against the issue-4 recordings: Atxfer (08 part B), ChanSpy (09),
+"""The simulator against the recordings of Atxfer (08 part B), ChanSpy (09),
 ConfBridge (10), MixMonitor (13) and click-to-dial through a Local channel (14).
 
 Same method as test_traces.py: the recorded actions are sent (by ActionID; channel names
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 
-from pbxsim.features.mixmonitor import recordings
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim
 from tests.conformance.compare import assert_same_call, caller_apps, list_items, replies
@@ -169,9 +168,9 @@ async def test_13_mixmonitor_start_mute_stop_refused_and_ended_by_hangup_as_reco
     want = recorded("13")
     assert replies(got) == replies(want)
     assert_same_call(complete_without_dest(without(want, "TalkTime")), complete_without_dest(without(got, "TalkTime")))
-    files = [(r.file.rsplit("/", 1)[1].split("-PJSIP")[0], r.ended_by) for r in recordings(sim)]
+    files = [(r.file.rsplit("/", 1)[1].split("-PJSIP")[0], r.ended_by) for r in sim.mixmonitor.recordings]
     assert files == [("cti-lab-13", "stop"), ("cti-lab-13b", "hangup")]
-    assert [r.muted for r in recordings(sim)][0] == {"read": False, "write": False}  # unmuted again (a8)
+    assert [r.muted for r in sim.mixmonitor.recordings][0] == {"read": False, "write": False}  # unmuted again (a8)
 
 
 async def test_14_click_to_dial_through_local_channel_as_recorded(sim: PbxSim) -> None:

@@ -8,8 +8,6 @@ import shutil
 import wave
 from pathlib import Path
 
-from pbxsim.features.local import originate as originate_local
-from pbxsim.features.mixmonitor import recordings
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder
@@ -52,7 +50,7 @@ async def test_local_originate_unanswered_agent_fails_and_leaves_nothing_behind(
     sim = new_sim()
     sim.set_phone("1001", Phone(ring_forever=True))
     try:
-        one = await asyncio.wait_for(originate_local(sim, "Local/1001@agents", "agents", "0215551234",
+        one = await asyncio.wait_for(sim.local.originate("Local/1001@agents", "agents", "0215551234",
                                                      timeout=5.0, action_id="o1", uid1="c2d-1", uid2="c2d-2"), WAIT)
         assert one is None
         (resp,) = seen(sim, "OriginateResponse")
@@ -70,7 +68,7 @@ async def test_local_originate_busy_outside_number_hangs_the_agent_up() -> None:
     sim.set_phone("1001", Phone(answer_after=0.3))
     sim.set_phone("outside", Phone(decline_after=0.5))
     try:
-        one = await asyncio.wait_for(originate_local(sim, "Local/1001@agents", "agents", "0215551234",
+        one = await asyncio.wait_for(sim.local.originate("Local/1001@agents", "agents", "0215551234",
                                                      cid_num="0215551234", cid_name="Click2Dial"), WAIT)
         assert one is not None and one.name.endswith(";1")
         await gone(sim)
@@ -88,7 +86,7 @@ async def test_local_click_to_dial_then_ami_hangup_of_the_agent_ends_the_outside
     sim.set_phone("1001", Phone(answer_after=0.3))
     sim.set_phone("outside", Phone(answer_after=0.5))
     try:
-        await asyncio.wait_for(originate_local(sim, "Local/1001@agents", "agents", "0215551234"), WAIT)
+        await asyncio.wait_for(sim.local.originate("Local/1001@agents", "agents", "0215551234"), WAIT)
         optimised = asyncio.Event()
         sim.listeners.append(lambda ev, f: optimised.set() if ev == "LocalOptimizationEnd" else None)
         await asyncio.wait_for(optimised.wait(), WAIT)
@@ -129,7 +127,7 @@ async def test_mixmonitor_writes_a_wav_of_the_recorded_length_and_refuses_what_a
         assert (await act("e", "MixMonitorMute", Channel=customer, Direction="sideways", State="1")).get("Message") \
             == "Invalid direction specified. Must be read, write or both"
         await asyncio.wait_for(call.ended(), WAIT)
-        (r,) = recordings(sim)
+        (r,) = sim.mixmonitor.recordings
         assert (r.file, r.ended_by, r.linkedid) == ("/var/spool/asterisk/monitor/call-1.wav", "hangup", call.uniqueid)
         assert not seen(sim, "MixMonitorStop")  # ended by the hangup: no MixMonitorStop (trace 13)
         with wave.open(r.written, "rb") as w:
@@ -153,7 +151,7 @@ async def test_mixmonitor_dialplan_application_records_until_stopmixmonitor(tmp_
         a = await sim.place_call(CallerScript(dial="5000"))
         b = await sim.place_call(CallerScript(dial="5001"))
         await asyncio.wait_for(asyncio.gather(a.ended(), b.ended()), WAIT)
-        (r,) = recordings(sim)  # MixMonitor() without a file is refused, the dialplan goes on
+        (r,) = sim.mixmonitor.recordings  # MixMonitor() without a file is refused, the dialplan goes on
         assert r.file.endswith(f"rec-{a.uniqueid}.wav") and r.ended_by == "stop" and r.options == "b"
         assert [f["Channel"] for f in seen(sim, "MixMonitorStop")] == [a.channel_name]
         assert sorted(f["Channel"] for f in seen(sim, "Hangup")) == sorted([a.channel_name, b.channel_name])
