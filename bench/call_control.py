@@ -6,14 +6,14 @@ real PostgreSQL) and a bare panoramisk 1.4 client on the same AMI stream. Agents
 sign in through the API and keep their websockets open. Each call an agent answers gets the
 panel's buttons pressed over HTTP, one after the other:
 
-  hold      POST /api/calls/{id}/hold      AMI: MusicOnHoldStart of the call   panel: call_update held=true
-  retrieve  POST /api/calls/{id}/retrieve  AMI: BridgeEnter of the call        panel: call_update held=false
+  hold      POST /api/calls/{id}/hold      AMI: MusicOnHoldStart of the call   panel: pop_update held=true
+  retrieve  POST /api/calls/{id}/retrieve  AMI: BridgeEnter of the call        panel: pop_update held=false
   then, in turn,
   hangup    POST /api/calls/{id}/hangup    AMI: Hangup of the call             panel: call_ended
   transfer  POST /api/calls/{id}/transfer  AMI: Newexten in cti-queue          panel: call_ended (moved)
             (kind queue, target support: Redirect of the customer back into the queue)
   conference POST /api/calls/{id}/conference/add (an outside number)
-                                           AMI: ConfbridgeJoin of the call     panel: call_update conference=room
+                                           AMI: ConfbridgeJoin of the call     panel: pop_update conference=room
             (dual Redirect of customer and agent into the room; the caller's script ends the call)
 
 For each it measures from just before the HTTP request is sent to (a) the bare panoramisk
@@ -126,7 +126,7 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
                     d = msg.get("data") or {}
                     if msg["type"] == "agent_state" and d.get("id") == login and d.get("state") == "ready":
                         ready.set()
-                    if (msg["type"] == "call_update" and d.get("state") == "answered" and d.get("workorder_ref")
+                    if (msg["type"] == "pop_update" and d.get("state") == "answered"
                             and d.get("linkedid") not in seen):
                         seen.add(d["linkedid"])
                         answered.put_nowait(d["linkedid"])
@@ -143,8 +143,8 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
                     continue
                 n += 1
                 calls = f"/api/calls/{lid}"
-                steps = [("hold", "/hold", {}, ami("MusicOnHoldStart", lid), push("call_update", lid, held=True)),
-                         ("retrieve", "/retrieve", {}, ami("BridgeEnter", lid), push("call_update", lid, held=False))]
+                steps = [("hold", "/hold", {}, ami("MusicOnHoldStart", lid), push("pop_update", lid, held=True)),
+                         ("retrieve", "/retrieve", {}, ami("BridgeEnter", lid), push("pop_update", lid, held=False))]
                 if n % 3 == 1:
                     steps.append(("hangup", "/hangup", {}, ami("Hangup", lid), push("call_ended", lid)))
                 elif n % 3 == 2:
@@ -153,7 +153,7 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
                 else:  # customer and agent into a ConfBridge room, an outside number Originate'd after them
                     steps.append(("conference", "/conference/add", {"kind": "external", "target": "5550100"},
                                   ami("ConfbridgeJoin", lid),
-                                  lambda m, lid=lid: (m.get("type") == "call_update"
+                                  lambda m, lid=lid: (m.get("type") == "pop_update"
                                                       and (m.get("data") or {}).get("linkedid") == lid
                                                       and bool((m.get("data") or {}).get("conference")))))
                 for label, path, body, ap, wp in steps:

@@ -17,19 +17,53 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ctiserver.agents.accounts import Accounts
+from ctiserver.agents.book import AgentBook
+from ctiserver.agents.notifier import AgentStateNotifier
+from ctiserver.agents.service import AgentService
+from ctiserver.agents.signins import Signins
+from ctiserver.agents.wrapup import WrapupDue, Wrapups
 from ctiserver.ami.client import AmiClient
-from ctiserver.calls.recording import recordings_dir
+from ctiserver.ami.gateway import AmiGateway
+from ctiserver.calls.commands import CallCommands
+from ctiserver.calls.conference import Conferences
+from ctiserver.calls.consult import Consults
+from ctiserver.calls.desk import CallDesk
+from ctiserver.calls.log import CallLog, Directory
+from ctiserver.calls.notifier import CallNotifier
+from ctiserver.calls.reactions import CallReactions
+from ctiserver.calls.recording import Recorder, recordings_dir
+from ctiserver.calls.tracker import CallTracker
 from ctiserver.config import Config
-from ctiserver.core import Core
-from ctiserver.push.hub import PushHub
+from ctiserver.core import Core, Subscribers
+from ctiserver.customers.lookup import CustomerLookup
+from ctiserver.marquee.service import MarqueeService
+from ctiserver.push.hub import ALL, PushHub
+from ctiserver.push.link import LinkStatus
+from ctiserver.push.snapshot import Snapshots
+from ctiserver.stats.service import StatsService
 from ctiserver.store import Store, StoreUnavailable
-from ctiserver.web import create_app
+from ctiserver.web.app import WebServices, create_app
+from ctiserver.workorders.projection import WorkOrderRecorder
+from ctiserver.workorders.service import WorkOrderQueries
+from ctiserver.workorders.today import TodayLists
 
 log = structlog.get_logger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASTERISK_CONF = ROOT / "asterisk_conf"
 PG_SH = ROOT / "scripts" / "pg.sh"
+
+
+def _ivr_nodes(config: Config) -> frozenset[str]:
+    """The IVR menu's node names (where 'back to the IVR' may send a caller); empty if unreadable."""
+    try:
+        from ivr.menu import load_menu
+
+        return frozenset(load_menu(config.ivr.menu_file or None).nodes)
+    except Exception as exc:  # the IVR may run elsewhere with its own menu: accept any well-formed node
+        log.warning("ivr_menu_unreadable", error=str(exc))
+        return frozenset()
 
 
 class StartupError(Exception):
@@ -62,9 +96,59 @@ class App:
         self.ivr: Any = None
         self.sim: Any = None
         self.hub = PushHub()
+        self.gateway = AmiGateway()
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self.url = ""
+
+    def _build(self, store: Any) -> Core:
+        """Every service, wired through constructors; each capability subscribes to the events it needs."""
+        cfg, cc, hub, gateway = self.config, self.config.callcenter, self.hub, self.gateway
+        book = self.book = AgentBook(wrapup_for=cc.wrapup_for)
+        tracker = CallTracker(book.is_agent_endpoint)
+        subs = Subscribers()
+        core = Core(tracker, book, subs, gateway.run)
+        directory = Directory(book)
+        workorders = WorkOrderRecorder(store, directory.agent_of)
+        self.customers = customers = CustomerLookup(store, recent=cc.recent_workorders,
+                                                    is_live=tracker.calls.__contains__, run=gateway.run,
+                                                    record=workorders.on_call_event)
+        notifier = CallNotifier(hub, directory, customers.info.get, tracker.room_call, cc.hold_warning_seconds)
+        customers.on_found = notifier.customer_found
+        desk = CallDesk(tracker, book, gateway, workorders.on_call_event, notifier, cc.queues)
+        self.calls = CallCommands(desk, _ivr_nodes(cfg))
+        self.consults = Consults(desk)
+        self.conferences = Conferences(desk)
+        reactions = CallReactions(desk, self.conferences)
+        self.today = today = TodayLists(hub, directory.agent_of)
+        wrapups = Wrapups(book, gateway, core.sink, core.agent_changes)
+        signins = Signins(book, store, gateway, wrapups.end_pause)
+        self.recordings = Recorder(cfg, workorders.on_call_event, WorkOrderQueries(store))
+        self.link = link = LinkStatus(hub, lambda: core.ami_up, lambda: bool(getattr(store, "healthy", True)))
+        self.marquee = MarqueeService(store, lambda items: hub.publish("marquee", {"items": items}, ALL))
+        self.accounts = Accounts(store, book)
+        self.agents = AgentService(book, gateway, cc.busy_reasons, cc.queues)
+
+        subs.ami += [self.recordings]
+        subs.calls += [workorders, customers, reactions, notifier, today, CallLog(directory)]
+        subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
+        subs.members += [signins.changed]
+        subs.items[WrapupDue] = wrapups.due
+        subs.after_resync += [signins.restore]
+        subs.link += [link.changed]
+        store.on_health = link.changed
+        core.followups = lambda: list(gateway.tasks)
+        self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
+        self._closers = [wrapups.close, self.marquee.close]
+        return core
+
+    def web_services(self) -> WebServices:
+        return WebServices(config=self.config, hub=self.hub, accounts=self.accounts, agents=self.agents,
+                           calls=self.calls, consults=self.consults, conferences=self.conferences,
+                           recordings=self.recordings, workorders=WorkOrderQueries(self.store),
+                           marquee=self.marquee, link=self.link, snapshots=self.snapshots,
+                           stats=StatsService(self.store, service_level_seconds=self.config.callcenter
+                                              .service_level_seconds, queues=self.config.callcenter.queues))
 
     async def start(self) -> None:
         cfg = self.config
@@ -73,8 +157,10 @@ class App:
         await self.store.migrate()
         if self.seed:
             await self.store.seed_demo()
-        self.core = core = Core(cfg, self.store, self.hub)
-        await core.load()
+        self.core = core = self._build(self.store)
+        await self.accounts.load()
+        await self.marquee.load()
+        await self.today.load(self.store)
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
 
         if cfg.ivr.enabled or self.demo:
@@ -88,11 +174,10 @@ class App:
         if self.demo:
             ami_cfg = await self._start_sim()
         self.ami = AmiClient(ami_cfg, core.sink)
-        core.attach_ami(self.ami)
+        core.ami = self.gateway.link = self.ami
         await self.ami.start()  # AmiAuthError propagates: a wrong secret is fatal
 
-        app = create_app(core)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(create_app(self.web_services()), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.http.host, cfg.http.port)
         await site.start()
@@ -109,7 +194,7 @@ class App:
         self.sim = PbxSim(SimConfig(conf_dir=str(ASTERISK_CONF), ami_host="127.0.0.1", ami_port=cfg.demo.ami_port,
                                     username=cfg.ami.username, secret=cfg.ami.secret, timestamp_events=True,
                                     time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port,
-                                    monitor_dir=str(recordings_dir(cfg))))  # issue 4: recordings  # the IVR always runs in demo mode
+                                    monitor_dir=str(recordings_dir(cfg))))  # the IVR always runs in demo mode
         await self.sim.start()
         if self.demo_traffic:
             from pbxsim.demo import DemoTraffic
@@ -128,7 +213,7 @@ class App:
             if account is None:
                 continue
             try:
-                await core.agents.change_state(account.id, "ready", None, by=account)
+                await self.agents.change_state(account.id, "ready", None, by=account)
             except Exception as exc:  # a demo nicety: never fatal
                 log.warning("demo_agent_signin_failed", agent=account.id, error=str(exc))
 
@@ -158,7 +243,9 @@ class App:
         for task in self._tasks:
             await step(task.get_name(), cancel_and_wait(task), 1.0)
         if self.core is not None:
-            await step("core", self.core.close(), 1.0)
+            for close in self._closers:
+                close()
+            await step("follow-ups", self.gateway.close(), 1.0)
         if self.ivr is not None:
             await step("ivr", self.ivr.stop(), 1.0)
         if self.sim is not None:

@@ -8,29 +8,25 @@ event (see ``AgentBook``), never when the command is sent.
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 import structlog
 
 from ctiserver.agents import model
 from ctiserver.agents.book import Account, AgentBook
-from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from ctiserver.ami import actions
+from ctiserver.ami.gateway import AmiGateway
+from ctiserver.errors import Forbidden, InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
 
 
-class AmiSender(Protocol):
-    connected: bool
-
-    async def send(self, action: dict, timeout: float | None = None): ...
-
-
 class AgentService:
-    def __init__(self, book: AgentBook, busy_reasons: tuple[str, ...], default_queues: tuple[str, ...]) -> None:
+    def __init__(self, book: AgentBook, gateway: AmiGateway, busy_reasons: tuple[str, ...],
+                 default_queues: tuple[str, ...]) -> None:
         self.book = book
+        self.gateway = gateway
         self.busy_reasons = busy_reasons
         self.default_queues = default_queues
-        self.ami: AmiSender | None = None
 
     def view(self, agent_id: str) -> dict | None:
         return self.book.view(agent_id)
@@ -67,44 +63,16 @@ class AgentService:
         chosen = tuple(dict.fromkeys(queues)) if queues else allowed
         plan = model.plan_change(self.book.status_of(account.interface), target, reason, chosen,
                                  self.busy_reasons)
-        ami = self.ami
-        if ami is None or not ami.connected:
-            raise Unavailable("Asterisk is not reachable; nothing was changed", code="ami_down")
+        self.gateway.ready()  # Asterisk away: 503, nothing changed
         log.info("agent_state_requested", agent=agent_id, target=target, reason=reason, by=by.id)
         if by.id != agent_id:
             self.book.expect_forced(account.interface, (by.id, by.name), time.time())
         penalties = dict(zip(account.queues, account.penalties))
         for queue in plan.sign_in:
-            await self._send({"Action": "QueueAdd", "Queue": queue, "Interface": account.interface,
-                              "MemberName": account.name, "StateInterface": account.interface,
-                              "Penalty": str(penalties.get(queue, 0)),
-                              "Paused": "true" if plan.pause else "false",
-                              # Asterisk takes the pause reason with QueueAdd (QueueMemberAdded carries
-                              # it): one event, so the panel never shows "busy" without its reason.
-                              **({"Reason": plan.reason} if plan.pause and plan.reason else {})},
-                             tolerate="Already there")
+            await self.gateway.send(actions.queue_add(queue, account.interface, account.name,
+                                                      penalties.get(queue, 0), paused=bool(plan.pause),
+                                                      reason=plan.reason or ""), tolerate="Already there")
         if plan.pause is not None and not plan.sign_in:
-            action = {"Action": "QueuePause", "Interface": account.interface,
-                      "Paused": "true" if plan.pause else "false"}
-            if plan.pause:
-                action["Reason"] = plan.reason
-            await self._send(action)
+            await self.gateway.send(actions.queue_pause(account.interface, plan.pause, plan.reason or ""))
         for queue in plan.sign_out:
-            await self._send({"Action": "QueueRemove", "Queue": queue, "Interface": account.interface},
-                             tolerate="Not there")
-
-    async def _send(self, action: dict, tolerate: str = "") -> None:
-        # Imported here so the domain module does not depend on the adapter at import time.
-        from ctiserver.ami.errors import AmiActionFailed, AmiError, AmiInjectionError
-
-        assert self.ami is not None
-        try:
-            await self.ami.send(action)
-        except AmiActionFailed as exc:
-            if tolerate and tolerate in (exc.message or ""):
-                return
-            raise Conflict(f"Asterisk refused {action['Action']}: {exc.message}", code="asterisk_refused") from exc
-        except AmiInjectionError as exc:
-            raise InvalidInput(str(exc)) from exc
-        except AmiError as exc:
-            raise Unavailable(f"Asterisk did not confirm {action['Action']}: {exc}", code="ami_down") from exc
+            await self.gateway.send(actions.queue_remove(queue, account.interface), tolerate="Not there")

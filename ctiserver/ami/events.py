@@ -96,6 +96,16 @@ class VariableSet(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingStarted(ChannelEvent):
+    """MixMonitorStart: the channel is being recorded (its file came in VarSet MIXMONITOR_FILENAME)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStopped(ChannelEvent):
+    """MixMonitorStop (StopMixMonitor); a recording that ends with its channel has only the Hangup."""
+
+
+@dataclass(frozen=True, slots=True)
 class DialEnded(ChannelEvent):
     dest_uniqueid: str
     dest_channel: str
@@ -309,6 +319,8 @@ _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
     "Hold": lambda m: ChannelHold(*_chan(m), True),
     "Unhold": lambda m: ChannelHold(*_chan(m), False),
     "VarSet": lambda m: VariableSet(*_chan(m), _s(m, "Variable"), _s(m, "Value")),
+    "MixMonitorStart": lambda m: RecordingStarted(*_chan(m)),
+    "MixMonitorStop": lambda m: RecordingStopped(*_chan(m)),
     "DialEnd": lambda m: DialEnded(*_chan(m), *_dest(m), _s(m, "DialStatus")),
     "BridgeEnter": lambda m: BridgeEntered(*_chan(m), m.get("BridgeUniqueid") or _s(m, "BridgeId")),
     "BridgeLeave": lambda m: BridgeLeft(*_chan(m), m.get("BridgeUniqueid") or _s(m, "BridgeId")),

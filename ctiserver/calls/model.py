@@ -323,6 +323,19 @@ class CallEnded:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class CallStep:
+    """A step the server took on a call: a command from the panel (its request, or why it failed),
+    a follow-up the server sent itself, who joined a conference, a recording. The work order
+    records it as it records every call event, through the one projection."""
+
+    linkedid: str
+    kind: str
+    data: dict
+    at: float
+    fields: dict = field(default_factory=dict)
+
+
 CallEvent = (CallStarted | CallIdentified | CallerChanged | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
              | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

@@ -1,4 +1,4 @@
-"""Call recording (issue 4, item 9): link each call's MixMonitor file to its work order.
+"""Call recording: link each call's MixMonitor file to its work order, and play it.
 
 Asterisk starts the recording itself: our AMI user lacks ``system``, which the AMI
 ``MixMonitor`` action needs, so ``asterisk_conf/extensions.conf`` runs
@@ -22,13 +22,13 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import structlog
 
-from ctiserver.ami.message import AmiMessage
+from ctiserver.ami import events as ev
+from ctiserver.calls.model import CallStep
 from ctiserver.errors import Forbidden, NotFound
-from ctiserver.workorders.projection import control_op
 
 log = structlog.get_logger(__name__)
 
@@ -48,54 +48,50 @@ def recordings_dir(config: Any) -> Path:
 
 
 class Recorder:
-    """Watches the AMI stream for recordings and writes them on the calls' work orders."""
+    """Watches the AMI events for recordings and writes them on the calls' work orders."""
 
-    def __init__(self, core: Any) -> None:
-        self.core = core
-        cc = core.config.callcenter
-        self.enabled = bool(cc.recording)
-        self.directory = recordings_dir(core.config)
+    def __init__(self, config: Any, record: Callable[[CallStep], None], workorders: Any) -> None:
+        self.enabled = bool(config.callcenter.recording)
+        self.directory = recordings_dir(config)
+        self.record = record  # the work-order projection
+        self.workorders = workorders
         self._pending: dict[str, str] = {}  # channel -> MIXMONITOR_FILENAME not yet started
         self._live: dict[str, tuple[str, str]] = {}  # channel -> (linkedid, file name) being recorded
 
-    # -- the AMI stream (called by Core for every message, in order) ----------------------
+    # -- the AMI stream (called by the core for every typed event, in order) ------------
 
-    def observe(self, msg: AmiMessage) -> None:
+    def on_ami_event(self, e: object) -> None:
         if not self.enabled:
             return
-        name = msg.name
-        if name == "VarSet":
-            if msg.get("Variable") == "MIXMONITOR_FILENAME":
-                self._pending[msg.get("Channel") or ""] = msg.get("Value") or ""
-        elif name == "MixMonitorStart":
-            self._started(msg)
-        elif name == "MixMonitorStop":
-            self._ended(msg, "stop")
-        elif name == "Hangup":
-            self._pending.pop(msg.get("Channel") or "", None)
-            self._ended(msg, "hangup")
+        match e:
+            case ev.VariableSet(variable="MIXMONITOR_FILENAME", channel=channel, value=value):
+                self._pending[channel] = value
+            case ev.RecordingStarted():
+                self._started(e)
+            case ev.RecordingStopped():
+                self._ended(e.channel, "stop")
+            case ev.ChannelHungUp(channel=channel):
+                self._pending.pop(channel, None)
+                self._ended(channel, "hangup")
 
-    def _started(self, msg: AmiMessage) -> None:
-        channel = msg.get("Channel") or ""
-        linkedid = msg.get("Linkedid") or ""
-        path = self._pending.pop(channel, "")
+    def _started(self, e: ev.RecordingStarted) -> None:
+        path = self._pending.pop(e.channel, "")
         file = os.path.basename(path)
-        if not linkedid or not FILE_NAME.match(file):
-            log.warning("recording_not_linked", channel=channel, file=path[:200], call_id=linkedid or None)
+        if not e.linkedid or not FILE_NAME.match(file):
+            log.warning("recording_not_linked", channel=e.channel, file=path[:200], call_id=e.linkedid or None)
             return
-        self._live[channel] = (linkedid, file)
-        self.core.store.submit(control_op(linkedid, "recording", {"file": file, "channel": channel,
-                                                                  "started_at": time.time()}))
-        log.info("recording_started", call_id=linkedid, channel=channel, file=file)
+        self._live[e.channel] = (e.linkedid, file)
+        now = time.time()
+        self.record(CallStep(e.linkedid, "recording", {"file": file, "channel": e.channel, "started_at": now}, now))
+        log.info("recording_started", call_id=e.linkedid, channel=e.channel, file=file)
 
-    def _ended(self, msg: AmiMessage, how: str) -> None:
-        channel = msg.get("Channel") or ""
+    def _ended(self, channel: str, how: str) -> None:
         live = self._live.pop(channel, None)
         if live is None:
             return
         linkedid, file = live
-        self.core.store.submit(control_op(linkedid, "recording_ended", {"file": file, "channel": channel,
-                                                                        "ended_by": how}))
+        self.record(CallStep(linkedid, "recording_ended", {"file": file, "channel": channel, "ended_by": how},
+                             time.time()))
         log.info("recording_ended", call_id=linkedid, channel=channel, file=file, ended_by=how)
 
     # -- playing (GET /api/workorders/{ref}/recording) -----------------------------------
@@ -108,7 +104,7 @@ class Recorder:
         """
         if not self.enabled:
             raise NotFound("recordings are switched off (callcenter.recording)", field="ref")
-        wo = await self.core.workorders.get(ref)
+        wo = await self.workorders.get(ref)
         role = str(getattr(account.role, "value", account.role))
         if role not in SUPERVISORS and str(account.id) not in _agents_of(wo):
             raise Forbidden("this recording belongs to another agent's call")

@@ -270,6 +270,80 @@ class CallTracker:
             return call.agent_interface, call.agent_leg
         return next(((i, leg) for leg, i in call.outside.items() if leg in call.legs), ("", ""))
 
+    # -- intents: what a command is about to ask Asterisk for ---------------------------
+    # A command records its intent here just before it sends the action (Asterisk's events of
+    # it may arrive before the action's reply) and takes it back if the action fails; only the
+    # tracker changes a Call.
+
+    def intend_move(self, call: Call, kind: str) -> str:
+        """The customer is being moved away (transfer, ivr, requeue); returns the intent it replaces."""
+        previous, call.moving = call.moving, kind
+        return previous
+
+    def drop_move(self, call: Call, previous: str) -> None:
+        call.moving = previous
+
+    def intend_ivr_return(self, call: Call) -> tuple[list[str], str]:
+        """Back to the IVR: what the IVR reports next adds to what the call already has."""
+        previous = call.ivr_base
+        call.ivr_base = (list(call.ivr_path), call.ivr_keys_text)
+        return previous
+
+    def drop_ivr_return(self, call: Call, previous: tuple[list[str], str]) -> None:
+        call.ivr_base = previous
+
+    def intend_consult(self, call: Call, consult: Consult) -> None:
+        """The legs Asterisk creates from now on are this consult's."""
+        call.consult = consult
+
+    def drop_consult(self, call: Call) -> None:
+        call.consult = None
+
+    def intend_consult_cancel(self, call: Call, requested: bool = True) -> None:
+        if call.consult is not None:
+            call.consult.cancel_requested = requested
+
+    def intend_room(self, call: Call, room: str, *, pending: bool = False, guest: str = "") -> None:
+        """The call becomes a conference in ``room`` (``pending``: once its consult party is there)."""
+        if pending:
+            call.conference_pending = room
+        else:
+            call.conference = room
+        self.rooms[room] = call.linkedid
+        if guest:
+            call.guests.add(guest)
+
+    def drop_room(self, call: Call, room: str, *, guest: str = "") -> None:
+        """Nobody got to the room: not a conference after all."""
+        if call.conference_pending == room:
+            call.conference_pending = ""
+        if call.conference == room and not any(leg.room == room for leg in self.legs.values()):
+            call.conference = ""
+            self.rooms.pop(room, None)
+        if guest:
+            call.guests.discard(guest)
+
+    def join_room(self, call: Call, room: str) -> None:
+        """Consult -> conference: the customer and the agent follow the consulted party into the room."""
+        call.conference = room
+
+    def intend_hangup(self, call: Call, by: str) -> str:
+        """Who is ending the call (agent / supervisor), unless already known; returns what it was."""
+        previous = call.hangup_by
+        if not call.hangup_by:
+            call.hangup_by = by
+        return previous
+
+    def drop_hangup(self, call: Call, previous: str) -> None:
+        call.hangup_by = previous
+
+    def room_call(self, room: str) -> Call | None:
+        """The call a conference room was made for."""
+        return self.calls.get(self.rooms.get(room, ""))
+
+    def forget_room(self, room: str) -> None:
+        self.rooms.pop(room, None)
+
     def _step(self, e: ev.DialplanStep) -> list[CallEvent]:
         call = self._call(e.linkedid)
         if call is None:

@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 #: Types the core may publish (``snapshot`` is produced by the hub itself).
 MESSAGE_TYPES = frozenset({
     "agent_state", "call_ringing", "call_update", "call_ended", "marquee",
-    "workorder_update", "queue_stats", "link", "notice",
+    "workorder_update", "queue_stats", "link", "notice", "pop_update",
 })
 
 #: Close code sent to a client whose queue overflowed; it should reconnect.
@@ -101,6 +101,13 @@ class Audience:
 
 ALL = Audience(everyone=True)
 Audience.ALL = ALL
+SUPERVISORS = Audience.roles({"supervisor", "admin"})
+
+
+class Publisher(Protocol):
+    """Where the domain hands its pushes (the hub; a list in tests)."""
+
+    def publish(self, type: str, data: dict, audience: Audience) -> None: ...  # noqa: A002 - wire name
 
 
 def _json_default(value: Any) -> Any:

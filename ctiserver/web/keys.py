@@ -1,4 +1,4 @@
-"""Typed application keys shared by the web modules."""
+"""Typed application keys: one per service the routes use (no service locator)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,35 @@ from typing import Any
 
 from aiohttp import web
 
+from ctiserver.agents.accounts import Accounts
+from ctiserver.agents.service import AgentService
+from ctiserver.calls.commands import CallCommands
+from ctiserver.calls.conference import Conferences
+from ctiserver.calls.consult import Consults
+from ctiserver.calls.recording import Recorder
+from ctiserver.config import Config
+from ctiserver.marquee.service import MarqueeService
+from ctiserver.push.hub import PushHub
+from ctiserver.push.link import LinkStatus
+from ctiserver.push.snapshot import Snapshots
+from ctiserver.stats.service import StatsService
 from ctiserver.web.sessions import SessionSigner
 from ctiserver.web.throttle import LoginThrottle
+from ctiserver.workorders.service import WorkOrderQueries
 
-CORE = web.AppKey("core", Any)
+CONFIG = web.AppKey("config", Config)
+HUB = web.AppKey("hub", PushHub)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+AGENTS = web.AppKey("agents", AgentService)
+CALLS = web.AppKey("calls", CallCommands)
+CONSULTS = web.AppKey("consults", Consults)
+CONFERENCES = web.AppKey("conferences", Conferences)
+RECORDINGS = web.AppKey("recordings", Recorder)
+WORKORDERS = web.AppKey("workorders", WorkOrderQueries)
+MARQUEE = web.AppKey("marquee", MarqueeService)
+STATS = web.AppKey("stats", StatsService)
+LINK = web.AppKey("link", LinkStatus)
+SNAPSHOTS = web.AppKey("snapshots", Snapshots)
 SESSIONS = web.AppKey("sessions", SessionSigner)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 # Open websockets by session token, so that logging out closes that session's sockets too.

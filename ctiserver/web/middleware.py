@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from ctiserver import errors
-from ctiserver.web.keys import ACCOUNT, CORE, SESSIONS
+from ctiserver.web.keys import ACCOUNT, ACCOUNTS, SESSIONS
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ def current_account(request: web.Request) -> Any | None:
     agent_id = request.app[SESSIONS].verify(session_token(request))
     if agent_id is None:
         return None
-    return request.app[CORE].account(agent_id)
+    return request.app[ACCOUNTS].get(agent_id)
 
 
 @web.middleware

@@ -9,7 +9,7 @@ from aiohttp import WSMsgType, web
 
 from ctiserver import errors
 from ctiserver.push.hub import PushHub
-from ctiserver.web.keys import ACCOUNT, CORE, SESSIONS, SOCKETS
+from ctiserver.web.keys import ACCOUNT, HUB, SESSIONS, SNAPSHOTS, SOCKETS
 from ctiserver.web.middleware import session_token
 
 HEARTBEAT_SECONDS = 20.0  # finds half-open sockets (laptop lid closed, Wi-Fi gone)
@@ -72,13 +72,14 @@ async def serve_socket(request: web.Request, hub: PushHub, account, snapshot_fn,
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     """GET /ws: the push stream of the signed-in user."""
-    core = request.app[CORE]
+    snapshots = request.app[SNAPSHOTS]
     account = request[ACCOUNT]
     sockets = request.app[SOCKETS]
     token = session_token(request) or ""
     registry = sockets.setdefault(token, set())
     try:
-        return await serve_socket(request, core.hub, account, lambda: core.snapshot_for(account), registry)
+        return await serve_socket(request, request.app[HUB], account, lambda: snapshots.for_account(account),
+                                  registry)
     finally:
         if not registry:
             sockets.pop(token, None)

@@ -11,7 +11,7 @@ import hashlib
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from ctiserver.calls import model as m
 from ctiserver.store.ops import WorkOrderOp
@@ -39,6 +39,22 @@ def _ivr(call: m.Call) -> dict:
 
 def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
     """The work-order writes one call event implies."""
+    if isinstance(ce, m.CallStep):
+        return [WorkOrderOp(op_id=str(uuid.uuid4()), at=ce.at, linkedid=ce.linkedid, kind=ce.kind,
+                            fields=ce.fields, data=ce.data)]
+    if isinstance(ce, m.ConsultStarted):  # from the phone or another AMI client (the panel's is a CallStep)
+        c = ce.consult
+        return [_op(ce.call, "consult_started", ce.at, {}, {"kind": c.kind, "target": c.target,
+                                                           "from": agent_of(c.from_interface), "by": c.by})]
+    if isinstance(ce, m.ConsultAnswered):
+        return [_op(ce.call, "consult_answered", ce.at, {}, {"kind": ce.consult.kind, "target": ce.consult.target})]
+    if isinstance(ce, m.ConsultEnded):
+        c = ce.consult
+        return [_op(ce.call, "consult", ce.at, {}, {
+            "kind": c.kind, "from": agent_of(c.from_interface),
+            "to": agent_of(c.target_interface) or c.target if c.kind == "agent" else c.target,
+            "outcome": c.outcome, "by": c.by,
+            "talk_seconds": round(ce.at - c.answered_at, 3) if c.answered_at is not None else None})]
     if isinstance(ce, m.CallStarted):
         c = ce.call
         return [_op(c, "created", ce.at, {
@@ -100,17 +116,21 @@ def final_agent(call: m.Call) -> str:
             or next(iter(call.outside.values()), ""))
 
 
-def control_op(linkedid: str, kind: str, data: dict, at: float | None = None,
-               fields: dict | None = None) -> WorkOrderOp:
-    """A call-control step asked from the panel (transfer, ivr, dial_out, hangup) on the call's work order."""
-    return WorkOrderOp(op_id=str(uuid.uuid4()), at=at or time.time(), linkedid=linkedid, kind=kind,
-                       fields=fields or {}, data=data)
-
-
-def customer_op(call: m.Call, customer: dict | None, at: float | None = None) -> WorkOrderOp:
+def customer_step(call: m.Call, customer: dict | None, at: float | None = None) -> m.CallStep:
     """Record who the caller is, once the lookup is done."""
     fields = {"customer_id": customer["id"] if customer else None,
               "customer_class": customer.get("class") if customer else "not_customer"}
-    return _op(call, "customer", at or time.time(), fields,
-               {"customer_no": customer.get("customer_no") if customer else None,
-                "authenticated": call.authenticated})
+    return m.CallStep(call.linkedid, "customer", {"customer_no": customer.get("customer_no") if customer else None,
+                                                  "authenticated": call.authenticated}, at or time.time(), fields)
+
+
+class WorkOrderRecorder:
+    """Writes every call event's work-order ops to the store (journaled, ordered): the only writer of steps."""
+
+    def __init__(self, store: Any, agent_of: Callable[[str], str]) -> None:
+        self.store = store
+        self.agent_of = agent_of
+
+    def on_call_event(self, ce: object) -> None:
+        for op in ops_for(ce, self.agent_of):
+            self.store.submit(op)

@@ -169,7 +169,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(kind: str, db_ds
 
             status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": kind, "target": target})
             assert status == 202, body
-            await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+            await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                            and d["consult"]["answered"], timeout=20)
             status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
             assert status == 202, body
@@ -178,7 +178,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(kind: str, db_ds
                                    and len(cs) == 3, "customer, 1001 and the consulted party in the room")
             assert {c["Channel"].split("-")[0] for c in in_room} == {"PJSIP/caller", "PJSIP/1001", party}
             assert all(c["Exten"] == room for c in in_room)
-            await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
+            await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
                            and d.get("consult") is None, timeout=15)
             await stack.core.settled()
             status, body = await a.get(f"/api/calls/{linkedid}/conference")

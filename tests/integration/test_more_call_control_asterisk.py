@@ -168,7 +168,7 @@ async def test_consult_a_colleague_then_cancel_or_complete(how: str, db_dsn: str
         linkedid = await it.on_call_with_colleague_ready()
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
         assert status == 202, body
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                        and d["consult"]["answered"], timeout=20)
         assert it.stack.core.book.view("1001")["state"] == "on_call"  # consulting, not holding
         status, body = await a.post(f"/api/calls/{linkedid}/consult/{how}", {})

@@ -54,7 +54,7 @@ async def answered_call(stack: Any, panel: PanelClient, agent: str = "1001", **s
     call = await stack.sim.place_call(CallerScript(number=script.pop("number", "13800138000"), name="Zhang Wei",
                                                    keys="1", keys_at=0.2, **script))
     await panel.expect("agent_state", is_state(agent, "on_call"))
-    pop = await panel.expect("call_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
+    pop = await panel.expect("pop_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
     return call, pop["linkedid"]
 
 
@@ -119,7 +119,7 @@ async def test_hold_and_retrieve_from_the_panel_keep_both_legs_and_go_on_the_wor
         assert status == 202, body
         held = await agent.expect("agent_state", is_state("1001", "on_hold"))
         assert held["call"] == linkedid
-        pop = await agent.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        pop = await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
         assert pop["held_since"] and pop["hold_warning_seconds"] == 30.0 and pop["holds"] == 1
         view = await boss.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("state") == "held")
         assert view["agent"] == "1001"
@@ -132,7 +132,7 @@ async def test_hold_and_retrieve_from_the_panel_keep_both_legs_and_go_on_the_wor
         status, body = await agent.post(f"/api/calls/{linkedid}/retrieve", {})
         assert status == 202, body
         await agent.expect("agent_state", is_state("1001", "on_call"))
-        back = await agent.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is False
+        back = await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is False
                                   and d.get("holds") == 1)
         assert back["hold_seconds"] > 0
         bridges = {c["bridge"] for c in stack.sim.truth()["channels"] if c["linkedid"] == linkedid}
@@ -377,7 +377,7 @@ async def test_a_hold_from_the_phone_itself_shows_and_counts_the_same_but_is_tak
         call, linkedid = await answered_call(stack, a)
         await stack.sim.phone_hold("1001", True)  # re-INVITE sendonly from the agent's softphone
         await a.expect("agent_state", is_state("1001", "on_hold"))
-        pop = await a.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        pop = await a.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
         assert pop["held_since"]
         status, body = await a.post(f"/api/calls/{linkedid}/retrieve", {})
         assert status == 409 and body["error"]["code"] == "held_by_phone", body

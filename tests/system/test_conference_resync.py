@@ -46,7 +46,7 @@ async def consulting(stack: Any, a: Any, b: Any) -> tuple[Any, str]:
     call, linkedid = await answered_with_colleague_ready(stack, a, b)
     status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
     assert status == 202, body
-    await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+    await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                    and d["consult"]["answered"])
     return call, linkedid
 
@@ -60,7 +60,7 @@ async def test_consult_becomes_a_conference_of_all_three_on_one_work_order(stack
         assert status == 202, body
         room = body["room"]
         await members(stack.sim, room, 3)
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("conference") == room
                        and d.get("consult") is None)
         await in_sync(stack)
         status, body = await a.get(f"/api/calls/{linkedid}/conference")
@@ -144,7 +144,7 @@ async def test_what_a_consult_and_a_conference_did_while_the_ami_link_was_down_i
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
         assert status == 202, body
         await link_lost_until(stack, boss, lambda: up(stack, "PJSIP/1002"))  # 1002 answered, unseen
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                        and d["consult"]["answered"])
         await b.expect("agent_state", is_state("1002", "on_call"))
         status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
@@ -221,7 +221,7 @@ async def before_restart(cfg: Callable[[], Any], sim: PbxSim,
             sim.set_phone("1001", Phone(answer_after=0.2))
             sim.set_phone("1002", Phone(answer_after=0.2))
             call = await sim.place_call(CallerScript(number="13800138000", keys="1", keys_at=0.2))
-            pop = await a.expect("call_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
+            pop = await a.expect("pop_update", lambda d: "workorder_ref" in d and d.get("state") == "answered")
             await step(a, b, pop["linkedid"])
         await first.core.settled()
         await first.store.flush()
@@ -232,7 +232,7 @@ async def test_restarted_server_finds_a_consult_under_way_and_completes_it(db_ds
     async def start_consult(a: Any, b: Any, linkedid: str) -> None:
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"})
         assert status == 202, body
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                        and d["consult"]["answered"])
 
     async with own_pbx(db_dsn, tmp_path) as (sim, cfg):
@@ -292,7 +292,7 @@ async def test_consult_an_outside_expert_then_conference_all_three(stack) -> Non
         stack.sim.set_phone("outside", Phone(answer_after=0.3))
         status, body = await a.post(f"/api/calls/{linkedid}/consult", {"kind": "external", "target": "8621555"})
         assert status == 202, body
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult")
                        and d["consult"]["answered"])
         status, body = await a.post(f"/api/calls/{linkedid}/consult/conference", {})
         assert status == 202, body

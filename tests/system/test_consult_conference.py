@@ -35,7 +35,7 @@ async def test_consult_a_colleague_then_complete_gives_them_the_call(stack) -> N
         await b.expect("agent_state", is_state("1002", "on_call"))
         # the consulting agent stays on the call (not "on hold"), the customer waits on music
         assert stack.core.book.view("1001")["state"] == "on_call"
-        pop = await a.expect("call_update", lambda d: (d["linkedid"] == linkedid and d.get("consult")
+        pop = await a.expect("pop_update", lambda d: (d["linkedid"] == linkedid and d.get("consult")
                                                        and d["consult"]["answered"]))
         assert pop["consult"]["kind"] == "agent" and pop["consult"]["target"] == "1002"
         # a second consult, or a wrong state, is refused
@@ -46,7 +46,7 @@ async def test_consult_a_colleague_then_complete_gives_them_the_call(stack) -> N
         assert status == 202, body
         await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
         await a.expect("call_ended", lambda d: d["linkedid"] == linkedid and d["disposition"] == "moved")
-        await b.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None
+        await b.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None
                        and d["state"] == "answered")
         assert stack.core.book.view("1002")["state"] == "on_call"
         assert channels_of(stack, linkedid) == ["PJSIP/1002", "PJSIP/caller"]
@@ -78,7 +78,7 @@ async def test_consult_cancel_brings_the_agent_back_to_the_customer(stack) -> No
         status, body = await a.post(f"/api/calls/{linkedid}/consult/cancel", {})
         assert status == 202, body
         await b.expect("agent_state", lambda d: d["id"] == "1002" and d["state"] in ("wrap_up", "ready"))
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
         assert stack.core.book.view("1001")["state"] == "on_call"
         assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/caller"]
         # back with the customer: the agent can hold it again as usual
@@ -114,11 +114,11 @@ async def test_consult_no_answer_comes_back_by_itself_and_bad_targets_are_refuse
         stack.sim.set_phone("outside", Phone(decline_after=0.3))
         mark = len(a.received)
         assert (await a.post(f"/api/calls/{linkedid}/consult", {"kind": "external", "target": "8621555"}))[0] == 202
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is not None,
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is not None,
                        after=mark)
         assert (await a.post(f"/api/calls/{linkedid}/consult/complete", {}))[0] == 409  # not answered
         mark = len(a.received)
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
         assert stack.core.book.view("1001")["state"] == "on_call"
         assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/caller"]
         await call.hangup()
@@ -135,11 +135,11 @@ async def test_caller_hangs_up_mid_consult_agents_talk_on_then_nobody_is_left_on
         call, linkedid = await answered_with_colleague_ready(stack, a, b)
         mark = len(a.received)
         assert (await a.post(f"/api/calls/{linkedid}/consult", {"kind": "agent", "target": "1002"}))[0] == 202
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and (d.get("consult") or {}).get("answered"),
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and (d.get("consult") or {}).get("answered"),
                        after=mark)
         mark = len(a.received)
         await call.hangup()  # the customer gives up while the agent consults
-        await a.expect("call_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
+        await a.expect("pop_update", lambda d: d["linkedid"] == linkedid and d.get("consult") is None, after=mark)
         assert channels_of(stack, linkedid) == ["PJSIP/1001", "PJSIP/1002"]  # the colleagues still talk
         assert stack.core.book.view("1001")["state"] == "on_call"
         assert stack.core.book.view("1002")["state"] == "on_call"
@@ -267,7 +267,7 @@ async def test_conference_ends_when_only_one_party_is_left(stack) -> None:
         assert (await a.post(f"/api/calls/{linkedid}/hangup", {}))[0] == 202
         await a.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] in ("wrap_up", "ready"))
         await in_sync(stack)
-        assert sorted((x["kind"], x["who"]) for x in stack.core.calls.participants(room)) == [
+        assert sorted((x["kind"], x["who"]) for x in stack.app.conferences.participants(room)) == [
             ("agent", "1002"), ("customer", "13800138000")]
         assert stack.core.book.view("1002")["state"] == "on_call"
         assert "PJSIP/caller" in channels_of(stack, linkedid)

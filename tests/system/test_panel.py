@@ -137,7 +137,7 @@ async def test_busy_reason_marquee_and_reconnect(stack: Any, browser: Any, artif
 
     # The server drops every websocket: the panel says so, reconnects, and the
     # snapshot it gets brings back the same state and marquee.
-    await stack.core.hub.close_all()
+    await stack.app.hub.close_all()
     banner = page.locator("#banner")
     await expect(banner).to_contain_text("reconnecting", timeout=WAIT_MS)
     await expect(banner).to_be_hidden(timeout=WAIT_MS)

@@ -38,7 +38,7 @@ async def test_an_agent_cannot_force_another_agent(stack: Any) -> None:
             assert "supervisor" in body["error"]["message"]
         # Nothing happened: the core, Asterisk's own truth and the pushed stream all agree.
         await stack.core.drained()
-        assert stack.core.agents.view("1001")["state"] == "ready"
+        assert stack.core.book.view("1001")["state"] == "ready"
         assert [m["paused"] for m in members_of(stack, "1001")] == [False]
         assert agent.received[seen:] == []
     finally:
@@ -115,7 +115,7 @@ async def test_login_counts_open_panels_and_take_over_ends_them(stack: Any) -> N
         assert status == 200 and body["me"]["id"] == "1001"
         # Taking over changed nothing in Asterisk: still in the queue, still ready.
         await stack.core.drained()
-        assert stack.core.agents.view("1001")["state"] == "ready"
+        assert stack.core.book.view("1001")["state"] == "ready"
         assert [m["paused"] for m in members_of(stack, "1001")] == [False]
     finally:
         for c in (first, second, third):

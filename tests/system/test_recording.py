@@ -65,13 +65,13 @@ async def test_recording_follows_the_call_through_a_hold_and_a_transfer_in_one_f
         await colleague_ready(stack, b)
 
         assert (await a.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
-        await a.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        await a.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
         assert [r["ended"] for r in recordings_of(stack, linkedid)] == [None]  # still recording while held
         assert (await a.post(f"/api/calls/{linkedid}/retrieve", {}))[0] == 202
-        await a.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is False)
+        await a.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is False)
 
         assert (await a.post(f"/api/calls/{linkedid}/transfer", {"kind": "agent", "target": "1002"}))[0] == 202
-        await b.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("state") == "answered")
+        await b.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("state") == "answered")
         assert [r["ended"] for r in recordings_of(stack, linkedid)] == [None]  # the same recording goes on
 
         await call.hangup()
@@ -136,7 +136,7 @@ async def test_the_recording_ends_cleanly_when_the_agent_hangs_up_from_the_panel
         await ready(agent, "1001")
         call, linkedid = await answered_call(stack, agent)
         assert (await agent.post(f"/api/calls/{linkedid}/hold", {}))[0] == 202
-        await agent.expect("call_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
+        await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)
         assert (await agent.post(f"/api/calls/{linkedid}/hangup", {}))[0] == 202
         await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)
         [rec] = recordings_of(stack, linkedid)

@@ -10,7 +10,7 @@ import pytest
 from ctiserver.calls import model as m
 from ctiserver.errors import InvalidInput
 from ctiserver.store import Store, WorkOrderOp
-from ctiserver.workorders.projection import customer_op, ops_for, ref_for
+from ctiserver.workorders.projection import customer_step, ops_for, ref_for
 
 AGENTS = {"PJSIP/1001": "1001", "PJSIP/1002": "1002"}
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc).timestamp()
@@ -92,9 +92,9 @@ async def test_an_abandoned_call_has_no_agent_and_no_talk_time(store: Store) -> 
 async def test_the_customer_found_for_a_call_is_recorded(seeded: Store) -> None:
     call = answered_call(seeded, "1700000000.4", "+86 138 0013 8000", T0)
     customer = (await seeded.find_customer_by_phone(call.caller_num)).to_json()
-    seeded.submit(customer_op(call, customer, at=T0 + 1))
+    seeded.submit(*ops_for(customer_step(call, customer, at=T0 + 1), str))
     unknown = abandoned_call(seeded, "1700000000.5", "caller", T0 + 60)
-    seeded.submit(customer_op(unknown, None, at=T0 + 61))
+    seeded.submit(*ops_for(customer_step(unknown, None, at=T0 + 61), str))
     await seeded.flush(timeout=10)
     wo = (await seeded.get_work_order("1700000000.4")).to_json()
     assert (wo["customer_no"], wo["customer_name"], wo["customer_class"]) == ("C0001", "张伟", "vip")

@@ -8,20 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
-from ctiserver.push.hub import encode as _dumps
-from ctiserver.stats import StatsService
 from ctiserver.web import validate as v
-from ctiserver.web.keys import ACCOUNT, CORE
-from ctiserver.web.routes import AGENT_ID, SUPERVISORS, role_of
+from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, role_of
+from ctiserver.web.keys import ACCOUNT, STATS
 
 routes = web.RouteTableDef()
-
-
-def _service(request: web.Request) -> StatsService:
-    core = request.app[CORE]
-    cc = core.config.callcenter
-    return StatsService(core.store, service_level_seconds=cc.service_level_seconds,
-                        queues=cc.queues)
 
 
 def _day(q: dict[str, str]) -> date:
@@ -40,8 +31,8 @@ async def agent_stats(request: web.Request) -> web.Response:
         if agent not in (None, str(account.id)):
             raise errors.Forbidden("agents may only see their own figures", field="agent")
         agent = str(account.id)
-    body: dict[str, Any] = await _service(request).agents(day, agent)
-    return web.json_response(body, dumps=_dumps)
+    body: dict[str, Any] = await request.app[STATS].agents(day, agent)
+    return web.json_response(body, dumps=dumps)
 
 
 @routes.get("/api/stats/queues")
@@ -50,5 +41,5 @@ async def queue_stats(request: web.Request) -> web.Response:
     if role_of(request[ACCOUNT]) not in SUPERVISORS:
         raise errors.Forbidden("only supervisors may see queue figures")
     q = v.query(request.query, ("date",))
-    body = await _service(request).queues_day(_day(q))
-    return web.json_response(body, dumps=_dumps)
+    body = await request.app[STATS].queues_day(_day(q))
+    return web.json_response(body, dumps=dumps)

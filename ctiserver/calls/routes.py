@@ -4,7 +4,9 @@
 ``POST /api/calls/{linkedid}/transfer`` ``{"kind": "agent"|"queue"|"external", "target"}``,
 ``POST /api/calls/{linkedid}/consult`` ``{"kind": "agent"|"external", "target"}`` then
 ``.../consult/complete | cancel`` (body ``{}``),
-``POST /api/calls/{linkedid}/ivr`` ``{"node"}``, ``POST /api/calls/dial`` ``{"number"}``.
+``POST /api/calls/{linkedid}/ivr`` ``{"node"}``, ``POST /api/calls/dial`` ``{"number"}``,
+conference add / list / remove, and ``GET /api/workorders/{ref}/recording`` (the call's audio:
+agents only their own calls, supervisors all; 404 when there is none).
 Only the agent on the call or a supervisor (403); wrong state 409, bad input 400 naming
 the field, Asterisk away 503; nothing is changed when refused. The answer says what was
 asked of Asterisk (202): the change itself arrives by push when Asterisk confirms it.
@@ -14,100 +16,106 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ctiserver.push.hub import encode as _dumps
 from ctiserver.web import validate as v
-from ctiserver.web.keys import ACCOUNT, CORE
-from ctiserver.web.routes import _body
+from ctiserver.web.common import dumps, read_body, ref_param
+from ctiserver.web.keys import ACCOUNT, CALLS, CONFERENCES, CONSULTS, RECORDINGS
 
 routes = web.RouteTableDef()
 
 
 def _accepted(data: dict) -> web.Response:
-    return web.json_response(data, status=202, dumps=_dumps)
+    return web.json_response(data, status=202, dumps=dumps)
 
 
 @routes.post("/api/calls/dial")
 async def dial(request: web.Request) -> web.Response:
-    body = await _body(request, {"number": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.dial(request[ACCOUNT], body["number"]))
+    body = await read_body(request, {"number": v.Field(str)})
+    return _accepted(await request.app[CALLS].dial(request[ACCOUNT], body["number"]))
 
 
 @routes.post("/api/calls/{linkedid}/hold")
 async def hold(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.hold(request[ACCOUNT], request.match_info["linkedid"]))
+    await read_body(request, {})
+    return _accepted(await request.app[CALLS].hold(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/retrieve")
 async def retrieve(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.retrieve(request[ACCOUNT], request.match_info["linkedid"]))
+    await read_body(request, {})
+    return _accepted(await request.app[CALLS].retrieve(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/transfer")
 async def transfer(request: web.Request) -> web.Response:
-    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.transfer(request[ACCOUNT], request.match_info["linkedid"],
+    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CALLS].transfer(request[ACCOUNT], request.match_info["linkedid"],
                                                             body["kind"], body["target"]))
 
 
 @routes.post("/api/calls/{linkedid}/ivr")
 async def to_ivr(request: web.Request) -> web.Response:
-    body = await _body(request, {"node": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.to_ivr(request[ACCOUNT], request.match_info["linkedid"],
+    body = await read_body(request, {"node": v.Field(str)})
+    return _accepted(await request.app[CALLS].to_ivr(request[ACCOUNT], request.match_info["linkedid"],
                                                           body["node"]))
 
 
 @routes.post("/api/calls/{linkedid}/hangup")
 async def hangup(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.hangup(request[ACCOUNT], request.match_info["linkedid"]))
+    await read_body(request, {})
+    return _accepted(await request.app[CALLS].hangup(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult")
 async def consult(request: web.Request) -> web.Response:
-    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.consult(request[ACCOUNT], request.match_info["linkedid"],
+    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CONSULTS].start(request[ACCOUNT], request.match_info["linkedid"],
                                                            body["kind"], body["target"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/complete")
 async def consult_complete(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.consult_complete(request[ACCOUNT],
+    await read_body(request, {})
+    return _accepted(await request.app[CONSULTS].complete(request[ACCOUNT],
                                                                     request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/cancel")
 async def consult_cancel(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.consult_cancel(request[ACCOUNT], request.match_info["linkedid"]))
+    await read_body(request, {})
+    return _accepted(await request.app[CONSULTS].cancel(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/conference")
 async def consult_conference(request: web.Request) -> web.Response:
-    await _body(request, {})
-    return _accepted(await request.app[CORE].calls.consult_conference(request[ACCOUNT],
+    await read_body(request, {})
+    return _accepted(await request.app[CONSULTS].conference(request[ACCOUNT],
                                                                       request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/conference/add")
 async def conference_add(request: web.Request) -> web.Response:
-    body = await _body(request, {"kind": v.Field(str), "target": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.conference_add(request[ACCOUNT], request.match_info["linkedid"],
+    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    return _accepted(await request.app[CONFERENCES].add(request[ACCOUNT], request.match_info["linkedid"],
                                                                   body["kind"], body["target"]))
 
 
 @routes.get("/api/calls/{linkedid}/conference")
 async def conference(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[CORE].calls.conference(request[ACCOUNT],
-                                                                      request.match_info["linkedid"]), dumps=_dumps)
+    return web.json_response(await request.app[CONFERENCES].show(request[ACCOUNT],
+                                                                      request.match_info["linkedid"]), dumps=dumps)
 
 
 @routes.post("/api/calls/{linkedid}/conference/remove")
 async def conference_remove(request: web.Request) -> web.Response:
-    body = await _body(request, {"participant": v.Field(str)})
-    return _accepted(await request.app[CORE].calls.conference_remove(request[ACCOUNT],
+    body = await read_body(request, {"participant": v.Field(str)})
+    return _accepted(await request.app[CONFERENCES].remove(request[ACCOUNT],
                                                                      request.match_info["linkedid"],
                                                                      body["participant"]))
 
+
+@routes.get("/api/workorders/{id}/recording")
+async def get_recording(request: web.Request) -> web.StreamResponse:
+    """The recording of one work order (by id or reference), as audio; supports Range for seeking."""
+    path, content_type = await request.app[RECORDINGS].file_for(request[ACCOUNT], ref_param(request))
+    return web.FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": "private, no-store",
+                                           "Content-Disposition": f'inline; filename="{path.name}"'})

@@ -1,0 +1,75 @@
+"""After-call work: a real queue pause with the reason ``wrap-up`` that ends by itself.
+
+When the agent model says an agent entered wrap-up, the agent is paused (no call is
+routed) and a timer is set; when it runs out, a :class:`WrapupDue` item joins the ordered
+stream, so the end of a wrap-up is applied in order like any event. The pause is lifted
+only if wrap-up is the agent's only pause; Asterisk's QueueMemberPause confirms it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import structlog
+
+from ctiserver.agents.book import AgentBook, AgentChanged
+from ctiserver.agents.model import WRAPUP_REASON, AgentState
+from ctiserver.ami import actions
+from ctiserver.ami.gateway import AmiGateway
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WrapupDue:
+    """Stream item: an agent's wrap-up time ran out."""
+
+    interface: str
+    until: float
+
+
+class Wrapups:
+    """Starts and ends wrap-up pauses; ``enqueue`` puts a WrapupDue on the ordered stream."""
+
+    def __init__(self, book: AgentBook, gateway: AmiGateway, enqueue: Callable[[object], None],
+                 on_changes: Callable[[list[AgentChanged]], None]) -> None:
+        self.book = book
+        self.gateway = gateway
+        self.enqueue = enqueue
+        self.on_changes = on_changes  # agent changes the end of a wrap-up causes
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+
+    def on_agent_change(self, ch: AgentChanged) -> None:
+        if ch.new is not AgentState.WRAP_UP or ch.status.wrapup_until is None:
+            return
+        until = ch.status.wrapup_until
+        if not ch.status.paused:
+            self.gateway.spawn(actions.queue_pause(ch.interface, True, WRAPUP_REASON), agent=ch.agent_id)
+        old = self._timers.pop(ch.interface, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, until - time.time())
+        self._timers[ch.interface] = asyncio.get_running_loop().call_later(
+            delay, self.enqueue, WrapupDue(ch.interface, until))
+        log.info("wrapup_started", agent=ch.agent_id, seconds=round(delay, 1))
+
+    def due(self, item: WrapupDue) -> None:
+        """Applied in stream order: the wrap-up is over unless something newer replaced it."""
+        self._timers.pop(item.interface, None)
+        self.on_changes(self.book.end_wrapup(item.interface, item.until, time.time()))
+        self.end_pause(item.interface)
+
+    def end_pause(self, interface: str) -> None:
+        """Unpause a member whose only pause is the wrap-up (a timer lost in a restart ends here too)."""
+        status = self.book.status_of(interface)
+        if status.wrapup_until is None and any(m.paused and m.reason == WRAPUP_REASON for m in status.memberships):
+            account = self.book.by_interface.get(interface)
+            self.gateway.spawn(actions.queue_pause(interface, False), agent=account.id if account else None)
+
+    def close(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
