@@ -1,0 +1,101 @@
+"""A caller whose number the product's dialplan shortens, as Asterisk 22 reports it.
+
+asterisk_conf/ [from-trunk] strips a leading ``+86`` (or ``0086``) with
+``Set(CALLERID(num)=${CALLERID(num):3})``. What real Asterisk does then: the ``Set``
+step's Newexten still shows the old number, then ``NewCallerid`` (Privilege call,all, the
+channel block with the new number, ``CID-CallingPres: 0 (Presentation Allowed, Not
+Screened)``; as in trace 08 line ~8330), then the next step's Newexten with the new number,
+and everything after (Answer's Newexten and Newstate, QueueCallerJoin, AgentCalled, the
+agent leg's connected line) carries the new number. No NewCallerid when nothing changes.
+
+No recording of this exact call exists yet (tests/traces/17_callerid_normalized.ami is
+being recorded): this test checks the simulator against that known sequence, with the
+FastAGI IVR answering and the recorded actions of trace 02 around the call, over AMI.
+"""
+
+from __future__ import annotations
+
+from ivr import IvrServer
+from pbxsim.scripts import CallerScript, Phone
+from pbxsim.sim import PbxSim, SimConfig
+from tests.conformance.recorder import Recorder
+from tests.conformance.test_agi_ivr import CONF, SPEED
+from tests.conformance.trace import Headers, trace_path
+
+NATIONAL = "13812345678"
+
+
+async def call_from(number: str) -> list[Headers]:
+    """The AMI stream of a call from ``number`` to 96588, 1 pressed in the IVR, answered by 1001."""
+    ivr = IvrServer(store=None, host="127.0.0.1", port=0)
+    await ivr.start()
+    sim = PbxSim(SimConfig(conf_dir=str(CONF), time_scale=SPEED, agi_host="127.0.0.1", agi_port=ivr.port))
+    await sim.start()
+    try:
+        rec = Recorder(trace_path("02"))
+        await rec.connect(sim.ami_port)
+        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, events, QueueAdd 1001 ...
+            await rec.act(aid)
+        sim.set_phone("1001", Phone(answer_after=1.5))
+        call = await sim.place_call(CallerScript(number=number, name="Li Na", keys="1", keys_at=1.5,
+                                                 hangup_after_answer=4.5))
+        await rec.event("Hangup", count=2)
+        assert call.answered_by == "PJSIP/1001"
+        for aid in ("a6", "a7"):
+            await rec.act(aid)
+        await rec.closed.wait()
+        return rec.received
+    finally:
+        await sim.stop()
+        await ivr.stop()
+
+
+def caller_story(got: list[Headers]) -> list[tuple[str, str, str]]:
+    """(event, application or state, CallerIDNum) of the caller's channel up to its answer."""
+    out = []
+    for h in got:
+        ev = h.get("Event")
+        if not (h.get("Channel") or "").startswith("PJSIP/caller-") or ev not in ("Newchannel", "Newexten",
+                                                                               "NewCallerid", "Newstate"):
+            continue
+        out.append((ev, h.get("Application") or h.get("ChannelStateDesc") or "", h.get("CallerIDNum") or ""))
+        if ev == "Newstate" and h.get("ChannelState") == "6":
+            break
+    return out
+
+
+async def test_a_plus_86_caller_is_shortened_with_newcallerid_where_asterisk_sends_it() -> None:
+    got = await call_from("+8613812345678")
+    assert caller_story(got) == [
+        ("Newchannel", "Ring", "+8613812345678"),
+        ("Newexten", "NoOp", "+8613812345678"),
+        ("Newexten", "GotoIf", "+8613812345678"),
+        ("Newexten", "Set", "+8613812345678"),
+        ("NewCallerid", "Ring", NATIONAL),
+        ("Newexten", "GotoIf", NATIONAL),
+        ("Newexten", "Answer", NATIONAL),
+        ("Newstate", "Up", NATIONAL)]
+    [changed] = [h for h in got if h.get("Event") == "NewCallerid" and h.get("Channel", "").startswith("PJSIP/caller-")]
+    assert [k for k, _ in changed] == [
+        "Event", "Privilege", "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+        "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten", "Priority",
+        "Uniqueid", "Linkedid", "CID-CallingPres"]
+    assert (changed.get("Privilege"), changed.get("Context"), changed.get("Exten"), changed.get("Priority"),
+            changed.get("CallerIDName"), changed.get("CID-CallingPres")) == (
+        "call,all", "from-trunk", "96588", "3", "Li Na", "0 (Presentation Allowed, Not Screened)")
+    # the queue and the agent's ring come after it and carry the national number
+    order = [h.get("Event") for h in got if h.get("Event") in ("NewCallerid", "QueueCallerJoin", "AgentCalled")]
+    assert order == ["NewCallerid", "QueueCallerJoin", "AgentCalled"]
+    for ev in ("QueueCallerJoin", "AgentCalled", "AgentConnect", "AgentComplete"):
+        [h] = [h for h in got if h.get("Event") == ev]
+        assert h.get("CallerIDNum") == NATIONAL, ev
+    ringing = next(h for h in got if h.get("Event") == "Newstate" and h.get("Channel", "").startswith("PJSIP/1001-"))
+    assert ringing.get("ConnectedLineNum") == NATIONAL
+    ivr_vars = {h.get("Variable"): h.get("Value") for h in got if h.get("Event") == "VarSet"}
+    assert ivr_vars.get("CTI_IVR_PATH") == "main,support"  # the IVR ran as for any caller
+
+
+async def test_a_national_caller_gets_no_newcallerid() -> None:
+    got = await call_from(NATIONAL)
+    assert [h for h in got if h.get("Event") == "NewCallerid"] == []
+    assert [a for ev, a, _ in caller_story(got) if ev == "Newexten"] == ["NoOp", "GotoIf", "GotoIf", "Answer"]
