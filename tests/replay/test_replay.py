@@ -251,3 +251,23 @@ async def test_05_empty_queue_calls_are_no_agent_work_orders(db_dsn: str, tmp_pa
         # C: 1001 was rung, then paused while ringing (the ring goes on), then the queue emptied
         pop = await panels["1001"].expect("call_ringing")
         await panels["1001"].expect("call_ended", lambda d: d["linkedid"] == pop["linkedid"])
+
+
+async def test_17_a_caller_id_the_dialplan_normalised_is_the_one_popped_and_filed(db_dsn: str, tmp_path: Path) -> None:
+    """Recorded on Asterisk 22.10.1 with the shipped dialplan: +8613812345678 and 008613900001111 arrive,
+    from-trunk strips the prefixes (NewCallerid), 1001 answers both (tests/traces/17_callerid_normalized.md)."""
+    async with replayed("17", db_dsn, tmp_path) as (stack, replay, panels):
+        await replay.play()
+        await settle(stack)
+        pops = panels["1001"].of_type("call_ringing")
+        assert [p["caller_number"] for p in pops] == ["13812345678", "13900001111"]
+        assert pops[0]["caller_name"] == "Zhang Wei"
+        answered = [p for p in panels["1001"].of_type("pop_update") if p["state"] == "answered"]
+        assert {p["caller_number"] for p in answered} == {"13812345678", "13900001111"}
+        status, body = await panels["1900"].get("/api/workorders", caller="13812345678")
+        assert status == 200 and len(body["workorders"]) == 1, body
+        status, full = await panels["1900"].get(f"/api/workorders/{body['workorders'][0]['ref']}")
+        wo = full["workorder"]
+        assert (wo["caller_number"], wo["caller_name"], wo["disposition"]) == ("13812345678", "Zhang Wei", "answered")
+        changes = [e["data"] for e in wo["events"] if e["kind"] == "caller_id"]
+        assert changes == [{"from": {"number": "+8613812345678", "name": "Zhang Wei"}}]

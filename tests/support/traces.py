@@ -26,6 +26,8 @@ from pathlib import Path
 TRACES = Path(os.environ.get("CTI_TRACES_DIR", Path(__file__).resolve().parents[3] / "shared" / "ami-traces"))
 #: The Asterisk configuration the traces were recorded with.
 RECORDED_CONF = TRACES / "conf"
+#: Traces this project recorded itself (with the shipped asterisk_conf/), kept beside the tests using them.
+OWN_TRACES = Path(__file__).resolve().parents[1] / "traces"
 
 _MARK = re.compile(rb"^# t=([0-9.]+) (<<|>>|--)(.*)$")
 
@@ -62,13 +64,14 @@ class Msg:
 
 
 def trace_path(name: str) -> Path:
-    """``trace_path("02")`` → the .ami file whose name starts with 02_."""
-    if (TRACES / name).exists():
-        return TRACES / name
-    found = sorted(p for p in TRACES.glob(f"{name}_*.ami") if ".reconnect." not in p.name)
-    if not found:
-        raise FileNotFoundError(f"no trace {name} in {TRACES}")
-    return found[0]
+    """``trace_path("02")`` → the .ami file whose name starts with 02_ (shared traces, then tests/traces)."""
+    for folder in (TRACES, OWN_TRACES):
+        if (folder / name).exists():
+            return folder / name
+        found = sorted(p for p in folder.glob(f"{name}_*.ami") if ".reconnect." not in p.name)
+        if found:
+            return found[0]
+    raise FileNotFoundError(f"no trace {name} in {TRACES} or {OWN_TRACES}")
 
 
 def parse_chunks(path: Path) -> list[Chunk]:
