@@ -1,0 +1,1 @@
+"""Engines: the dialplan and its applications, queues, Dial, FastAGI, scripted callers (on the kernel)."""

@@ -1,0 +1,1 @@
+"""Features: Local channels, transfers, ConfBridge, ChanSpy, MixMonitor, moves; each registers on the kernel."""

@@ -222,7 +222,7 @@ class Atxfer:
         """Hook: the owner of the customer's bridge saw a hangup during the Atxfer.
 
         ``ch`` is the channel whose task runs the owner (queue caller, Dial caller, or None
-        for a bridge_talk). Ends the call as Asterisk does; the owner then ends its dialplan.
+        for a talk loop). Ends the call as Asterisk does; the owner then ends its dialplan.
         """
         kernel, agent, customer = self.kernel, self.transferer, self.transferee
         if self.phase != "consult":

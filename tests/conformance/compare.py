@@ -6,7 +6,8 @@ What is compared, and what is ignored (and why):
   accounting noise; README says Cdr-vs-Hangup order varies run to run), ``DeviceStateChange``
   and ``ExtensionStatus`` (their position relative to channel events varies between runs,
   README "QueueMemberStatus ... order varies"), ``NewConnectedLine``/``DialState``/
-  ``NewCallerid`` (SIP signalling detail), ``FullyBooted``/``SuccessfulAuth`` (session noise,
+  ``NewCallerid`` (SIP signalling detail; a test whose dialplan changes the caller's number
+  compares NewCallerid after all, ``assert_same_call(keep=...)``), ``FullyBooted``/``SuccessfulAuth`` (session noise,
   uptime/addresses), ``Newexten`` (the caller's dialplan path is checked separately as the list
   of applications it ran; the agent leg's ``AppQueue`` line is not).
 - Ignored fields: timestamps, ids (Uniqueid, Linkedid, channel suffixes and bridge ids are
@@ -109,13 +110,14 @@ class Item:
         return f"<{self.event} {body}>"
 
 
-def reduce(msgs: Iterable[Headers], fields: tuple[str, ...] = KEY_FIELDS, aliases: Aliases | None = None) -> list[Item]:
-    """Events of ``msgs`` (noise dropped) as comparable items."""
+def reduce(msgs: Iterable[Headers], fields: tuple[str, ...] = KEY_FIELDS, aliases: Aliases | None = None,
+           noise: frozenset[str] | set[str] = NOISE) -> list[Item]:
+    """Events of ``msgs`` (``noise`` dropped) as comparable items."""
     aliases = aliases or Aliases()
     out = []
     for h in msgs:
         ev = h.get("Event")
-        if not ev or ev in NOISE:
+        if not ev or ev in noise:
             continue
         keep = {k: aliases.norm(k, h.get(k) or "") for k in fields if h.get(k) is not None}
         timed = {k: h.get(k) for k in TIMED if h.get(k) is not None}
@@ -176,21 +178,26 @@ def caller_apps(msgs: Iterable[Headers], channel_prefix: str = "PJSIP/caller-") 
 
 
 def assert_same_call(recorded: list[Headers], got: list[Headers], ignore: frozenset[str] = frozenset(),
-                     dialplan: bool = True) -> None:
+                     dialplan: bool = True, keep: frozenset[str] = frozenset(),
+                     also: tuple[str, ...] = ()) -> None:
     """The simulator's events tell the same story as the recording (see module docstring).
 
     ``ignore``: more fields not to compare; ``dialplan=False``: the caller's path through
-    the dialplan is not compared (a FastAGI IVR instead of the recorded Background/WaitExten).
+    the dialplan is not compared (a FastAGI IVR instead of the recorded Background/WaitExten);
+    ``keep``: noise events compared after all, each also a milestone (NewCallerid of a caller
+    whose number the dialplan changes); ``also``: more fields compared (CallerIDNum).
     """
-    fields = tuple(f for f in KEY_FIELDS if f not in ignore)
-    rec_items = reduce(unsolicited(recorded), fields)
-    got_items = reduce(unsolicited(got), fields)
+    fields = tuple(f for f in KEY_FIELDS + also if f not in ignore)
+    noise = NOISE - keep
+    milestones = MILESTONES | keep
+    rec_items = reduce(unsolicited(recorded), fields, noise=noise)
+    got_items = reduce(unsolicited(got), fields, noise=noise)
     rg, gg = groups(rec_items), groups(got_items)
     assert sorted(gg) == sorted(rg), f"different channels/bridges/members:\nrecorded {sorted(rg)}\ngot      {sorted(gg)}"
     for key in rg:
         assert gg[key] == rg[key], f"{key} differs:\nrecorded {rg[key]}\ngot      {gg[key]}"
-    rm = [i.event for i in rec_items if i.event in MILESTONES]
-    gm = [i.event for i in got_items if i.event in MILESTONES]
+    rm = [i.event for i in rec_items if i.event in milestones]
+    gm = [i.event for i in got_items if i.event in milestones]
     assert gm == rm, f"milestones differ:\nrecorded {rm}\ngot      {gm}"
     if dialplan:
         assert caller_apps(got) == caller_apps(recorded), "the caller ran a different dialplan path"
