@@ -26,7 +26,7 @@ export function createModel() {
     marquee: [],
     agents: new Map(), // supervisors: id -> view
     calls: new Map(), // supervisors: linkedid -> call view
-    ended: new Set(), // linkedids already ended: a late call_update must not bring them back
+    ended: new Set(), // linkedids already ended: a late pop_update or call_update must not bring them back
     busyReasons: [],
     queues: [], // the queues this agent may sign in to (snapshot.queues)
     offset: 0, // server clock minus browser clock, seconds: every timer runs on the server's clock
@@ -177,11 +177,6 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     figures.reset();
   }
 
-  /** A call_update about the agent's own pop (it has the customer lookup) rather than a supervisor's call view. */
-  function isPop(d) {
-    return d && Object.prototype.hasOwnProperty.call(d, "customer_class");
-  }
-
   const HANDLERS = {
     snapshot: onSnapshot,
     agent_state(d) {
@@ -207,17 +202,20 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
       pop.render();
       pop.announce(d);
     },
+    pop_update(d) {
+      // the agent's own pop, refreshed: answered, held, consult, conference, customer found
+      if (S.ended.has(d.linkedid)) return;
+      if (!S.pop || S.pop.linkedid === d.linkedid || S.pop.state !== "answered") {
+        const learned = d.customer && !(S.pop && S.pop.linkedid === d.linkedid && S.pop.customer);
+        if (learned) pop.announce(d);
+        S.pop = d;
+        S.popAt = performance.now();
+        pop.render();
+      }
+    },
     call_update(d) {
-      if (isPop(d)) {
-        if (S.ended.has(d.linkedid)) return;
-        if (!S.pop || S.pop.linkedid === d.linkedid || S.pop.state !== "answered") {
-          const learned = d.customer && !(S.pop && S.pop.linkedid === d.linkedid && S.pop.customer);
-          if (learned) pop.announce(d);
-          S.pop = d;
-          S.popAt = performance.now();
-          pop.render();
-        }
-      } else if (S.isSupervisor() && !S.ended.has(d.linkedid)) {
+      // a live call's one-line view (the supervisors' list)
+      if (S.isSupervisor() && !S.ended.has(d.linkedid)) {
         S.calls.set(d.linkedid, d);
         supervisor.renderCalls();
       }

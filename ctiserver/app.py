@@ -43,6 +43,7 @@ from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
 from ctiserver.stats.service import StatsService
 from ctiserver.store import Store, StoreUnavailable
+from ctiserver.supervision.service import Supervision
 from ctiserver.web.app import WebServices, create_app
 from ctiserver.workorders.projection import WorkOrderRecorder
 from ctiserver.workorders.service import WorkOrderQueries
@@ -129,8 +130,14 @@ class App:
         self.accounts = Accounts(store, book)
         self.agents = AgentService(book, gateway, cc.busy_reasons, cc.queues)
 
-        subs.ami += [self.recordings]
-        subs.calls += [workorders, customers, reactions, notifier, today, CallLog(directory)]
+        sv = cfg.supervision
+        self.supervision = Supervision(tracker, book, gateway, workorders.on_call_event, hub,
+                                       show_agent_modes=sv.show_agent_modes, ring_seconds=sv.ring_seconds,
+                                       take_over=tracker.intend_takeover)
+
+        subs.ami += [self.recordings, self.supervision]
+        subs.owners += [self.supervision.owns]
+        subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, CallLog(directory)]
         subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due
@@ -139,6 +146,7 @@ class App:
         store.on_health = link.changed
         core.followups = lambda: list(gateway.tasks)
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
+        self.snapshots.extras.append(self.supervision.snapshot)
         self._closers = [wrapups.close, self.marquee.close]
         return core
 
@@ -147,6 +155,7 @@ class App:
                            calls=self.calls, consults=self.consults, conferences=self.conferences,
                            recordings=self.recordings, workorders=WorkOrderQueries(self.store),
                            marquee=self.marquee, link=self.link, snapshots=self.snapshots,
+                           supervision=self.supervision, store=self.store,
                            stats=StatsService(self.store, service_level_seconds=self.config.callcenter
                                               .service_level_seconds, queues=self.config.callcenter.queues))
 

@@ -90,6 +90,12 @@ class DemoConfig:
 
 
 @dataclass(frozen=True)
+class SupervisionConfig:
+    show_agent_modes: tuple[str, ...] = setting(("whisper", "barge"), "monitoring modes the monitored agent's panel shows (listen, whisper, barge)")
+    ring_seconds: int = setting(20, "seconds the supervisor's phone rings before a monitor or intercept gives up")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -108,6 +114,7 @@ class Config:
     ivr: IvrConfig = field(default_factory=IvrConfig)
     callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
+    supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -201,6 +208,12 @@ def _validate(config: Config) -> None:
             ok = False
         if not ok:
             raise ConfigError(f"setting callcenter.wrapup_per_queue: {item!r} is not queue=seconds")
+    unknown_modes = set(config.supervision.show_agent_modes) - {"listen", "whisper", "barge"}
+    if unknown_modes:
+        raise ConfigError(f"setting supervision.show_agent_modes: {', '.join(sorted(unknown_modes))} "
+                          "is not listen, whisper or barge")
+    if not 5 <= config.supervision.ring_seconds <= 120:
+        raise ConfigError("setting supervision.ring_seconds: must be 5 to 120")
     if not config.server.stop_timeout > 0:
         raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
     if config.callcenter.wrapup_seconds < 0:

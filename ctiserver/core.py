@@ -7,7 +7,7 @@ rebuilt from ``QueueStatus`` and ``CoreShowChannels`` before any later event is 
 The core owns the two pieces of live state (the call tracker and the agent book) and hands
 what changed to the capabilities that subscribed, in a fixed order:
 
-- ``on_ami_event(e)``: every typed AMI event (recordings);
+- ``on_ami_event(e)``: every typed AMI event (recordings, supervision);
 - ``on_call_event(ce)``: every call event the tracker derives (work orders, customer lookup,
   follow-up actions, panel pushes, ...), after the agent book has applied it;
 - ``on_agent_change(ch)``: every change of an agent's shown state (log, pushes, wrap-up).
@@ -54,6 +54,8 @@ class Subscribers:
     """Who hears what, in the order given."""
 
     ami: list[AmiEventListener] = field(default_factory=list)
+    # a capability's own channels (a supervisor's spy channel): not calls, the tracker never sees them
+    owners: list[Callable[[object], bool]] = field(default_factory=list)
     calls: list[CallEventListener] = field(default_factory=list)
     agents: list[AgentChangeListener] = field(default_factory=list)
     # confirmed sign-in changes (interface), and internal stream items by type
@@ -130,6 +132,8 @@ class Core:
             return
         for listener in self.subscribers.ami:
             listener.on_ami_event(e)
+        if any(owns(e) for owns in self.subscribers.owners):
+            return
         if isinstance(e, MemberState):
             if e.kind != "list":  # list items belong to whoever asked for them
                 self.agent_changes(self.book.apply_member(e))
@@ -165,7 +169,8 @@ class Core:
         now = up.at
         members = [e for m in status.events if isinstance(e := translate(m), MemberState)]
         entries = [e for m in status.events if m.name == "QueueEntry" and (e := translate(m)) is not None]
-        snaps = [e for m in channels.events if m.name == "CoreShowChannel" and (e := translate(m)) is not None]
+        snaps = [e for m in channels.events if m.name == "CoreShowChannel" and (e := translate(m)) is not None
+                 and not any(owns(e) for owns in self.subscribers.owners)]
         for ce in self.tracker.resync(snaps, entries, now):
             self.call_event(ce)
         self.agent_changes(self.book.resync_members(members, now))

@@ -106,6 +106,27 @@ class RecordingStopped(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SpyStarted:
+    """ChanSpyStart: the spyer channel (a supervisor's phone) hears the spyee (an agent's channel)."""
+
+    at: float
+    spyer_uniqueid: str
+    spyer_channel: str
+    spyee_uniqueid: str
+    spyee_linkedid: str
+    spyee_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpyStopped:
+    """ChanSpyStop: the spyer no longer hears the spyee (either hung up, or the spyee went away)."""
+
+    at: float
+    spyer_uniqueid: str
+    spyer_channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class DialEnded(ChannelEvent):
     dest_uniqueid: str
     dest_channel: str
@@ -319,6 +340,9 @@ _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
     "Hold": lambda m: ChannelHold(*_chan(m), True),
     "Unhold": lambda m: ChannelHold(*_chan(m), False),
     "VarSet": lambda m: VariableSet(*_chan(m), _s(m, "Variable"), _s(m, "Value")),
+    "ChanSpyStart": lambda m: SpyStarted(m.timestamp, _s(m, "SpyerUniqueid"), _s(m, "SpyerChannel"),
+                                         _s(m, "SpyeeUniqueid"), _s(m, "SpyeeLinkedid"), _s(m, "SpyeeChannel")),
+    "ChanSpyStop": lambda m: SpyStopped(m.timestamp, _s(m, "SpyerUniqueid"), _s(m, "SpyerChannel")),
     "MixMonitorStart": lambda m: RecordingStarted(*_chan(m)),
     "MixMonitorStop": lambda m: RecordingStopped(*_chan(m)),
     "DialEnd": lambda m: DialEnded(*_chan(m), *_dest(m), _s(m, "DialStatus")),

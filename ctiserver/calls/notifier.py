@@ -18,10 +18,9 @@ from typing import Callable, Protocol
 
 from ctiserver.calls import model as cm
 from ctiserver.calls.views import build_pop, call_view
-from ctiserver.push.hub import Audience
+from ctiserver.push.hub import SUPERVISORS, Audience, Publisher
 from ctiserver.workorders.projection import final_agent, ref_for
 
-SUPERVISORS = Audience.roles({"supervisor", "admin"})
 POP_UPDATE = "pop_update"
 
 Push = tuple[str, dict, Audience]

@@ -337,6 +337,12 @@ class CallTracker:
     def drop_hangup(self, call: Call, previous: str) -> None:
         call.hangup_by = previous
 
+    def intend_takeover(self, call: Call, interface: str) -> None:
+        """A supervisor took the customer over (intercept): the rest of the call is theirs."""
+        if call.agent_interface and call.agent_interface != interface:
+            call.previous_agents.append(call.agent_interface)
+        call.agent_interface, call.agent_leg = interface, ""
+
     def room_call(self, room: str) -> Call | None:
         """The call a conference room was made for."""
         return self.calls.get(self.rooms.get(room, ""))

@@ -7,7 +7,7 @@ a supervisor sees every agent and every live call too.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ctiserver.agents.book import Account, AgentBook
 from ctiserver.calls.notifier import CallNotifier
@@ -27,6 +27,7 @@ class Snapshots:
         self.link = link
         self.today = today
         self.config = config
+        self.extras: list[Callable[[Account], dict]] = []  # what capabilities add to a user's snapshot
 
     def pop_for(self, agent_id: str) -> dict | None:
         """The pop of the call ``agent_id`` is on or rung for, if any."""
@@ -58,4 +59,5 @@ class Snapshots:
             "queues": list(account.queues or cc.queues),
             "server_time": now,  # durations are shown against the server's clock, not the browser's
             "hold_warning_seconds": cc.hold_warning_seconds,  # the panel warns past this hold time
+            **{k: v for extra in self.extras for k, v in extra(account).items()},
         }

@@ -316,6 +316,17 @@ class Store:
                                  "ORDER BY w.created_at, w.id", start, end)
         return [_work_order(r) for r in rows]
 
+    async def events_of_kinds(self, kinds: tuple[str, ...], start: dt.datetime, end: dt.datetime,
+                              limit: int = 500) -> list[dict]:
+        """Work-order history entries of these kinds in ``[start, end)``, newest first, with their call's ref."""
+        rows = await self._fetch(
+            "SELECT e.id, e.kind, e.at, e.data, e.linkedid, w.ref FROM work_order_events e "
+            "LEFT JOIN work_orders w ON w.linkedid = e.linkedid "
+            "WHERE e.kind = ANY($1::text[]) AND e.at >= $2 AND e.at < $3 ORDER BY e.at DESC, e.id DESC LIMIT $4",
+            list(kinds), start, end, limit)
+        return [{"id": r["id"], "kind": r["kind"], "at": r["at"].isoformat(), "data": r["data"] or {},
+                 "linkedid": r["linkedid"], "ref": r["ref"]} for r in rows]
+
     async def ring_ends(self, start: dt.datetime, end: dt.datetime) -> list[RingEnd]:
         """Agents rung without answering in ``[start, end)`` (``ring_ended`` events; ``why`` says how)."""
         return await self._run(lambda c: daily.ring_ends(c, start, end))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -13,6 +14,7 @@ from ctiserver.agents.service import AgentService
 from ctiserver.calls.commands import CallCommands
 from ctiserver.calls.conference import Conferences
 from ctiserver.calls.consult import Consults
+from ctiserver.calls.ivr_routes import routes as ivr_routes
 from ctiserver.calls.recording import Recorder
 from ctiserver.calls.routes import routes as call_routes
 from ctiserver.config import Config
@@ -23,8 +25,9 @@ from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
 from ctiserver.stats.routes import routes as stats_routes
 from ctiserver.stats.service import StatsService
+from ctiserver.supervision.routes import routes as supervision_routes
+from ctiserver.supervision.service import Supervision
 from ctiserver.web import keys
-from ctiserver.web.ivr_routes import routes as ivr_routes
 from ctiserver.web.keys import HUB, SESSIONS, SOCKETS, THROTTLE
 from ctiserver.web.middleware import auth_middleware, error_middleware, security_headers
 from ctiserver.web.routes import routes
@@ -55,6 +58,8 @@ class WebServices:
     stats: StatsService
     link: LinkStatus
     snapshots: Snapshots
+    supervision: Supervision
+    store: Any
 
 
 def create_app(services: WebServices, static_dir: Path | str | None = None) -> web.Application:
@@ -73,11 +78,14 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
     app[keys.STATS] = services.stats
     app[keys.LINK] = services.link
     app[keys.SNAPSHOTS] = services.snapshots
+    app[keys.SUPERVISION] = services.supervision
+    app[keys.STORE_READER] = services.store
     http = services.config.http
     app[SESSIONS] = SessionSigner(http.session_secret, http.session_hours)
     app[THROTTLE] = LoginThrottle()
     app[SOCKETS] = {}
-    for table in (routes, agent_routes, workorder_routes, marquee_routes, stats_routes, call_routes, ivr_routes):
+    for table in (routes, agent_routes, workorder_routes, marquee_routes, stats_routes, call_routes, ivr_routes,
+                  supervision_routes):
         app.add_routes(table)
     app.router.add_get("/ws", websocket)
 

@@ -18,6 +18,7 @@ from ctiserver.push.hub import PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
 from ctiserver.stats.service import StatsService
+from ctiserver.supervision.service import Supervision
 from ctiserver.web.sessions import SessionSigner
 from ctiserver.web.throttle import LoginThrottle
 from ctiserver.workorders.service import WorkOrderQueries
@@ -35,6 +36,9 @@ MARQUEE = web.AppKey("marquee", MarqueeService)
 STATS = web.AppKey("stats", StatsService)
 LINK = web.AppKey("link", LinkStatus)
 SNAPSHOTS = web.AppKey("snapshots", Snapshots)
+SUPERVISION = web.AppKey("supervision", Supervision)
+# Read-only queries of the store that no service wraps (the supervision audit)
+STORE_READER = web.AppKey("store_reader", Any)
 SESSIONS = web.AppKey("sessions", SessionSigner)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 # Open websockets by session token, so that logging out closes that session's sockets too.

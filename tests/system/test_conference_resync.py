@@ -13,7 +13,7 @@ from ivr.server import IvrServer
 from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conftest import ROOT, running, stack_config
-from tests.system.test_call_control import (answered_call, answered_with_colleague_ready, channels_of, is_state, panels,
+from tests.support.calls import (answered_call, answered_with_colleague_ready, channels_of, is_state, panels,
                                              ready, workorder)
 from tests.system.test_consult_conference import in_sync, step
 

@@ -15,7 +15,7 @@ from playwright.async_api import expect
 
 from pbxsim.scripts import Phone
 from tests.support.browser import WAIT_MS
-from tests.system.test_call_control import (answered_call, answered_with_colleague_ready, channels_of, colleague_ready,
+from tests.support.calls import (answered_call, answered_with_colleague_ready, channels_of, colleague_ready,
                                              is_state, panels, ready, workorder)
 from tests.system.test_panel_calls import panel_on_call
 

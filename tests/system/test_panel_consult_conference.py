@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.support.browser import WAIT_MS
-from tests.system.test_call_control import colleague_ready, panels
+from tests.support.calls import colleague_ready, panels
 from tests.system.test_panel_calls import panel_on_call
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from pbxsim.scripts import CallerScript, Phone
-from tests.system.test_call_control import answered_call, colleague_ready, panels, ready, sim_event, workorder
+from tests.support.calls import answered_call, colleague_ready, panels, ready, sim_event, workorder
 from tests.support.panel import PanelClient
 
 

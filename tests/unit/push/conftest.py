@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import websockets

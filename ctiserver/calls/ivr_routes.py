@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ctiserver.web import keys
+from ctiserver.web.keys import CONFIG
 from ivr.menu import Menu, Node, load_menu
 
 log = structlog.get_logger(__name__)
@@ -36,16 +36,10 @@ def menu_json(menu: Menu) -> dict[str, Any]:
     return {"menu": menu.name, "start": menu.start, "nodes": [node_json(n) for n in menu.nodes.values()]}
 
 
-def _config(app: web.Application) -> Any:
-    """The server's config: under its own typed key where the app has one, else through the core."""
-    config_key = getattr(keys, "CONFIG", None)  # the typed keys are replacing CORE while this lands
-    return app[config_key] if config_key is not None else app[keys.CORE].config
-
-
 @routes.get("/api/ivr/nodes")
 async def ivr_nodes(request: web.Request) -> web.Response:
     """The IVR menu's nodes; none (still 200) when the menu file cannot be read."""
-    source = _config(request.app).ivr.menu_file or None
+    source = request.app[CONFIG].ivr.menu_file or None
     try:
         body = menu_json(load_menu(source))
     except (ValueError, OSError) as exc:  # MenuError is a ValueError, as is a file that is not UTF-8

@@ -1,0 +1,43 @@
+"""A monitoring session: one supervisor's phone spying on one agent's call, in one mode at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODES = ("listen", "whisper", "barge")
+# ChanSpy's start option for each mode (cti-spy: ChanSpy(PJSIP/<ext>,qdES${CTI_SPY_MODE}))
+CHANSPY_FLAG = {"listen": "", "whisper": "w", "barge": "B"}
+# ChanSpy option d: the DTMF digit that switches to each mode
+SWITCH_DIGIT = {"listen": "4", "whisper": "5", "barge": "6"}
+MODE_OF_DIGIT = {digit: mode for mode, digit in SWITCH_DIGIT.items()}
+# Channels the server Originates for monitoring carry this ChannelId prefix (Uniqueid = Linkedid),
+# so they are recognised in every event and after a restart.
+SPY_PREFIX = "cti-spy-"
+
+
+@dataclass(slots=True)
+class Session:
+    id: str  # the spy channel's ChannelId (its Uniqueid and Linkedid)
+    supervisor: str
+    supervisor_name: str
+    interface: str  # the supervisor's phone
+    linkedid: str  # the monitored call
+    agent: str
+    agent_interface: str
+    mode: str
+    requested_at: float
+    state: str = "ringing"  # ringing (the supervisor's phone) -> active (ChanSpyStart) -> ended
+    channel: str = ""  # the spy channel's name, once Asterisk made it
+    started_at: float | None = None
+    switching_to: str = ""  # a mode asked for, until Asterisk says the digit arrived
+    intercepting: bool = False
+    ended_at: float | None = None
+    end_reason: str = ""
+
+    def view(self, now: float) -> dict:
+        return {"id": self.id, "supervisor": self.supervisor, "supervisor_name": self.supervisor_name,
+                "linkedid": self.linkedid, "agent": self.agent, "mode": self.mode, "state": self.state,
+                "requested_at": self.requested_at, "since": self.started_at, "switching_to": self.switching_to or None,
+                "intercepting": self.intercepting,
+                "seconds": round(now - self.started_at, 1) if self.started_at is not None else 0.0,
+                "ended_at": self.ended_at, "end_reason": self.end_reason or None}

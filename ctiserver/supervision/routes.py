@@ -1,0 +1,65 @@
+"""Supervision API (supervisors and admins; 403 for agents, nothing sent to Asterisk).
+
+``GET /api/supervision``: the monitoring sessions now. ``POST /api/supervision/monitor``
+``{"linkedid", "mode": "listen"|"whisper"|"barge"}``: the supervisor's phone rings, then the
+session is live (pushed as ``supervision``). ``POST /api/supervision/mode`` ``{"mode"}``,
+``POST /api/supervision/stop`` ``{}``, ``POST /api/supervision/intercept`` ``{"linkedid"}``.
+``GET /api/supervision/audit?date=YYYY-MM-DD``: every supervision step of that day.
+Wrong state 409 with a code, bad input 400 naming the field, Asterisk away 503.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time as dtime, timedelta, timezone
+
+from aiohttp import web
+
+from ctiserver.web import validate as v
+from ctiserver.web.common import json, read_body, require_supervisor
+from ctiserver.web.keys import ACCOUNT, STORE_READER, SUPERVISION
+
+AUDIT_KINDS = ("monitor_requested", "monitor_started", "monitor_mode", "monitor_ended", "monitor_failed",
+               "intercept", "intercept_failed")
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/supervision")
+async def sessions(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "see the monitoring sessions")
+    return json({"sessions": request.app[SUPERVISION].views()})
+
+
+@routes.post("/api/supervision/monitor")
+async def monitor(request: web.Request) -> web.Response:
+    body = await read_body(request, {"linkedid": v.Field(str), "mode": v.Field(str)})
+    return json(await request.app[SUPERVISION].start(request[ACCOUNT], body["linkedid"], body["mode"]), 202)
+
+
+@routes.post("/api/supervision/mode")
+async def mode(request: web.Request) -> web.Response:
+    body = await read_body(request, {"mode": v.Field(str)})
+    return json(await request.app[SUPERVISION].switch(request[ACCOUNT], body["mode"]), 202)
+
+
+@routes.post("/api/supervision/stop")
+async def stop(request: web.Request) -> web.Response:
+    await read_body(request, {})
+    return json(await request.app[SUPERVISION].stop(request[ACCOUNT]), 202)
+
+
+@routes.post("/api/supervision/intercept")
+async def intercept(request: web.Request) -> web.Response:
+    body = await read_body(request, {"linkedid": v.Field(str)})
+    return json(await request.app[SUPERVISION].intercept(request[ACCOUNT], body["linkedid"]), 202)
+
+
+@routes.get("/api/supervision/audit")
+async def audit(request: web.Request) -> web.Response:
+    """Who monitored or intercepted which call, in which mode, when (from the work orders' history)."""
+    require_supervisor(request[ACCOUNT], "read the supervision log")
+    q = v.query(request.query, ("date",))
+    day = v.iso_date(q["date"], "date") if "date" in q else datetime.now(timezone.utc).date()
+    start = datetime.combine(day, dtime(0), timezone.utc)
+    entries = await request.app[STORE_READER].events_of_kinds(AUDIT_KINDS, start, start + timedelta(days=1))
+    return json({"date": day.isoformat(), "entries": entries})

@@ -1,0 +1,327 @@
+"""Monitoring and intercepting live calls, and what Asterisk's events say of them.
+
+- monitor: ``Originate`` of the supervisor's phone into ``cti-spy,<agent's extension>``
+  (``ChanSpy(PJSIP/<ext>,qdES<w|B>)``, ChannelId ``cti-spy-…``): the phone rings first, then
+  ``ChanSpyStart`` says the session is live (trace 09).
+- switch mode: ``PlayDTMF`` ``Receive=true`` of 4 / 5 / 6 on the supervisor's channel: ChanSpy's
+  ``d`` option reads it as listen / whisper / barge, so the phone does not ring again; the
+  ``DTMFEnd`` received on that channel confirms it.
+- stop: ``Hangup`` of the supervisor's channel. The server does the same when the call ends,
+  is moved away from the agent, goes on hold, into a consult or a conference: ChanSpy notices
+  a hangup only when a frame arrives (trace 09), so it is never left to notice by itself.
+- intercept: ``QueuePause`` of the agent with the reason ``intercepted``, then ``Bridge`` of the
+  customer with the supervisor's live channel (monitoring first when it is not): the customer
+  is never dropped nor queued again, the agent's leg is left alone and hung up.
+
+Every step is on the call's work order (``monitor_*``, ``intercept*``): the audit log a
+supervisor lists is read from there.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any, Callable
+
+import structlog
+
+from ctiserver.agents.book import Account, AgentBook
+from ctiserver.ami import actions
+from ctiserver.ami import events as ev
+from ctiserver.ami.gateway import AmiGateway
+from ctiserver.calls import model as cm
+from ctiserver.calls.tracker import CallTracker
+from ctiserver.errors import Conflict, Forbidden, InvalidInput
+from ctiserver.push.hub import SUPERVISORS, Audience, Publisher
+from ctiserver.supervision.model import CHANSPY_FLAG, MODE_OF_DIGIT, MODES, SPY_PREFIX, SWITCH_DIGIT, Session
+
+log = structlog.get_logger(__name__)
+
+SPY_CONTEXT = "cti-spy"
+INTERCEPTED = "intercepted"  # the busy reason an intercepted agent is left with
+EXTENSION = re.compile(r"[0-9]{2,20}")
+LINKEDID = re.compile(r"[A-Za-z0-9._-]{1,150}")
+
+
+class Supervision:
+    def __init__(self, tracker: CallTracker, book: AgentBook, gateway: AmiGateway,
+                 record: Callable[[cm.CallStep], None], hub: Publisher, *, show_agent_modes: tuple[str, ...],
+                 ring_seconds: int, take_over: Callable[[cm.Call, str], None]) -> None:
+        self.tracker = tracker
+        self.book = book
+        self.gateway = gateway
+        self.record = record
+        self.hub = hub
+        self.show_agent_modes = frozenset(show_agent_modes)
+        self.ring_seconds = ring_seconds
+        self.take_over = take_over  # the call is the supervisor's from now on (tracker intent)
+        self.sessions: dict[str, Session] = {}  # spy channel id -> session (live ones)
+        self.by_supervisor: dict[str, str] = {}
+
+    # -- what the routes call --------------------------------------------------------------
+
+    def owns(self, e: object) -> bool:
+        """Events of the supervisors' spy channels are this package's, not calls of their own."""
+        linkedid = getattr(e, "linkedid", "")
+        return isinstance(linkedid, str) and linkedid.startswith(SPY_PREFIX)
+
+    def views(self) -> list[dict]:
+        now = time.time()
+        return [s.view(now) for s in self.sessions.values()]
+
+    def snapshot(self, account: Account) -> dict:
+        return {"monitoring": self.views() if account.is_supervisor else []}
+
+    async def start(self, account: Account, linkedid: Any, mode: Any, *, intercepting: bool = False) -> dict:
+        """Ring the supervisor's phone; once answered it hears the agent's call in ``mode``."""
+        self._supervisor(account)
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode")
+        if account.id in self.by_supervisor:
+            raise Conflict("you are monitoring a call already: stop it first", code="already_monitoring")
+        call, interface, ext = self._monitorable(account, linkedid)
+        self.gateway.ready()
+        agent = self.book.by_interface.get(interface)
+        session = Session(f"{SPY_PREFIX}{uuid.uuid4().hex[:16]}", account.id, account.name, account.interface,
+                          call.linkedid, agent.id if agent else "", interface, mode, time.time(),
+                          intercepting=intercepting)
+        self.sessions[session.id] = session  # before the action: its events may come before the reply
+        self.by_supervisor[account.id] = session.id
+        self._step(session, "monitor_requested", {"mode": mode, "intercept": intercepting or None})
+        try:
+            await self.gateway.send(actions.originate(
+                account.interface, SPY_CONTEXT, ext, channel_id=session.id, timeout_ms=self.ring_seconds * 1000,
+                caller_id=f'"Monitor {session.agent or ext}" <{ext}>',
+                variables=f"CTI_SPY_MODE={CHANSPY_FLAG[mode]}"))
+        except BaseException as exc:
+            self._forget(session)
+            self._step(session, "monitor_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            raise
+        log.info("monitor_requested", linkedid=call.linkedid, agent=session.agent, supervisor=account.id, mode=mode)
+        self._publish(session)
+        return session.view(time.time())
+
+    async def switch(self, account: Account, mode: Any) -> dict:
+        """Change the mode of the live session: the digit ChanSpy's ``d`` option reads, as if keyed."""
+        self._supervisor(account)
+        if mode not in MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode")
+        session = self._own(account)
+        if session.state != "active" or not session.channel:
+            raise Conflict("the monitoring has not started yet: answer your phone first", code="not_active")
+        if mode != session.mode:
+            session.switching_to = mode
+            try:
+                await self.gateway.send({"Action": "PlayDTMF", "Channel": session.channel,
+                                         "Digit": SWITCH_DIGIT[mode], "Receive": "true"})
+            except BaseException:
+                session.switching_to = ""
+                raise
+            self._publish(session)
+        return session.view(time.time())
+
+    async def stop(self, account: Account) -> dict:
+        """End the caller's own session: its channel is hung up (ringing or live)."""
+        self._supervisor(account)
+        session = self._own(account)
+        session.end_reason = session.end_reason or "stopped"
+        if session.channel:
+            await self.gateway.send(actions.hangup(session.channel))
+        return session.view(time.time())
+
+    async def intercept(self, account: Account, linkedid: Any) -> dict:
+        """Take the caller over: from a live session at once, else monitoring starts first (the phone rings)."""
+        self._supervisor(account)
+        sid = self.by_supervisor.get(account.id)
+        if sid is None:
+            return await self.start(account, linkedid, "listen", intercepting=True)
+        session = self.sessions[sid]
+        if session.linkedid != linkedid:
+            raise Conflict("you are monitoring another call: stop it first", code="already_monitoring")
+        session.intercepting = True
+        if session.state == "active":
+            await self._bridge(session)
+        return session.view(time.time())
+
+    # -- Asterisk's side ---------------------------------------------------------------------
+
+    def on_ami_event(self, e: object) -> None:
+        match e:
+            case ev.ChannelCreated(uniqueid=uid, channel=channel) if uid in self.sessions:
+                self.sessions[uid].channel = channel
+            case ev.SpyStarted(spyer_uniqueid=uid, at=at) if uid in self.sessions:
+                self._started(self.sessions[uid], at)
+            case ev.DtmfReceived(uniqueid=uid, digit=digit) if uid in self.sessions and digit in MODE_OF_DIGIT:
+                self._switched(self.sessions[uid], MODE_OF_DIGIT[digit])
+            case ev.ChannelHungUp(uniqueid=uid) if uid in self.sessions:
+                self._ended(self.sessions[uid], time.time())
+
+    def on_call_event(self, ce: object) -> None:
+        call = getattr(ce, "call", None)
+        if call is None:
+            return
+        for session in [s for s in self.sessions.values() if s.linkedid == call.linkedid]:
+            if session.state == "intercepted":
+                self._after_intercept(session, call, ce)
+                continue
+            reason = self._why_over(session, call, ce)
+            if reason:
+                self._end_by_server(session, reason)
+
+    def _after_intercept(self, session: Session, call: cm.Call, ce: object) -> None:
+        if isinstance(ce, cm.AgentLegEnded) and ce.interface == session.agent_interface:
+            self.take_over(call, session.interface)  # the rest of the call is the supervisor's
+        elif isinstance(ce, cm.CallEnded) and session.channel:
+            self.gateway.spawn(actions.hangup(session.channel, None), linkedid=call.linkedid)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _supervisor(account: Account) -> None:
+        if not account.is_supervisor:
+            raise Forbidden("only supervisors may monitor or intercept calls")
+
+    def _own(self, account: Account) -> Session:
+        sid = self.by_supervisor.get(account.id)
+        if sid is None:
+            raise Conflict("you are not monitoring a call", code="not_monitoring")
+        return self.sessions[sid]
+
+    def _monitorable(self, account: Account, linkedid: Any) -> tuple[cm.Call, str, str]:
+        if not isinstance(linkedid, str) or not LINKEDID.fullmatch(linkedid):
+            raise InvalidInput("linkedid is not a call id", field="linkedid")
+        if not account.interface:
+            raise Conflict("your account has no phone to monitor with", code="no_phone")
+        call = self.tracker.calls.get(linkedid)
+        if call is None:
+            raise Conflict(f"no live call {linkedid}", code="no_call")
+        interface, leg = self.tracker.agent_leg(call)
+        if not leg or call.answered_at is None:
+            raise Conflict("the call has no agent on it yet", code="not_answered")
+        if call.held:
+            raise Conflict("the call is on hold", code="held")
+        if call.consulting:
+            raise Conflict("the agent is consulting: the customer is on hold", code="consult_active")
+        if call.conference or call.conference_pending:
+            raise Conflict("the call is a conference", code="conference")
+        if interface == account.interface:
+            raise InvalidInput("this is your own call", field="linkedid")
+        ext = interface.partition("/")[2]
+        if not EXTENSION.fullmatch(ext):
+            raise Conflict(f"the agent's phone {interface} cannot be monitored", code="not_monitorable")
+        return call, interface, ext
+
+    def _why_over(self, session: Session, call: cm.Call, ce: object) -> str:
+        if isinstance(ce, cm.CallEnded):
+            return "call_ended"
+        if call.agent_interface != session.agent_interface or (
+                isinstance(ce, cm.AgentLegEnded) and ce.interface == session.agent_interface):
+            return "transferred"
+        if call.held:
+            return "held"
+        if call.consulting:
+            return "consult"
+        if call.conference or call.conference_pending:
+            return "conference"
+        return ""
+
+    def _end_by_server(self, session: Session, reason: str) -> None:
+        session.end_reason = session.end_reason or reason
+        if session.channel:
+            self.gateway.spawn(actions.hangup(session.channel), linkedid=session.linkedid)
+
+    def _started(self, session: Session, at: float) -> None:
+        session.state, session.started_at = "active", at
+        self._step(session, "monitor_started", {"mode": session.mode})
+        log.info("monitor_started", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor,
+                 mode=session.mode)
+        self._publish(session)
+        self._tell_agent(session)
+        if session.intercepting:
+            self.gateway.run(self._bridge_quietly(session))
+
+    def _switched(self, session: Session, mode: str) -> None:
+        before, session.mode, session.switching_to = session.mode, mode, ""
+        if before == mode:
+            return
+        self._step(session, "monitor_mode", {"from": before, "to": mode})
+        log.info("monitor_mode", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor,
+                 mode=mode, previous=before)
+        self._publish(session)
+        self._tell_agent(session)
+
+    def _ended(self, session: Session, at: float) -> None:
+        intercepted = session.state == "intercepted"
+        call = self.tracker.calls.get(session.linkedid)
+        if intercepted and call is not None:  # the supervisor hung up: the customer's call is over too
+            customer = self.tracker.legs.get(self.tracker.customer_leg(call))
+            if customer is not None:
+                self.gateway.spawn(actions.hangup(customer.channel, None), linkedid=call.linkedid)
+        reason = session.end_reason or ("hung_up" if session.state == "active" else "no_answer")
+        session.ended_at, session.end_reason = at, reason
+        self._forget(session)
+        if not intercepted:
+            seconds = round(at - session.started_at, 1) if session.started_at is not None else 0.0
+            self._step(session, "monitor_ended", {"mode": session.mode, "why": reason, "seconds": seconds})
+            log.info("monitor_ended", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor,
+                     why=reason, seconds=seconds)
+        session.state = "ended"
+        self._publish(session)
+        self._tell_agent(session)
+
+    async def _bridge(self, session: Session) -> None:
+        """Intercept: the agent is left busy, the customer is bridged with the supervisor's channel."""
+        call = self.tracker.calls.get(session.linkedid)
+        customer = self.tracker.legs.get(self.tracker.customer_leg(call)) if call is not None else None
+        if call is None or customer is None:
+            raise Conflict("the call is over", code="no_call")
+        _, agent_leg = self.tracker.agent_leg(call)
+        agent = self.tracker.legs.get(agent_leg)
+        self._step(session, "intercept", {"from": session.agent})
+        # paused first: the agent stays busy ('intercepted') through the wrap-up that follows
+        await self.gateway.send(actions.queue_pause(session.agent_interface, True, INTERCEPTED))
+        previous = self.tracker.intend_move(call, "intercept")
+        session.state = "intercepted"
+        try:
+            await self.gateway.send(actions.bridge(customer.channel, session.channel))
+        except BaseException as exc:
+            self.tracker.drop_move(call, previous)
+            session.state = "active"
+            self._step(session, "intercept_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            raise
+        if agent is not None:  # left alone in the queue's bridge: released now, not when Asterisk notices
+            await self.gateway.send_quietly(actions.hangup(agent.channel, None), linkedid=call.linkedid)
+        log.info("intercepted", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor)
+        self._publish(session)
+
+    async def _bridge_quietly(self, session: Session) -> None:
+        try:
+            await self._bridge(session)
+        except Exception as exc:  # the monitoring goes on; the supervisor sees the failure
+            log.warning("intercept_failed", linkedid=session.linkedid, error=getattr(exc, "message", repr(exc)))
+            self._publish(session)
+
+    def _forget(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        if self.by_supervisor.get(session.supervisor) == session.id:
+            del self.by_supervisor[session.supervisor]
+
+    def _step(self, session: Session, kind: str, data: dict) -> None:
+        self.record(cm.CallStep(session.linkedid, kind, {"supervisor": session.supervisor, "agent": session.agent,
+                                                         **{k: v for k, v in data.items() if v is not None}},
+                                time.time()))
+
+    def _publish(self, session: Session) -> None:
+        view = session.view(time.time())
+        self.hub.publish("supervision", view, SUPERVISORS)
+
+    def _tell_agent(self, session: Session) -> None:
+        """The monitored agent's panel shows the modes the configuration says (default whisper and barge)."""
+        if not session.agent:
+            return
+        shown = session.state == "active" and session.mode in self.show_agent_modes
+        self.hub.publish("notice", {"kind": "monitoring", "active": shown,
+                                    "mode": session.mode if shown else None,
+                                    "by": session.supervisor_name if shown else None, "linkedid": session.linkedid},
+                         Audience.agents({session.agent}))
