@@ -68,7 +68,7 @@ class WorkOrderEvent:
 
 WORK_ORDER_COLUMNS = (
     "id", "ref", "linkedid", "direction", "caller_number", "caller_name", "customer_id", "customer_no",
-    "customer_name", "customer_class", "queue", "agent_id", "ivr_keys", "ivr_path", "status", "disposition",
+    "customer_name", "customer_class", "queue", "agent_id", "ivr_keys", "ivr_path", "call_state", "disposition",
     "created_at", "queued_at", "ringing_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds",
     "hangup_by", "category", "urgency", "department", "summary", "updated_at",
 )
@@ -92,7 +92,7 @@ class WorkOrder:
     agent_id: str | None = None
     ivr_keys: str | None = None
     ivr_path: Any = None
-    status: str | None = None
+    call_state: str | None = None
     disposition: str | None = None
     created_at: datetime | None = None
     queued_at: datetime | None = None

@@ -24,15 +24,18 @@ WORK_ORDER_FIELDS: dict[str, str] = {
     "ref": "text", "created_at": "time",
     "direction": "text", "caller_number": "text", "caller_name": "text",
     "customer_id": "int", "customer_class": "text", "queue": "text", "agent_id": "text",
-    "ivr_keys": "text", "ivr_path": "json", "status": "text", "disposition": "text",
+    "ivr_keys": "text", "ivr_path": "json", "call_state": "text", "disposition": "text",
     "queued_at": "time", "ringing_at": "time", "answered_at": "time", "ended_at": "time",
     "wait_seconds": "number", "talk_seconds": "number", "hangup_by": "text",
     "category": "text", "urgency": "text", "department": "text", "summary": "text",
 }
 
+# Columns renamed by a migration: an op journaled by an older server still applies.
+_RENAMED = {"status": "call_state"}
+
 WORK_ORDER_CHOICES: dict[str, frozenset[str | None]] = {
     "direction": frozenset({"inbound", "outbound"}),
-    "status": frozenset({"open", "queued", "ringing", "in_call", "ended", "completed"}),
+    "call_state": frozenset({"open", "queued", "ringing", "in_call", "ended", "completed"}),
     "disposition": frozenset({"answered", "abandoned", "no_agent", "no_answer", None}),
     "customer_class": frozenset({"vip", "ordinary", "not_customer", None}),
 }
@@ -130,7 +133,8 @@ class WorkOrderOp:
         _check_text("kind", self.kind, required=True, limit=64)
         if not isinstance(self.fields, dict) or not isinstance(self.data, dict):
             raise InvalidInput("fields and data must be dicts", field="fields")
-        object.__setattr__(self, "fields", {k: check_work_order_field(k, v) for k, v in self.fields.items()})
+        fields = {_RENAMED.get(k, k): v for k, v in self.fields.items()}  # ops journaled before a rename
+        object.__setattr__(self, "fields", {k: check_work_order_field(k, v) for k, v in fields.items()})
         object.__setattr__(self, "data", dict(_check_json("data", self.data)))
 
     @classmethod

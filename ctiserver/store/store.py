@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 _WO_SELECT = (
     "SELECT w.id, w.ref, w.linkedid, w.direction, w.caller_number, w.caller_name, w.customer_id, "
     "c.customer_no, c.name AS customer_name, w.customer_class, w.queue, w.agent_id, w.ivr_keys, w.ivr_path, "
-    "w.status, w.disposition, w.created_at, w.queued_at, w.ringing_at, w.answered_at, w.ended_at, "
+    "w.call_state, w.disposition, w.created_at, w.queued_at, w.ringing_at, w.answered_at, w.ended_at, "
     "w.wait_seconds, w.talk_seconds, w.hangup_by, w.category, w.urgency, w.department, w.summary, w.updated_at "
     "FROM work_orders w LEFT JOIN customers c ON c.id = w.customer_id"
 )
@@ -171,6 +171,10 @@ class Store:
     def pending(self) -> int:
         """Ops submitted and not yet committed."""
         return self._writer.pending
+
+    def observe_writes(self, on_batch: Callable[[int, float], None]) -> None:
+        """Be told (ops, seconds) of every batch committed to PostgreSQL (metrics)."""
+        self._writer.on_batch = on_batch
 
     def _health_changed(self, ok: bool) -> None:
         if self.on_health is not None:

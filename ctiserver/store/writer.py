@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import deque
 from itertools import islice
 from typing import Callable
@@ -58,6 +59,7 @@ class Writer:
         self._task: asyncio.Task | None = None
         self._failures: dict[str, int] = {}
         self.healthy = True
+        self.on_batch: Callable[[int, float], None] | None = None  # (ops, seconds) of each committed batch
         self.applied = 0
         self.rejected = 0
 
@@ -121,6 +123,7 @@ class Writer:
             batch = list(islice(self._pending, BATCH))
             if self._journal is not None:
                 await asyncio.to_thread(self._journal.sync)
+            started = time.perf_counter()
             try:
                 rejected = await self._apply(batch)
             except Exception as exc:  # noqa: BLE001 - every failure is retried, none is lost
@@ -129,6 +132,8 @@ class Writer:
                 delay = min(delay * 2, self.retry_max)
                 continue
             delay = self.retry_min
+            if self.on_batch is not None:
+                self.on_batch(len(batch), time.perf_counter() - started)
             self._set_health(True)
             for _ in batch:
                 self._pending.popleft()

@@ -48,13 +48,13 @@ async def test_07_hold_by_redirect_shows_on_hold_and_is_counted_on_the_work_orde
         a, b = await work_orders(panels["1900"])
         assert kinds(a).index("hold") < kinds(a).index("retrieve") < kinds(a).index("ended")
         assert event(a, "retrieve")["seconds"] == pytest.approx(4.0, abs=0.05)  # Redirect 4.461 -> Bridge 8.464
-        assert (event(a, "ended")["holds"], a["status"], a["disposition"]) == (1, "ended", "answered")
+        assert (event(a, "ended")["holds"], a["call_state"], a["disposition"]) == (1, "ended", "answered")
         assert a["agent_id"] == "1001"
         # B: the customer alone on music: the server asked to put them back into the queue
         assert event(b, "held_party_gone")["who"] == "agent"
         assert event(b, "requeued")["queue"] == "support"
         assert any(a.get("action") == "Redirect" and a.get("context") == "cti-queue" for a in replay.actions)
-        assert (b["status"], b["disposition"], b["agent_id"]) == ("ended", "answered", "1001")
+        assert (b["call_state"], b["disposition"], b["agent_id"]) == ("ended", "answered", "1001")
 
 
 async def test_08_transfers_end_the_first_agent_and_the_work_order_follows_the_call(db_dsn: str,
@@ -80,7 +80,7 @@ async def test_08_transfers_end_the_first_agent_and_the_work_order_follows_the_c
                                                       "by": "phone"}
         assert (event(attended, "consult")["outcome"], event(attended, "consult")["to"]) == ("completed", "1002")
         assert event(attended, "ended")["holds"] == 0
-        assert all(w["status"] == "ended" for w in wos)
+        assert all(w["call_state"] == "ended" for w in wos)
         # nobody stuck: each part leaves 1001 free (wrap-up, or signed out as the recorder did)
         assert states(panels["1001"], "1001") == [
             "ready", "ringing", "on_call", "wrap_up", "logged_out",
@@ -100,7 +100,7 @@ async def test_10_conference_keeps_both_agents_on_the_call_and_frees_them_when_i
         # one call, one work order: the customer's, answered by 1001, ended by hangups (not AgentComplete)
         assert len(wos) == 1
         wo = wos[0]
-        assert (wo["status"], wo["disposition"], wo["agent_id"]) == ("ended", "answered", "1001")
+        assert (wo["call_state"], wo["disposition"], wo["agent_id"]) == ("ended", "answered", "1001")
         assert kinds(wo)[-1] == "ended"
         # 1001 stays on the call while it moves into the conference, and is free when it ends;
         # 1002, Originate'd into the room, is on a call while there

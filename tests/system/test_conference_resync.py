@@ -332,4 +332,4 @@ async def test_the_customer_leaving_as_the_colleague_enters_the_room_leaves_nobo
         assert stack.sim.truth()["channels"] == []  # the colleague was not left alone in the room
         assert linkedid not in stack.core.tracker.calls
         wo = await workorder(stack, a, linkedid, ("conference_from_consult", "ended"))
-        assert wo["status"] == "ended" and wo["hangup_by"] == "caller"
+        assert wo["call_state"] == "ended" and wo["hangup_by"] == "caller"

@@ -246,7 +246,7 @@ async def test_conference_add_list_remove_then_it_ends_when_the_caller_leaves(st
         add = step(wo, "conference_add")
         assert (add["kind"], add["agent"], add["by"]) == ("agent", "1002", "1001")
         assert step(wo, "conference_remove")["participant"] == colleague
-        assert wo["agent_id"] == "1001" and wo["status"] == "ended"
+        assert wo["agent_id"] == "1001" and wo["call_state"] == "ended"
 
 
 async def test_conference_ends_when_only_one_party_is_left(stack) -> None:
@@ -279,7 +279,7 @@ async def test_conference_ends_when_only_one_party_is_left(stack) -> None:
         await b.expect("agent_state", lambda d: d["id"] == "1002" and d["state"] in ("wrap_up", "ready"))
         await a.expect("call_ended", lambda d: d["linkedid"] == linkedid)
         wo = await workorder(stack, a, linkedid, ("conference_add", "conference_left", "ended"))
-        assert wo["status"] == "ended" and wo["disposition"] == "answered"
+        assert wo["call_state"] == "ended" and wo["disposition"] == "answered"
 
 
 

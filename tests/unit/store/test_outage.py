@@ -49,9 +49,9 @@ async def events_in_db(dsn: str, linkedid: str) -> list[str]:
 
 def call_ops(linkedid: str) -> list[WorkOrderOp]:
     return [
-        WorkOrderOp.new(linkedid, "created", {"caller_number": "13800138000", "status": "open"}, at=T0),
-        WorkOrderOp.new(linkedid, "queued", {"queue": "support", "queued_at": T0 + 2, "status": "queued"}, at=T0 + 2),
-        WorkOrderOp.new(linkedid, "ended", {"ended_at": T0 + 9, "status": "ended", "disposition": "abandoned",
+        WorkOrderOp.new(linkedid, "created", {"caller_number": "13800138000", "call_state": "open"}, at=T0),
+        WorkOrderOp.new(linkedid, "queued", {"queue": "support", "queued_at": T0 + 2, "call_state": "queued"}, at=T0 + 2),
+        WorkOrderOp.new(linkedid, "ended", {"ended_at": T0 + 9, "call_state": "ended", "disposition": "abandoned",
                                             "wait_seconds": 7.0}, at=T0 + 9),
     ]
 
@@ -113,7 +113,7 @@ async def test_a_long_outage_backlog_lands_complete_and_in_order(db_dsn: str, pr
     store.on_health = health
     try:
         await proxy.stop()
-        ops = [WorkOrderOp.new("backlog.1", f"step{i}", {"status": "open"}, {"i": i}, at=T0) for i in range(450)]
+        ops = [WorkOrderOp.new("backlog.1", f"step{i}", {"call_state": "open"}, {"i": i}, at=T0) for i in range(450)]
         for op in ops:  # more than one batch: applied in several transactions
             store.submit(op)
         await health.until(lambda s: s == [False])

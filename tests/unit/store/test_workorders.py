@@ -10,6 +10,7 @@ import pytest
 from ctiserver.calls import model as m
 from ctiserver.errors import InvalidInput
 from ctiserver.store import Store, WorkOrderOp
+from ctiserver.store.ops import op_from_json
 from ctiserver.workorders.projection import customer_step, ops_for, ref_for
 
 AGENTS = {"PJSIP/1001": "1001", "PJSIP/1002": "1002"}
@@ -57,7 +58,7 @@ async def test_a_call_becomes_one_work_order_with_its_history(store: Store) -> N
     assert wo is not None
     j = wo.to_json()
     assert j["ref"] == ref and j["linkedid"] == "1700000000.1"
-    assert (j["disposition"], j["status"], j["agent_id"], j["queue"]) == ("answered", "ended", "1001", "support")
+    assert (j["disposition"], j["call_state"], j["agent_id"], j["queue"]) == ("answered", "ended", "1001", "support")
     assert j["wait_seconds"] == pytest.approx(1.5) and j["talk_seconds"] == pytest.approx(4.5)
     assert j["ivr_keys"] == "1" and j["ivr_path"] == ["main", "support"]
     assert j["started_at"] == dt.datetime.fromtimestamp(T0, dt.timezone.utc).isoformat()
@@ -69,8 +70,18 @@ async def test_a_call_becomes_one_work_order_with_its_history(store: Store) -> N
     assert await store.get_work_order("WO-20260101-NOSUCH00") is None
 
 
+async def test_an_op_journaled_before_the_call_state_rename_still_applies(store: Store) -> None:
+    """A journal left by an older server names the column status: it lands in call_state."""
+    old = op_from_json({"type": "work_order", "op_id": "00000000-0000-4000-8000-000000000001", "at": T0,
+                        "linkedid": "1700000000.9", "kind": "created", "fields": {"status": "queued"}, "data": {}})
+    store.submit(old)
+    await store.flush(timeout=10)
+    wo = await store.get_work_order("1700000000.9")
+    assert wo.to_json()["call_state"] == "queued"
+
+
 async def test_a_replayed_op_is_written_once(store: Store) -> None:
-    op = WorkOrderOp.new("1700000000.2", "created", {"caller_number": "13900139000", "status": "open"}, at=T0)
+    op = WorkOrderOp.new("1700000000.2", "created", {"caller_number": "13900139000", "call_state": "open"}, at=T0)
     store.submit(op)
     store.submit(op)
     await store.flush(timeout=10)
@@ -152,8 +163,8 @@ def test_ops_with_bad_values_fail_where_they_are_built() -> None:
 
 
 async def test_an_op_postgresql_refuses_is_set_aside_and_the_rest_land(store: Store, tmp_path) -> None:
-    bad = WorkOrderOp.new("b.1", "created", {"customer_id": 999999, "status": "open"}, at=T0)  # no such customer
-    good = WorkOrderOp.new("b.2", "created", {"status": "open"}, at=T0)
+    bad = WorkOrderOp.new("b.1", "created", {"customer_id": 999999, "call_state": "open"}, at=T0)  # no such customer
+    good = WorkOrderOp.new("b.2", "created", {"call_state": "open"}, at=T0)
     store.submit(bad)
     store.submit(good)
     await store.flush(timeout=10)
