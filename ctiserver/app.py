@@ -38,6 +38,7 @@ from ctiserver.config import Config
 from ctiserver.core import Core, Subscribers
 from ctiserver.customers.lookup import CustomerLookup
 from ctiserver.marquee.service import MarqueeService
+from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import ALL, PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
@@ -135,9 +136,16 @@ class App:
                                        show_agent_modes=sv.show_agent_modes, ring_seconds=sv.ring_seconds,
                                        take_over=tracker.intend_takeover)
 
+        self.metrics = Metrics(tracker, book, ami_up=lambda: core.ami_up, journal_depth=lambda: store.pending,
+                               websockets=hub.connections)
+        if hasattr(store, "observe_writes"):
+            store.observe_writes(self.metrics.on_db_batch)
+
+        subs.names += [self.metrics.on_raw_event]
         subs.ami += [self.recordings, self.supervision]
         subs.owners += [self.supervision.owns]
-        subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, CallLog(directory)]
+        subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
+                       CallLog(directory)]
         subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due
@@ -155,7 +163,7 @@ class App:
                            calls=self.calls, consults=self.consults, conferences=self.conferences,
                            recordings=self.recordings, workorders=WorkOrderQueries(self.store),
                            marquee=self.marquee, link=self.link, snapshots=self.snapshots,
-                           supervision=self.supervision, store=self.store,
+                           supervision=self.supervision, store=self.store, metrics=self.metrics,
                            stats=StatsService(self.store, service_level_seconds=self.config.callcenter
                                               .service_level_seconds, queues=self.config.callcenter.queues))
 
@@ -171,6 +179,7 @@ class App:
         await self.marquee.load()
         await self.today.load(self.store)
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
+        self._tasks.append(asyncio.create_task(self.metrics.sample_lag(), name="loop-lag"))
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer

@@ -48,6 +48,7 @@ class HttpConfig:
     port: int = setting(8080, "port the panel and API listen on")
     session_secret: str = setting("", "key that signs login sessions; empty makes a random one per start")
     session_hours: float = setting(12.0, "how long a login session lasts")
+    metrics: bool = setting(True, "serve GET /metrics (Prometheus text format, no session: aggregates only)")
 
 
 @dataclass(frozen=True)

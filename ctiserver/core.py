@@ -53,6 +53,7 @@ class ListSender(Protocol):
 class Subscribers:
     """Who hears what, in the order given."""
 
+    names: list[Callable[[str], None]] = field(default_factory=list)  # every AMI event's name (metrics)
     ami: list[AmiEventListener] = field(default_factory=list)
     # a capability's own channels (a supervisor's spy channel): not calls, the tracker never sees them
     owners: list[Callable[[object], bool]] = field(default_factory=list)
@@ -127,6 +128,8 @@ class Core:
     # -- dispatch ------------------------------------------------------------------
 
     def _handle(self, msg: AmiMessage) -> None:
+        for named in self.subscribers.names:
+            named(msg.name)
         e = translate(msg)
         if e is None:
             return

@@ -20,6 +20,8 @@ from ctiserver.calls.routes import routes as call_routes
 from ctiserver.config import Config
 from ctiserver.marquee.routes import routes as marquee_routes
 from ctiserver.marquee.service import MarqueeService
+from ctiserver.metrics.collector import Metrics
+from ctiserver.metrics.routes import routes as metrics_routes
 from ctiserver.push.hub import PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
@@ -60,6 +62,7 @@ class WebServices:
     snapshots: Snapshots
     supervision: Supervision
     store: Any
+    metrics: Metrics
 
 
 def create_app(services: WebServices, static_dir: Path | str | None = None) -> web.Application:
@@ -80,6 +83,7 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
     app[keys.SNAPSHOTS] = services.snapshots
     app[keys.SUPERVISION] = services.supervision
     app[keys.STORE_READER] = services.store
+    app[keys.METRICS] = services.metrics
     http = services.config.http
     app[SESSIONS] = SessionSigner(http.session_secret, http.session_hours)
     app[THROTTLE] = LoginThrottle()
@@ -87,6 +91,8 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
     for table in (routes, agent_routes, workorder_routes, marquee_routes, stats_routes, call_routes, ivr_routes,
                   supervision_routes):
         app.add_routes(table)
+    if services.config.http.metrics:
+        app.add_routes(metrics_routes)
     app.router.add_get("/ws", websocket)
 
     static = Path(static_dir) if static_dir is not None else DEFAULT_STATIC_DIR

@@ -14,6 +14,7 @@ from ctiserver.calls.consult import Consults
 from ctiserver.calls.recording import Recorder
 from ctiserver.config import Config
 from ctiserver.marquee.service import MarqueeService
+from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
@@ -37,6 +38,7 @@ STATS = web.AppKey("stats", StatsService)
 LINK = web.AppKey("link", LinkStatus)
 SNAPSHOTS = web.AppKey("snapshots", Snapshots)
 SUPERVISION = web.AppKey("supervision", Supervision)
+METRICS = web.AppKey("metrics", Metrics)
 # Read-only queries of the store that no service wraps (the supervision audit)
 STORE_READER = web.AppKey("store_reader", Any)
 SESSIONS = web.AppKey("sessions", SessionSigner)
