@@ -6,7 +6,7 @@ import asyncio
 from typing import Any, Protocol
 
 from ctiserver.agents.book import Account, AgentBook
-from ctiserver.agents.passwords import verify_password
+from ctiserver.agents.passwords import hash_password, verify_password
 from ctiserver.errors import Unauthenticated
 
 
@@ -25,6 +25,9 @@ class Accounts:
     def __init__(self, store: AccountStore, book: AgentBook) -> None:
         self.store = store
         self.book = book
+        # An unknown login is checked against this, so it takes as long as a wrong password:
+        # the answer's timing does not tell which logins exist.
+        self._decoy = hash_password("never-a-password")
 
     async def load(self) -> None:
         """Every account from the store into the book."""
@@ -33,7 +36,8 @@ class Accounts:
     async def authenticate(self, login: str, password: str) -> Account:
         """Check a login and password; raises Unauthenticated (same message for both failures)."""
         row = await self.store.get_agent_by_login(login)
-        ok = row is not None and await asyncio.to_thread(verify_password, password, row.password_hash)
+        stored = row.password_hash if row is not None else self._decoy
+        ok = await asyncio.to_thread(verify_password, password, stored) and row is not None
         if not ok:
             raise Unauthenticated("wrong login or password")
         account = account_from_row(row)

@@ -32,24 +32,28 @@ async def sessions(request: web.Request) -> web.Response:
 
 @routes.post("/api/supervision/monitor")
 async def monitor(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "monitor calls")  # before the body: an agent learns nothing more
     body = await read_body(request, {"linkedid": v.Field(str), "mode": v.Field(str)})
     return json(await request.app[SUPERVISION].start(request[ACCOUNT], body["linkedid"], body["mode"]), 202)
 
 
 @routes.post("/api/supervision/mode")
 async def mode(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "monitor calls")
     body = await read_body(request, {"mode": v.Field(str)})
     return json(await request.app[SUPERVISION].switch(request[ACCOUNT], body["mode"]), 202)
 
 
 @routes.post("/api/supervision/stop")
 async def stop(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "monitor calls")
     await read_body(request, {})
     return json(await request.app[SUPERVISION].stop(request[ACCOUNT]), 202)
 
 
 @routes.post("/api/supervision/intercept")
 async def intercept(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "intercept calls")
     body = await read_body(request, {"linkedid": v.Field(str)})
     return json(await request.app[SUPERVISION].intercept(request[ACCOUNT], body["linkedid"]), 202)
 
