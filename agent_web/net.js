@@ -52,7 +52,8 @@ const CLOSE_TAKEN_OVER = 4002;
  * Reconnects with backoff; a gap in the sequence asks the server for a new snapshot.
  */
 export class PushSocket {
-  constructor({ onMessage, onStatus, canReconnect }) {
+  constructor({ onMessage, onStatus, canReconnect, path = "/ws" }) {
+    this.path = path; // the wall display has its own socket (/wallboard/ws)
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.canReconnect = canReconnect; // async () => bool: false once the session is gone
@@ -84,7 +85,7 @@ export class PushSocket {
     if (this.stopped) return;
     this.onStatus(this.ws === null && this.seq === 0 ? "connecting" : "reconnecting");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+    const ws = new WebSocket(`${scheme}//${location.host}${this.path}`);
     this.ws = ws;
     ws.onopen = () => {
       this.delay = 500;

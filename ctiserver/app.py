@@ -45,6 +45,7 @@ from ctiserver.push.snapshot import Snapshots
 from ctiserver.stats.service import StatsService
 from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.service import Supervision
+from ctiserver.wallboard.service import Wallboard
 from ctiserver.web.app import WebServices, create_app
 from ctiserver.workorders.projection import WorkOrderRecorder
 from ctiserver.workorders.service import WorkOrderQueries
@@ -153,6 +154,9 @@ class App:
         subs.link += [link.changed]
         store.on_health = link.changed
         core.followups = lambda: list(gateway.tasks)
+        self.stats = StatsService(store, service_level_seconds=cc.service_level_seconds, queues=cc.queues)
+        self.wallboard = Wallboard(tracker, book, self.stats, store, hub, self.marquee.active, cfg.wallboard,
+                                   cc.queues)
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
         self.snapshots.extras.append(self.supervision.snapshot)
         self._closers = [wrapups.close, self.marquee.close]
@@ -164,8 +168,7 @@ class App:
                            recordings=self.recordings, workorders=WorkOrderQueries(self.store),
                            marquee=self.marquee, link=self.link, snapshots=self.snapshots,
                            supervision=self.supervision, store=self.store, metrics=self.metrics,
-                           stats=StatsService(self.store, service_level_seconds=self.config.callcenter
-                                              .service_level_seconds, queues=self.config.callcenter.queues))
+                           stats=self.stats, wallboard=self.wallboard)
 
     async def start(self) -> None:
         cfg = self.config
@@ -180,6 +183,7 @@ class App:
         await self.today.load(self.store)
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
         self._tasks.append(asyncio.create_task(self.metrics.sample_lag(), name="loop-lag"))
+        self._tasks.append(asyncio.create_task(self.wallboard.run(), name="wallboard"))
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer

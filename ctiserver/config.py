@@ -97,6 +97,18 @@ class SupervisionConfig:
 
 
 @dataclass(frozen=True)
+class WallboardConfig:
+    token: str = setting("", "read-only token of the wall display (/wallboard?token=…); empty: supervisors' sessions only")
+    refresh_seconds: float = setting(5.0, "how often the wall's figures are recomputed (and pushed when changed)")
+    hours: int = setting(8, "hours of the chart (calls per interval, service level)")
+    interval_minutes: int = setting(15, "the chart's interval in minutes")
+    wait_amber_seconds: float = setting(30.0, "a caller's wait shown amber from this many seconds")
+    wait_red_seconds: float = setting(60.0, "a caller's wait shown red from this many seconds")
+    service_level_amber_pct: float = setting(80.0, "service level shown amber at or below this %")
+    service_level_red_pct: float = setting(60.0, "service level shown red at or below this %")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -116,6 +128,7 @@ class Config:
     callcenter: CallCenterConfig = field(default_factory=CallCenterConfig)
     demo: DemoConfig = field(default_factory=DemoConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+    wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
@@ -215,6 +228,9 @@ def _validate(config: Config) -> None:
                           "is not listen, whisper or barge")
     if not 5 <= config.supervision.ring_seconds <= 120:
         raise ConfigError("setting supervision.ring_seconds: must be 5 to 120")
+    wb = config.wallboard
+    if not (1 <= wb.interval_minutes <= 60 and 1 <= wb.hours <= 24 and wb.refresh_seconds >= 1):
+        raise ConfigError("settings wallboard.*: interval 1-60 minutes, 1-24 hours, refresh at least 1 s")
     if not config.server.stop_timeout > 0:
         raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
     if config.callcenter.wrapup_seconds < 0:

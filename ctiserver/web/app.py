@@ -29,6 +29,8 @@ from ctiserver.stats.routes import routes as stats_routes
 from ctiserver.stats.service import StatsService
 from ctiserver.supervision.routes import routes as supervision_routes
 from ctiserver.supervision.service import Supervision
+from ctiserver.wallboard.routes import routes as wallboard_routes
+from ctiserver.wallboard.service import Wallboard
 from ctiserver.web import keys
 from ctiserver.web.keys import HUB, SESSIONS, SOCKETS, THROTTLE
 from ctiserver.web.middleware import auth_middleware, error_middleware, security_headers
@@ -63,6 +65,7 @@ class WebServices:
     supervision: Supervision
     store: Any
     metrics: Metrics
+    wallboard: Wallboard
 
 
 def create_app(services: WebServices, static_dir: Path | str | None = None) -> web.Application:
@@ -84,12 +87,13 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
     app[keys.SUPERVISION] = services.supervision
     app[keys.STORE_READER] = services.store
     app[keys.METRICS] = services.metrics
+    app[keys.WALLBOARD] = services.wallboard
     http = services.config.http
     app[SESSIONS] = SessionSigner(http.session_secret, http.session_hours)
     app[THROTTLE] = LoginThrottle()
     app[SOCKETS] = {}
     for table in (routes, agent_routes, workorder_routes, marquee_routes, stats_routes, call_routes, ivr_routes,
-                  supervision_routes):
+                  supervision_routes, wallboard_routes):
         app.add_routes(table)
     if services.config.http.metrics:
         app.add_routes(metrics_routes)
@@ -104,12 +108,6 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
 
     app.router.add_get("/", panel)
     app.router.add_static("/static/", static, follow_symlinks=False, append_version=False)
-    if (static / "wallboard.html").exists():
-        async def wallboard(request: web.Request) -> web.FileResponse:
-            """The wall display page."""
-            return web.FileResponse(static / "wallboard.html", headers={"Cache-Control": "no-cache"})
-
-        app.router.add_get("/wallboard", wallboard)
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(_close_sockets)
     return app

@@ -20,6 +20,7 @@ from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
 from ctiserver.stats.service import StatsService
 from ctiserver.supervision.service import Supervision
+from ctiserver.wallboard.service import Wallboard
 from ctiserver.web.sessions import SessionSigner
 from ctiserver.web.throttle import LoginThrottle
 from ctiserver.workorders.service import WorkOrderQueries
@@ -39,6 +40,7 @@ LINK = web.AppKey("link", LinkStatus)
 SNAPSHOTS = web.AppKey("snapshots", Snapshots)
 SUPERVISION = web.AppKey("supervision", Supervision)
 METRICS = web.AppKey("metrics", Metrics)
+WALLBOARD = web.AppKey("wallboard", Wallboard)
 # Read-only queries of the store that no service wraps (the supervision audit)
 STORE_READER = web.AppKey("store_reader", Any)
 SESSIONS = web.AppKey("sessions", SessionSigner)

@@ -1,0 +1,87 @@
+"""Computes the wallboard every few seconds and pushes it (``queue_stats``) when it changed.
+
+Live figures (callers waiting, the longest wait, agents by state) come from the server's
+state; the day's (offered, answered, abandoned, service level, average wait and handle time)
+and the chart (calls per 15 minutes over the last hours) from the day's work orders, the
+same figures `GET /api/stats/queues` gives, so the wall and the reports agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any, Callable
+
+import structlog
+
+from ctiserver.agents.book import AgentBook
+from ctiserver.calls.tracker import CallTracker
+from ctiserver.push.hub import Audience, Publisher
+from ctiserver.stats.service import StatsService
+from ctiserver.store.errors import StoreUnavailable
+from ctiserver.wallboard.figures import agent_counts, intervals, level, live_queues
+
+log = structlog.get_logger(__name__)
+
+#: Who sees the wall's figures: supervisors, and the wall display's own read-only connection.
+WALL = Audience.roles({"supervisor", "admin", "display"})
+
+
+class Wallboard:
+    def __init__(self, tracker: CallTracker, book: AgentBook, stats: StatsService, store: Any, hub: Publisher,
+                 marquee: Callable[[], list[dict]], settings: Any, queues: tuple[str, ...]) -> None:
+        self.tracker, self.book, self.stats, self.store, self.hub = tracker, book, stats, store, hub
+        self.marquee = marquee
+        self.settings = settings
+        self.queues = queues
+        self.latest: dict[str, Any] = {}
+        self._day: dict[str, Any] = {"queues": [], "intervals": []}
+
+    async def refresh_day(self) -> None:
+        """Today's figures from the work orders (a database read: every refresh, not every event)."""
+        now = dt.datetime.now(dt.timezone.utc)
+        try:
+            day = await self.stats.queues_day(now.date())
+            start = (now - dt.timedelta(hours=self.settings.hours)).replace(second=0, microsecond=0)
+            start -= dt.timedelta(minutes=start.minute % self.settings.interval_minutes)
+            orders = await self.store.work_orders_between(start, now + dt.timedelta(seconds=1))
+        except StoreUnavailable as exc:
+            log.warning("wallboard_day_unavailable", error=str(exc))
+            return
+        self._day = {"queues": day["queues"],
+                     "intervals": intervals(orders, start, now + dt.timedelta(seconds=1),
+                                            self.settings.interval_minutes, self.stats.service_level_seconds)}
+
+    def compute(self) -> dict[str, Any]:
+        """The wall as it is now (live state + the last day's figures)."""
+        s = self.settings
+        now = time.time()
+        live = live_queues(self.tracker.calls.values(), self.queues, now)
+        rows = []
+        by_name = {q["queue"]: q for q in self._day["queues"]}
+        for name in sorted(set(live) | set(by_name)):
+            day = by_name.get(name, {})
+            row = {"queue": name, **live.get(name, {"waiting": 0, "longest_wait": 0.0}),
+                   **{k: day.get(k) for k in ("offered", "answered", "abandoned", "no_agent", "service_level_pct",
+                                               "avg_wait_seconds", "avg_handle_seconds")}}
+            row["wait_level"] = level(row["longest_wait"], s.wait_amber_seconds, s.wait_red_seconds)
+            row["service_level"] = level(row["service_level_pct"], s.service_level_amber_pct,
+                                         s.service_level_red_pct, higher_is_worse=False)
+            rows.append(row)
+        return {"queues": rows, "agents": agent_counts(self.book.views()), "intervals": self._day["intervals"],
+                "service_level_seconds": self.stats.service_level_seconds, "marquee": self.marquee(),
+                "thresholds": {"wait_amber_seconds": s.wait_amber_seconds, "wait_red_seconds": s.wait_red_seconds,
+                               "service_level_amber_pct": s.service_level_amber_pct,
+                               "service_level_red_pct": s.service_level_red_pct}}
+
+    async def run(self) -> None:
+        """For the server's life: refresh the day's figures, push the wall when it changed."""
+        while True:
+            await self.refresh_day()
+            wall = self.compute()
+            comparable = {k: v for k, v in wall.items() if k != "marquee"}
+            if comparable != {k: v for k, v in self.latest.items() if k != "marquee"}:
+                self.hub.publish("queue_stats", wall, WALL)
+            self.latest = wall
+            await asyncio.sleep(self.settings.refresh_seconds)
