@@ -131,7 +131,7 @@ class AgentBook:
         if isinstance(ce, calls.AgentBusyOutside):
             return self._update(ce.interface, model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid,
                                                             peer, outside=True), ce.at)
-        if isinstance(ce, calls.CallHeld):
+        if isinstance(ce, calls.AgentLegHeld):
             return self._update(ce.interface, model.hold(self.status_of(ce.interface), ce.leg, ce.held), ce.at)
         if isinstance(ce, calls.CallRingEnded):
             return self._update(ce.interface, model.leg_gone(self.status_of(ce.interface), ce.leg, ce.why), ce.at)

@@ -46,7 +46,7 @@ class CallLog:
                 log.info("call_ring_ended", agent=self.agent_of(interface), why=why, queue=call.queue)
             case cm.CallAnswered(call=call, interface=interface):
                 log.info("call_answered", agent=self.agent_of(interface), queue=call.queue, wait=call.wait_seconds)
-            case cm.CallOnHold(call=call, held=held, seconds=seconds):
+            case cm.CustomerHeld(call=call, held=held, seconds=seconds):
                 log.info("call_hold" if held else "call_retrieved",
                          agent=self.agent_of(call.agent_interface) or None, seconds=seconds or None, holds=call.holds)
             case cm.ConsultStarted(call=call, consult=c):

@@ -226,8 +226,9 @@ class AgentBusyOutside:
 
 
 @dataclass(frozen=True, slots=True)
-class CallHeld:
-    """An agent's phone put its call on hold (held=True) or took it back."""
+class AgentLegHeld:
+    """An agent's leg went on hold (held=True) or came back: the panel's hold parks it in agent-wait,
+    the phone's own hold (Hold/Unhold) holds it where it is. The agent's state follows."""
 
     call: Call
     interface: str
@@ -237,8 +238,9 @@ class CallHeld:
 
 
 @dataclass(frozen=True, slots=True)
-class CallOnHold:
-    """The customer went to the hold context (panel hold) or came back into a bridge (retrieve)."""
+class CustomerHeld:
+    """A hold of the call started (held=True) or ended: the customer went to the hold context (the
+    panel's hold) or was held by the agent's phone, or came back (retrieve, Unhold, moved on)."""
 
     call: Call
     held: bool
@@ -337,5 +339,5 @@ class CallStep:
 
 
 CallEvent = (CallStarted | CallIdentified | CallerChanged | CallQueued | CallRinging | CallRingEnded
-             | CallAnswered | AgentBusyOutside | CallHeld | CallOnHold | HeldPartyGone | AgentLegEnded
+             | CallAnswered | AgentBusyOutside | AgentLegHeld | CustomerHeld | HeldPartyGone | AgentLegEnded
              | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

@@ -34,7 +34,7 @@ class Directory(Protocol):
 
 
 # Events whose only news is the call's new state: the agent on it and supervisors see it.
-_CALL_CHANGED = (cm.CallOnHold, cm.ConsultStarted, cm.ConsultAnswered, cm.ConferenceReady)
+_CALL_CHANGED = (cm.CustomerHeld, cm.ConsultStarted, cm.ConsultAnswered, cm.ConferenceReady)
 
 
 class CallNotifier:

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from ctiserver.ami import events as ev
 from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
-                                   CallAnswered, CallEnded, CallerChanged, CallEvent, CallHeld, CallIdentified, CallOnHold,
+                                   CallAnswered, CallEnded, CallerChanged, CallEvent, AgentLegHeld, CallIdentified, CustomerHeld,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
                                    ConsultAnswered, ConsultStarted,
                                    HeldPartyGone, Leg, room_name)
@@ -91,7 +91,7 @@ class CallTracker:
         call.consult.legs.add(uniqueid)
         call.held_since, call.hold_by_phone, call.hold_parties = None, False, ("", "", "")
         call.holds = max(0, call.holds - 1)
-        return [CallHeld(call, interface, agent_leg, False, at), ConsultStarted(call, call.consult, at)]
+        return [AgentLegHeld(call, interface, agent_leg, False, at), ConsultStarted(call, call.consult, at)]
 
     def _caller_id(self, e: ev.CallerIdSet) -> list[CallEvent]:
         """An inbound caller's number or name set anew (the dialplan normalising it): the pop, the
@@ -199,10 +199,10 @@ class CallTracker:
         seconds = round(max(0.0, at - call.held_since), 3)
         call.hold_seconds = round(call.hold_seconds + seconds, 3)
         call.held_since, call.hold_by_phone = None, False
-        out: list[CallEvent] = [CallOnHold(call, False, seconds, at)]
+        out: list[CallEvent] = [CustomerHeld(call, False, seconds, at)]
         _, interface, leg = call.hold_parties
         if leg in call.legs:
-            out.append(CallHeld(call, interface, leg, False, at))
+            out.append(AgentLegHeld(call, interface, leg, False, at))
         return out
 
     def _maybe_outside(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
@@ -230,7 +230,7 @@ class CallTracker:
         if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
             return []
         if leg.uniqueid in call.guests:  # a conference participant's own hold holds nobody else
-            return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
+            return [AgentLegHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
         if e.held and call.consulting and leg.uniqueid == call.consult.from_leg:  # type: ignore[union-attr]
             return []  # the Atxfer's own Hold (trace 08 B): the agent consults, still on the call
         if (not e.held and call.consulting and leg.uniqueid == call.consult.from_leg  # type: ignore[union-attr]
@@ -240,10 +240,10 @@ class CallTracker:
             call.held_since, call.hold_by_phone = e.at, True
             call.holds += 1
             call.hold_parties = (self.customer_leg(call), leg.endpoint, leg.uniqueid)
-            return [CallOnHold(call, True, 0.0, e.at), CallHeld(call, leg.endpoint, leg.uniqueid, True, e.at)]
+            return [CustomerHeld(call, True, 0.0, e.at), AgentLegHeld(call, leg.endpoint, leg.uniqueid, True, e.at)]
         if not e.held and call.held_since is not None and call.hold_by_phone:
             return self._hold_over(call, e.at)
-        return [CallHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
+        return [AgentLegHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
 
     def _caller_call(self, e: ev.ChannelEvent) -> Call | None:
         call = self._call(e.linkedid)
@@ -375,7 +375,7 @@ class CallTracker:
                 call.held_since = e.at
                 call.holds += 1
                 call.hold_parties = (e.uniqueid, interface, leg)
-                return [CallOnHold(call, True, 0.0, e.at), CallHeld(call, interface, leg, True, e.at)]
+                return [CustomerHeld(call, True, 0.0, e.at), AgentLegHeld(call, interface, leg, True, e.at)]
         if call.held_since is not None and e.context != HOLD_CONTEXT and e.uniqueid == call.hold_parties[0]:
             return self._hold_over(call, e.at)  # sent on from hold (a transfer, the IVR, the queue)
         if call.caller_leg != e.uniqueid:
@@ -701,7 +701,7 @@ class CallTracker:
             call.held_since = now
             call.holds = max(call.holds, 1)
             call.hold_parties = (caller.uniqueid, call.agent_interface, call.agent_leg)
-            out += [CallOnHold(call, True, 0.0, now), CallHeld(call, call.agent_interface, call.agent_leg, True, now)]
+            out += [CustomerHeld(call, True, 0.0, now), AgentLegHeld(call, call.agent_interface, call.agent_leg, True, now)]
         elif caller is not None and caller.context != HOLD_CONTEXT and call.held_since is not None:
             out += self._hold_over(call, now)
         for c in legs:

@@ -82,7 +82,7 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         return [_op(c, "answered", ce.at, {"agent_id": agent, "answered_at": _ts(c.answered_at),
                                            "status": "in_call", "wait_seconds": c.wait_seconds},
                     {"agent": agent})]
-    if isinstance(ce, m.CallOnHold):  # a hold (the panel's Redirect to music, or the phone's) and its end
+    if isinstance(ce, m.CustomerHeld):  # a hold (the panel's Redirect to music, or the phone's) and its end
         c = ce.call
         agent = agent_of(c.agent_interface) if c.agent_interface else None
         if ce.held:
