@@ -120,15 +120,15 @@ class AgentBook:
     def apply_call(self, ce: object) -> list[AgentChanged]:
         """A call event that concerns an agent's leg."""
         peer = None
-        if isinstance(ce, (calls.CallRinging, calls.CallAnswered, calls.AgentBusyOutside)):
-            peer = ce.peer if isinstance(ce, calls.AgentBusyOutside) else (ce.call.caller_num, ce.call.caller_name)
+        if isinstance(ce, (calls.CallRinging, calls.CallAnswered, calls.AgentBusyDirect)):
+            peer = ce.peer if isinstance(ce, calls.AgentBusyDirect) else (ce.call.caller_num, ce.call.caller_name)
         if isinstance(ce, calls.CallRinging):
             return self._update(ce.interface,
                                 model.ring(self.status_of(ce.interface), ce.leg, ce.call.linkedid, peer), ce.at)
         if isinstance(ce, calls.CallAnswered):
             return self._update(ce.interface,
                                 model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid, peer), ce.at)
-        if isinstance(ce, calls.AgentBusyOutside):
+        if isinstance(ce, calls.AgentBusyDirect):
             return self._update(ce.interface, model.connect(self.status_of(ce.interface), ce.leg, ce.call.linkedid,
                                                             peer, outside=True), ce.at)
         if isinstance(ce, calls.AgentLegHeld):

@@ -210,7 +210,8 @@ class CallCommands:
         view = desk.book.view(account.id) or {}
         if view.get("state") in (AgentState.ON_CALL.value, AgentState.ON_HOLD.value, AgentState.RINGING.value):
             raise Conflict(f"finish the current call first ({view['state']})", code="busy")
-        if any(account.interface in (c.agent_interface, *c.outside.values()) for c in desk.tracker.calls.values()):
+        if any(account.interface in (c.agent_interface, *c.direct_agents.values())
+               for c in desk.tracker.calls.values()):
             raise Conflict("finish the current call first", code="busy")
         linkedid = f"cti-dial-{uuid.uuid4().hex[:16]}"
         now = time.time()

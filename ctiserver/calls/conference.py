@@ -93,7 +93,8 @@ class Conferences:
             elif agent:
                 who, kind = agent, "agent"
             else:
-                who = leg.number or (leg.exten if leg.exten not in ("", "s") else leg.connected[0]) or leg.channel
+                dialled = leg.exten if leg.exten not in ("", "s") else leg.connected[0]
+                who = leg.external_number or dialled or leg.channel
                 kind = "external"
             out.append({"participant": leg.channel, "who": who, "kind": kind})
         return out

@@ -59,7 +59,7 @@ class CallDesk:
         call = self.tracker.calls.get(linkedid)
         if call is None:
             raise Conflict(f"no live call {linkedid}", code="no_call")
-        if not account.is_supervisor and account.interface not in (call.agent_interface, *call.outside.values()):
+        if not account.is_supervisor and account.interface not in (call.agent_interface, *call.direct_agents.values()):
             raise Forbidden("only the agent on the call or a supervisor may control it")
         return call
 

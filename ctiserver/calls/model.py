@@ -24,6 +24,13 @@ def room_name(linkedid: str) -> str:
 NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JOINUNAVAIL", "LEAVEUNAVAIL"})
 
 
+# Words: the *external* party is a number beyond the PBX (dialled through cti-outbound): a
+# transfer, consult or conference target of kind "external", the far end of an agent's dial-out.
+# An agent is *direct* on a call no queue connected them to (their own dial-out, a direct call,
+# the consulted colleague, a conference guest). ``direction="outbound"`` (the agent dialled) and
+# the API's ``kind="external"`` are wire values and stay as they are.
+
+
 @dataclass(slots=True)
 class Leg:
     uniqueid: str
@@ -35,13 +42,13 @@ class Leg:
     exten: str = ""  # what the leg dialled (an agent's outbound call: the number)
     connected: tuple[str, str] = ("", "")  # connected line (number, name) as Asterisk last reported it
     room: str = ""  # the conference room (cti-conference,<room>) the leg is in, if any
-    number: str = ""  # the outside number this leg is (an external consult's party), when known
+    external_number: str = ""  # the external number this leg is (an external consult's party), when known
 
 
 @dataclass(slots=True)
 class Consult:
     """A consult (attended transfer, AMI Atxfer) asked from the panel: the agent talks to a colleague
-    (kind ``agent``) or an outside number (``external``) while the customer waits on music."""
+    (kind ``agent``) or an external number (``external``) while the customer waits on music."""
 
     kind: str
     target: str  # agent id or number
@@ -81,7 +88,7 @@ class Call:
     answered_at: float | None = None
     agent_interface: str = ""
     agent_leg: str = ""
-    outside: dict[str, str] = field(default_factory=dict)  # agent legs up outside any queue -> interface
+    direct_agents: dict[str, str] = field(default_factory=dict)  # agent legs no queue connected -> interface
     abandoned: bool = False
     queue_status: str = ""
     hangup_by: str = ""
@@ -121,7 +128,7 @@ class Call:
             return None
         if self.direction == "outbound" and self.queued_at is None:  # the agent dialled: did the far end answer?
             return "answered" if self.answered_at is not None else "no_answer"
-        if self.answered_at is not None or (self.outside and self.queued_at is None):
+        if self.answered_at is not None or (self.direct_agents and self.queued_at is None):
             return "answered"
         if self.queue_status in NO_AGENT_STATUSES:
             return "no_agent"
@@ -215,8 +222,9 @@ class AgentLegEnded:
 
 
 @dataclass(frozen=True, slots=True)
-class AgentBusyOutside:
-    """An agent's phone is up in a call that no queue gave them (direct or outbound)."""
+class AgentBusyDirect:
+    """An agent's phone is up in a call no queue gave them: their dial-out, a direct call, a consult
+    or conference they were brought into (``peer``: who they talk to)."""
 
     call: Call
     interface: str
@@ -273,7 +281,7 @@ class ConsultStarted:
 
 @dataclass(frozen=True, slots=True)
 class ConsultAnswered:
-    """The consulted colleague or outside number answered: the agent talks to them now."""
+    """The consulted colleague or external number answered: the agent talks to them now."""
 
     call: Call
     consult: Consult
@@ -339,5 +347,5 @@ class CallStep:
 
 
 CallEvent = (CallStarted | CallIdentified | CallerChanged | CallQueued | CallRinging | CallRingEnded
-             | CallAnswered | AgentBusyOutside | AgentLegHeld | CustomerHeld | HeldPartyGone | AgentLegEnded
+             | CallAnswered | AgentBusyDirect | AgentLegHeld | CustomerHeld | HeldPartyGone | AgentLegEnded
              | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)

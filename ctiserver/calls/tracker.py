@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ctiserver.ami import events as ev
-from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyOutside,
+from ctiserver.calls.model import (AGENT_WAIT_CONTEXT, CONFERENCE_CONTEXT, HOLD_CONTEXT, AgentBusyDirect,
                                    AgentLegEnded, Call, ConferenceJoined, ConferenceLeft, ConferenceReady,
                                    CallAnswered, CallEnded, CallerChanged, CallEvent, AgentLegHeld, CallIdentified, CustomerHeld,
                                    CallQueued, CallRingEnded, CallRinging, CallStarted, Consult, ConsultEnded,
@@ -30,7 +30,7 @@ def _atxfer_local(channel: str) -> bool:
 
 
 def _consult_via(local: str, interface: str, leg: str, by: str, since: float) -> Consult:
-    """The consult an Atxfer's Local channel stands for: a colleague (``agents``) or an outside number."""
+    """The consult an Atxfer's Local channel stands for: a colleague (``agents``) or an external number."""
     exten, _, context = local[len("Local/"):].rpartition("-")[0].partition("@")
     return Consult("agent" if context == "agents" else "external", exten, interface, leg, by, since)
 
@@ -134,36 +134,36 @@ class CallTracker:
             call.ringing.pop(leg.uniqueid, None)
             return self._new_agent(call, leg.endpoint, leg.uniqueid, e.at)
         if not self._is_agent(leg.endpoint):
-            if call.outside and call.answered_at is None:
-                call.answered_at = e.at  # the far end of an agent's outbound call answered
+            if call.direct_agents and call.answered_at is None:
+                call.answered_at = e.at  # the external party of an agent's dial-out answered
             return []
-        return self._maybe_outside(call, leg, e.at)
+        return self._direct_agent(call, leg, e.at)
 
     def _guest_up(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
         """An agent the server brought into the call (conference) answered: on this call, not its owner."""
-        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.outside:
+        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.direct_agents:
             return []
-        call.outside[leg.uniqueid] = leg.endpoint
-        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, (call.caller_num, call.caller_name), at)]
+        call.direct_agents[leg.uniqueid] = leg.endpoint
+        return [AgentBusyDirect(call, leg.endpoint, leg.uniqueid, (call.caller_num, call.caller_name), at)]
 
     def _consult_up(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
-        """A leg of the consult answered: the colleague (or the outside number) talks with the agent."""
+        """A leg of the consult answered: the colleague (or the external number) talks with the agent."""
         consult = call.consult
         assert consult is not None
         out: list[CallEvent] = []
         if consult.answered_at is None and not leg.channel.startswith("Local/"):
-            consult.answered_at = at  # the colleague's phone or the outside number (not the Local pair itself)
+            consult.answered_at = at  # the colleague's phone or the external number (not the Local pair itself)
             if consult.kind == "external":
-                leg.number = consult.target
+                leg.external_number = consult.target
             out.append(ConsultAnswered(call, consult, at))
-        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.outside:
+        if not self._is_agent(leg.endpoint) or leg.uniqueid in call.direct_agents:
             return out
         call.ringing.pop(leg.uniqueid, None)
         call.direct_ringing.discard(leg.uniqueid)
         consult.target_interface, consult.target_leg = leg.endpoint, leg.uniqueid
-        call.outside[leg.uniqueid] = leg.endpoint  # busy on this call, not (yet) the one who has it
+        call.direct_agents[leg.uniqueid] = leg.endpoint  # busy on this call, not (yet) the one who has it
         peer = leg.connected if leg.connected != ("", "") else (call.caller_num, call.caller_name)
-        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at), *out]
+        return [AgentBusyDirect(call, leg.endpoint, leg.uniqueid, peer, at), *out]
 
     def _consult_over(self, call: Call, outcome: str, at: float) -> list[CallEvent]:
         consult = call.consult
@@ -205,12 +205,12 @@ class CallTracker:
             out.append(AgentLegHeld(call, interface, leg, False, at))
         return out
 
-    def _maybe_outside(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
+    def _direct_agent(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
         """An agent's phone up in a call no queue gave them (a queue leg is connected by AgentConnect)."""
         if (not self._is_agent(leg.endpoint) or leg.uniqueid in call.ringing or leg.uniqueid == call.agent_leg
-                or leg.uniqueid in call.outside or call.queued_at is not None):
+                or leg.uniqueid in call.direct_agents or call.queued_at is not None):
             return []
-        call.outside[leg.uniqueid] = leg.endpoint
+        call.direct_agents[leg.uniqueid] = leg.endpoint
         far_up = any(l.state == UP for u in call.legs if u != leg.uniqueid and (l := self.legs.get(u)))
         if call.answered_at is None and (leg.uniqueid != call.caller_leg or far_up):
             call.answered_at = at  # a direct call the agent answered, or an outbound one already answered
@@ -220,14 +220,14 @@ class CallTracker:
             peer = (leg.exten if leg.exten not in ("", "s") else "", "")
         else:
             peer = (call.caller_num, call.caller_name)
-        return [AgentBusyOutside(call, leg.endpoint, leg.uniqueid, peer, at)]
+        return [AgentBusyDirect(call, leg.endpoint, leg.uniqueid, peer, at)]
 
     def _hold(self, e: ev.ChannelHold) -> list[CallEvent]:
         leg = self.legs.get(e.uniqueid)
         call = self._call(e.linkedid)
         if leg is None or call is None or not self._is_agent(leg.endpoint):
             return []
-        if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.outside:
+        if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.direct_agents:
             return []
         if leg.uniqueid in call.guests:  # a conference participant's own hold holds nobody else
             return [AgentLegHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
@@ -268,7 +268,7 @@ class CallTracker:
         """(interface, leg) of the agent on the call: the answering agent's, or the agent's own outbound leg."""
         if call.agent_leg and call.agent_leg in call.legs:
             return call.agent_interface, call.agent_leg
-        return next(((i, leg) for leg, i in call.outside.items() if leg in call.legs), ("", ""))
+        return next(((i, leg) for leg, i in call.direct_agents.items() if leg in call.legs), ("", ""))
 
     # -- intents: what a command is about to ask Asterisk for ---------------------------
     # A command records its intent here just before it sends the action (Asterisk's events of
@@ -525,8 +525,8 @@ class CallTracker:
                 call.agent_interface, call.agent_leg = "", ""
         elif uniqueid in call.former_legs:  # a previous agent's leg (the call is someone else's now)
             out.append(AgentLegEnded(call, call.former_legs.pop(uniqueid), uniqueid, at))
-        elif uniqueid in call.outside:
-            out.append(AgentLegEnded(call, call.outside[uniqueid], uniqueid, at))
+        elif uniqueid in call.direct_agents:
+            out.append(AgentLegEnded(call, call.direct_agents[uniqueid], uniqueid, at))
         elif uniqueid == call.caller_leg and call.answered_at is not None and not call.hangup_by:
             call.hangup_by = "caller"
         if consult is not None:
@@ -551,7 +551,7 @@ class CallTracker:
         if completed:
             out: list[CallEvent] = []
             if consult.target_leg in call.legs:  # the colleague has the call now
-                call.outside.pop(consult.target_leg, None)
+                call.direct_agents.pop(consult.target_leg, None)
                 call.agent_interface, call.agent_leg = consult.target_interface, consult.target_leg
                 call.moving = ""
                 out.append(CallAnswered(call, consult.target_interface, consult.target_leg, at))
@@ -706,7 +706,7 @@ class CallTracker:
             out += self._hold_over(call, now)
         for c in legs:
             if c.application != "AppQueue" and c.state == UP and c.uniqueid not in call.guests:
-                out += self._maybe_outside(call, self.legs[c.uniqueid], now)
+                out += self._direct_agent(call, self.legs[c.uniqueid], now)
         return out
 
     def _adopt_consult(self, call: Call, caller: ev.ChannelSnapshot | None, legs: list[ev.ChannelSnapshot],

@@ -110,10 +110,10 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
 
 
 def final_agent(call: m.Call) -> str:
-    """The interface of the agent who had the call last (after a move to an outside number: the one before;
+    """The interface of the agent who had the call last (after a move to an external number: the one before;
     an outbound call: the agent who made it)."""
     return (call.agent_interface or (call.previous_agents[-1] if call.previous_agents else "")
-            or next(iter(call.outside.values()), ""))
+            or next(iter(call.direct_agents.values()), ""))
 
 
 def customer_step(call: m.Call, customer: dict | None, at: float | None = None) -> m.CallStep:

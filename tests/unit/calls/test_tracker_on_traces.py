@@ -83,7 +83,7 @@ def test_04_abandon() -> None:
 
 def test_11_click_to_dial_makes_the_agent_busy_outside_the_queues() -> None:
     out, book, _ = fold("11")
-    busy = next(ce for ce in out if isinstance(ce, cm.AgentBusyOutside))
+    busy = next(ce for ce in out if isinstance(ce, cm.AgentBusyDirect))
     assert busy.interface == "PJSIP/1001"
     assert busy.peer == ("0215551234", "Click2Dial")  # the Originate's CallerID, shown as the connected line
     call = out[-1].call
