@@ -80,7 +80,7 @@ class CallCommands:
         call = desk.call_for(account, linkedid)
         if not call.held:
             raise Conflict("the call is not on hold", code="not_held")
-        if call.hold_by_phone:
+        if call.hold.by_phone:
             raise Conflict("the phone holds this call: take it back on the phone", code="held_by_phone")
         customer, agent = desk.connected_legs(call, "retrieve")
         desk.claim(linkedid)
@@ -176,12 +176,12 @@ class CallCommands:
         desk = self.desk
         call = desk.call_for(account, linkedid)
         agent_leg = desk.tracker.agent_leg(call)[1]
-        if (call.held or call.holds) and call.hold_parties[0] in call.legs:
+        if (call.held or call.hold.count) and call.hold.customer_leg in call.legs:
             # Held: the agent's leg waits alone, the customer is the call now. Retrieved: the two
             # were joined by an AMI Bridge, and real Asterisk sends the survivor back to its
             # dialplan (the customer to `hold`) when one leg hangs up; hanging up the customer
             # ends both (checked on Asterisk 22.10.1: tests/integration/test_call_control_asterisk.py).
-            target = call.hold_parties[0]
+            target = call.hold.customer_leg
         elif agent_leg:
             target = agent_leg
         else:

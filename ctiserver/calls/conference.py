@@ -50,8 +50,8 @@ class Conferences:
         else:
             number = check_number(target, "target")
             channel, data = f"Local/{number}@{dialplan.OUTBOUND}", {"number": number}
-        first = not call.conference
-        room = call.conference or cm.room_name(linkedid)
+        first = not call.conference.room
+        room = call.conference.room or cm.room_name(linkedid)
         if first:
             customer, agent = desk.connected_legs(call, "conference")
         desk.claim(linkedid)
@@ -101,21 +101,22 @@ class Conferences:
 
     async def show(self, account: Account, linkedid: str) -> dict:
         call = self.desk.call_for(account, linkedid)
-        if not call.conference:
+        if not call.conference.room:
             raise Conflict("this call is not a conference", code="no_conference")
-        return {"linkedid": linkedid, "room": call.conference, "participants": self.participants(call.conference)}
+        room = call.conference.room
+        return {"linkedid": linkedid, "room": room, "participants": self.participants(room)}
 
     async def remove(self, account: Account, linkedid: str, participant: Any) -> dict:
         desk = self.desk
         call = desk.call_for(account, linkedid)
-        if not call.conference:
+        if not call.conference.room:
             raise Conflict("this call is not a conference", code="no_conference")
         if not isinstance(participant, str) or participant not in {p["participant"]
-                                                                    for p in self.participants(call.conference)}:
+                                                                    for p in self.participants(call.conference.room)}:
             raise InvalidInput("participant is not in this conference", field="participant")
         desk.claim(linkedid)
         try:
-            await desk.gateway.send(actions.confbridge_kick(call.conference, participant))
+            await desk.gateway.send(actions.confbridge_kick(call.conference.room, participant))
         finally:
             desk.release(linkedid)
         desk.step(linkedid, "conference_remove", {"participant": participant, "by": account.id})

@@ -78,7 +78,7 @@ class CallDesk:
     @staticmethod
     def not_in_conference(call: cm.Call, what: str) -> None:
         """A conference call is everyone's: moving or holding it would take the others along (409)."""
-        if call.conference or call.conference_pending:
+        if call.conferencing:
             raise Conflict(f"cannot {what} a conference call: remove the others or hang up", code="conference")
 
     def claim(self, linkedid: str) -> None:

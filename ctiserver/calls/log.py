@@ -48,7 +48,8 @@ class CallLog:
                 log.info("call_answered", agent=self.agent_of(interface), queue=call.queue, wait=call.wait_seconds)
             case cm.CustomerHeld(call=call, held=held, seconds=seconds):
                 log.info("call_hold" if held else "call_retrieved",
-                         agent=self.agent_of(call.agent_interface) or None, seconds=seconds or None, holds=call.holds)
+                         agent=self.agent_of(call.agent_interface) or None, seconds=seconds or None,
+                         holds=call.hold.count)
             case cm.ConsultStarted(call=call, consult=c):
                 log.info("call_consult_started", kind=c.kind, by=c.by, agent=self.agent_of(c.from_interface) or None,
                          queue=call.queue or None)

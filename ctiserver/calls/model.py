@@ -69,6 +69,58 @@ class Consult:
 
 
 @dataclass(slots=True)
+class Hold:
+    """The customer's holds: the panel's (a Redirect into the hold context, the agent's leg waiting
+    in agent-wait) or the agent's phone's own (a SIP re-INVITE: Hold/Unhold, the bridge stays)."""
+
+    since: float | None = None  # on hold since then; None while not on hold
+    by_phone: bool = False  # the current hold is the phone's, not the panel's
+    # the two sides of the last hold, kept after the retrieve: whoever leaves then ends the call
+    customer_leg: str = ""
+    agent_interface: str = ""
+    agent_leg: str = ""
+    count: int = 0
+    seconds: float = 0.0  # time on hold in the holds that ended
+
+    def start(self, at: float, customer_leg: str, agent_interface: str, agent_leg: str,
+              by_phone: bool = False) -> None:
+        self.since, self.by_phone = at, by_phone
+        self.count += 1
+        self.customer_leg, self.agent_interface, self.agent_leg = customer_leg, agent_interface, agent_leg
+
+    def end(self, at: float) -> float:
+        """Off hold at ``at``; returns this hold's length."""
+        seconds = round(max(0.0, at - (self.since if self.since is not None else at)), 3)
+        self.seconds = round(self.seconds + seconds, 3)
+        self.since, self.by_phone = None, False
+        return seconds
+
+    def withdraw(self) -> None:
+        """The phone's hold was an attended transfer starting: not a hold after all."""
+        self.since, self.by_phone = None, False
+        self.customer_leg = self.agent_interface = self.agent_leg = ""
+        self.count = max(0, self.count - 1)
+
+    def side_of(self, leg: str) -> str:
+        """"caller" or "agent" for a leg of the (last) hold, else ''."""
+        if not leg:
+            return ""
+        return "agent" if leg == self.agent_leg else "caller" if leg == self.customer_leg else ""
+
+    def total_seconds(self, now: float) -> float:
+        return round(self.seconds + (now - self.since if self.since is not None else 0.0), 3)
+
+
+@dataclass(slots=True)
+class Conference:
+    """The call as a ConfBridge conference (cti-conference,<room>)."""
+
+    room: str = ""  # the room the call was moved into
+    pending: str = ""  # consult -> conference: the room customer and agent go to once together again
+    guests: set[str] = field(default_factory=set)  # legs the server Originated into the call
+
+
+@dataclass(slots=True)
 class Call:
     linkedid: str
     started_at: float
@@ -94,21 +146,15 @@ class Call:
     hangup_by: str = ""
     ended_at: float | None = None
     resynced: bool = False  # rebuilt from a snapshot: some times are estimates
-    # call control (issue 4): hold by Redirect into the hold context, moves (transfer, IVR)
-    held_since: float | None = None  # the customer sits in the hold context since then
-    holds: int = 0
-    hold_seconds: float = 0.0
+    # call control: holds, moves (transfer, IVR), consult, conference
+    hold: Hold = field(default_factory=Hold)
     moving: str = ""  # a move the CTI server asked for (transfer/ivr): the agent leg's end is not a hangup
     direct_ringing: set[str] = field(default_factory=set)  # agent legs rung by a transfer's Dial (not a queue)
     ivr_base: tuple[list[str], str] = field(default_factory=lambda: ([], ""))  # path/keys before a return to the IVR
     previous_agents: list[str] = field(default_factory=list)  # interfaces that had the call before a move
     former_legs: dict[str, str] = field(default_factory=dict)  # legs of previous agents still up (consult) -> interface
-    hold_parties: tuple[str, str, str] = ("", "", "")  # (customer leg, agent interface, agent leg) of the hold
-    hold_by_phone: bool = False  # the hold is the agent's phone's own (re-INVITE: Hold/Unhold), not the panel's
     consult: Consult | None = None  # the last consult asked from the panel (active while outcome is '')
-    conference: str = ""  # the ConfBridge room the call was moved into (issue 4)
-    guests: set[str] = field(default_factory=set)  # legs the server Originated into the call (conference)
-    conference_pending: str = ""  # consult -> conference: the room customer and agent go to once together
+    conference: Conference = field(default_factory=Conference)
 
     @property
     def consulting(self) -> bool:
@@ -116,10 +162,12 @@ class Call:
 
     @property
     def held(self) -> bool:
-        return self.held_since is not None
+        return self.hold.since is not None
 
-    def total_hold_seconds(self, now: float) -> float:
-        return round(self.hold_seconds + (now - self.held_since if self.held_since is not None else 0.0), 3)
+    @property
+    def conferencing(self) -> bool:
+        """A conference call, or about to become one (consult -> conference)."""
+        return bool(self.conference.room or self.conference.pending)
 
     @property
     def disposition(self) -> str | None:
@@ -348,4 +396,5 @@ class CallStep:
 
 CallEvent = (CallStarted | CallIdentified | CallerChanged | CallQueued | CallRinging | CallRingEnded
              | CallAnswered | AgentBusyDirect | AgentLegHeld | CustomerHeld | HeldPartyGone | AgentLegEnded
-             | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady | CallEnded)
+             | ConsultStarted | ConsultAnswered | ConsultEnded | ConferenceJoined | ConferenceLeft | ConferenceReady
+             | CallEnded)

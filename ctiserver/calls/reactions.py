@@ -46,7 +46,7 @@ class CallReactions:
 
     def _held_party_gone(self, ce: cm.HeldPartyGone) -> None:
         desk, call = self.desk, ce.call
-        customer_leg, _, agent_leg = call.hold_parties
+        customer_leg, agent_leg = call.hold.customer_leg, call.hold.agent_leg
         if ce.retrieved:  # after a retrieve the call was a whole again: whoever left ended it
             other = agent_leg if ce.who == "caller" else customer_leg
             if other in call.legs:

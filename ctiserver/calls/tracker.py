@@ -76,21 +76,20 @@ class CallTracker:
             out.append(CallStarted(call, e.at))
         call.legs.add(e.uniqueid)
         if linkedid != e.linkedid:  # a party the server Originated into this call (a conference participant)
-            call.guests.add(e.uniqueid)
+            call.conference.guests.add(e.uniqueid)
         if call.consulting and e.uniqueid not in (call.caller_leg, call.consult.from_leg):  # type: ignore[union-attr]
             call.consult.legs.add(e.uniqueid)  # type: ignore[union-attr]  # the Atxfer's Local pair, the colleague
-        elif (call.consult is None or not call.consult.active) and call.hold_by_phone and _atxfer_local(e.channel):
+        elif (call.consult is None or not call.consult.active) and call.hold.by_phone and _atxfer_local(e.channel):
             out += self._phone_consult(call, e.uniqueid, e.channel, e.at)
         return out
 
     def _phone_consult(self, call: Call, uniqueid: str, channel: str, at: float) -> list[CallEvent]:
         """An Atxfer nobody asked the server for (trace 08 B): the agent's phone 'held' the customer, then
         Asterisk made the consult's Local pair. The agent is consulting, not holding."""
-        _, interface, agent_leg = call.hold_parties
-        call.consult = _consult_via(channel, interface, agent_leg, "phone", call.held_since or at)
+        interface, agent_leg = call.hold.agent_interface, call.hold.agent_leg
+        call.consult = _consult_via(channel, interface, agent_leg, "phone", call.hold.since or at)
         call.consult.legs.add(uniqueid)
-        call.held_since, call.hold_by_phone, call.hold_parties = None, False, ("", "", "")
-        call.holds = max(0, call.holds - 1)
+        call.hold.withdraw()
         return [AgentLegHeld(call, interface, agent_leg, False, at), ConsultStarted(call, call.consult, at)]
 
     def _caller_id(self, e: ev.CallerIdSet) -> list[CallEvent]:
@@ -116,7 +115,7 @@ class CallTracker:
         call = self.calls.get(leg.linkedid)
         if call is None:
             return []
-        if leg.uniqueid in call.guests:
+        if leg.uniqueid in call.conference.guests:
             return self._guest_up(call, leg, e.at) if e.state == UP else []
         consult = call.consult
         if consult is not None and consult.active and leg.uniqueid in consult.legs and e.state == UP:
@@ -168,19 +167,19 @@ class CallTracker:
     def _consult_over(self, call: Call, outcome: str, at: float) -> list[CallEvent]:
         consult = call.consult
         assert consult is not None
-        consult.outcome = "conference" if call.conference_pending and outcome != "caller_gone" else outcome
+        consult.outcome = "conference" if call.conference.pending and outcome != "caller_gone" else outcome
         return [ConsultEnded(call, consult, at), *self._merge_ready(call, at)]
 
     def _merge_ready(self, call: Call, at: float) -> list[CallEvent]:
         """Consult -> conference: once the agent is bridged with the customer again, both can go to the room."""
-        if not call.conference_pending or call.consulting:
+        if not call.conference.pending or call.consulting:
             return []
         customer = self.legs.get(self.customer_leg(call))
         agent = self.legs.get(call.agent_leg) if call.agent_leg in call.legs else None
         if customer is not None and agent is not None and (not customer.bridge or customer.bridge != agent.bridge):
             return []  # not together again yet
         # together again, or one of them left meanwhile: the server brings whoever is left (or lets the room go)
-        room, call.conference_pending = call.conference_pending, ""
+        room, call.conference.pending = call.conference.pending, ""
         return [ConferenceReady(call, room, at)]
 
     def _new_agent(self, call: Call, interface: str, leg: str, at: float) -> list[CallEvent]:
@@ -194,15 +193,12 @@ class CallTracker:
         return [CallAnswered(call, interface, leg, at)]
 
     def _hold_over(self, call: Call, at: float) -> list[CallEvent]:
-        if call.held_since is None:
+        if call.hold.since is None:
             return []
-        seconds = round(max(0.0, at - call.held_since), 3)
-        call.hold_seconds = round(call.hold_seconds + seconds, 3)
-        call.held_since, call.hold_by_phone = None, False
-        out: list[CallEvent] = [CustomerHeld(call, False, seconds, at)]
-        _, interface, leg = call.hold_parties
-        if leg in call.legs:
-            out.append(AgentLegHeld(call, interface, leg, False, at))
+        hold = call.hold
+        out: list[CallEvent] = [CustomerHeld(call, False, hold.end(at), at)]
+        if hold.agent_leg in call.legs:
+            out.append(AgentLegHeld(call, hold.agent_interface, hold.agent_leg, False, at))
         return out
 
     def _direct_agent(self, call: Call, leg: Leg, at: float) -> list[CallEvent]:
@@ -229,19 +225,17 @@ class CallTracker:
             return []
         if leg.uniqueid != call.agent_leg and leg.uniqueid not in call.direct_agents:
             return []
-        if leg.uniqueid in call.guests:  # a conference participant's own hold holds nobody else
+        if leg.uniqueid in call.conference.guests:  # a conference participant's own hold holds nobody else
             return [AgentLegHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
         if e.held and call.consulting and leg.uniqueid == call.consult.from_leg:  # type: ignore[union-attr]
             return []  # the Atxfer's own Hold (trace 08 B): the agent consults, still on the call
         if (not e.held and call.consulting and leg.uniqueid == call.consult.from_leg  # type: ignore[union-attr]
                 and not (call.consult.legs & call.legs)):  # type: ignore[union-attr]
             return self._consult_over(call, "failed", e.at)  # Asterisk found no such extension: back to the call
-        if e.held and call.held_since is None:  # the phone's own hold counts on the work order too
-            call.held_since, call.hold_by_phone = e.at, True
-            call.holds += 1
-            call.hold_parties = (self.customer_leg(call), leg.endpoint, leg.uniqueid)
+        if e.held and call.hold.since is None:  # the phone's own hold counts on the work order too
+            call.hold.start(e.at, self.customer_leg(call), leg.endpoint, leg.uniqueid, by_phone=True)
             return [CustomerHeld(call, True, 0.0, e.at), AgentLegHeld(call, leg.endpoint, leg.uniqueid, True, e.at)]
-        if not e.held and call.held_since is not None and call.hold_by_phone:
+        if not e.held and call.hold.since is not None and call.hold.by_phone:
             return self._hold_over(call, e.at)
         return [AgentLegHeld(call, leg.endpoint, leg.uniqueid, e.held, e.at)]
 
@@ -306,26 +300,26 @@ class CallTracker:
     def intend_room(self, call: Call, room: str, *, pending: bool = False, guest: str = "") -> None:
         """The call becomes a conference in ``room`` (``pending``: once its consult party is there)."""
         if pending:
-            call.conference_pending = room
+            call.conference.pending = room
         else:
-            call.conference = room
+            call.conference.room = room
         self.rooms[room] = call.linkedid
         if guest:
-            call.guests.add(guest)
+            call.conference.guests.add(guest)
 
     def drop_room(self, call: Call, room: str, *, guest: str = "") -> None:
         """Nobody got to the room: not a conference after all."""
-        if call.conference_pending == room:
-            call.conference_pending = ""
-        if call.conference == room and not any(leg.room == room for leg in self.legs.values()):
-            call.conference = ""
+        if call.conference.pending == room:
+            call.conference.pending = ""
+        if call.conference.room == room and not any(leg.room == room for leg in self.legs.values()):
+            call.conference.room = ""
             self.rooms.pop(room, None)
         if guest:
-            call.guests.discard(guest)
+            call.conference.guests.discard(guest)
 
     def join_room(self, call: Call, room: str) -> None:
         """Consult -> conference: the customer and the agent follow the consulted party into the room."""
-        call.conference = room
+        call.conference.room = room
 
     def intend_hangup(self, call: Call, by: str) -> str:
         """Who is ending the call (agent / supervisor), unless already known; returns what it was."""
@@ -368,15 +362,13 @@ class CallTracker:
     def _step_call(self, call: Call, e: ev.DialplanStep) -> list[CallEvent]:
         # A hold starts where the Redirect lands: hold,s,1. A later priority of `hold` is the customer
         # coming back after an AMI Bridge ended (Asterisk's after-bridge goto), not a new hold.
-        if (call.held_since is None and e.context == HOLD_CONTEXT and e.priority == 1
+        if (call.hold.since is None and e.context == HOLD_CONTEXT and e.priority == 1
                 and e.uniqueid == self.customer_leg(call)):
             interface, leg = self.agent_leg(call)
             if leg:  # the panel's hold: the customer was redirected to music on hold, the agent's leg waits
-                call.held_since = e.at
-                call.holds += 1
-                call.hold_parties = (e.uniqueid, interface, leg)
+                call.hold.start(e.at, e.uniqueid, interface, leg)
                 return [CustomerHeld(call, True, 0.0, e.at), AgentLegHeld(call, interface, leg, True, e.at)]
-        if call.held_since is not None and e.context != HOLD_CONTEXT and e.uniqueid == call.hold_parties[0]:
+        if call.hold.since is not None and e.context != HOLD_CONTEXT and e.uniqueid == call.hold.customer_leg:
             return self._hold_over(call, e.at)  # sent on from hold (a transfer, the IVR, the queue)
         if call.caller_leg != e.uniqueid:
             return []
@@ -459,7 +451,7 @@ class CallTracker:
         call = self._call(e.linkedid)
         if call is None or not isinstance(e, ev.BridgeEntered):
             return []
-        if call.held_since is not None and e.uniqueid == call.hold_parties[0]:
+        if call.hold.since is not None and e.uniqueid == call.hold.customer_leg:
             return self._hold_over(call, e.at)  # retrieve: the customer is bridged again
         return self._merge_ready(call, e.at)
 
@@ -474,14 +466,14 @@ class CallTracker:
     def _left_room(call: Call, leg: Leg | None, uniqueid: str, at: float) -> list[CallEvent]:
         """A leg in a conference room is gone. So is the customer of a conference call who never got into
         the room (hung up during the move): either way whoever waits there must not be left alone."""
-        room = (leg.room if leg else "") or (call.conference if uniqueid == call.caller_leg else "")
+        room = (leg.room if leg else "") or (call.conference.room if uniqueid == call.caller_leg else "")
         return [ConferenceLeft(call, room, uniqueid, at)] if room else []
 
     def _leg_gone(self, call: Call, uniqueid: str, at: float, cause: int) -> list[CallEvent]:
         call.legs.discard(uniqueid)
-        call.guests.discard(uniqueid)
+        call.conference.guests.discard(uniqueid)
         out: list[CallEvent] = []
-        if call.conference_pending and not call.consulting and uniqueid in (call.caller_leg, call.agent_leg):
+        if call.conference.pending and not call.consulting and uniqueid in (call.caller_leg, call.agent_leg):
             out += self._merge_ready(call, at)  # consult -> conference: one of the two left before the move
         consult = call.consult if call.consulting else None
         completed = consult is not None and uniqueid == consult.from_leg and call.caller_leg in call.legs
@@ -500,19 +492,17 @@ class CallTracker:
             else:
                 why = "no_answer"
             out.append(CallRingEnded(call, interface, uniqueid, why, at))
-        if call.held_since is not None and uniqueid in (call.hold_parties[0], call.hold_parties[2]):
-            who = "agent" if uniqueid == call.hold_parties[2] else "caller"
-            by_phone = call.hold_by_phone
+        who = call.hold.side_of(uniqueid)
+        if call.hold.since is not None and who:
+            by_phone = call.hold.by_phone
             if who == "caller" or by_phone:
                 out += self._hold_over(call, at)
             if not call.hangup_by and call.answered_at is not None:
                 call.hangup_by = who
             if call.legs and not by_phone:  # a phone's hold is still a bridge: Asterisk ends both legs itself
                 out.append(HeldPartyGone(call, who, at))
-        elif (call.held_since is None and call.holds and not call.hold_by_phone and not call.moving
-              and uniqueid in (call.hold_parties[0], call.hold_parties[2])
-              and ({call.hold_parties[0], call.hold_parties[2]} - {uniqueid}) & call.legs):
-            who = "agent" if uniqueid == call.hold_parties[2] else "caller"
+        elif (call.hold.since is None and call.hold.count and not call.hold.by_phone and not call.moving and who
+              and ({call.hold.customer_leg, call.hold.agent_leg} - {uniqueid}) & call.legs):
             if not call.hangup_by and call.answered_at is not None:
                 call.hangup_by = who
             out.append(HeldPartyGone(call, who, at, retrieved=True))
@@ -532,7 +522,7 @@ class CallTracker:
         if consult is not None:
             out += self._consult_leg_gone(call, consult, uniqueid, completed, at)
         if not call.legs:
-            if call.held_since is not None:
+            if call.hold.since is not None:
                 out += self._hold_over(call, at)
             call.ended_at = at
             del self.calls[call.linkedid]
@@ -642,7 +632,7 @@ class CallTracker:
                                             c.bridge_id)
             call.legs.add(c.uniqueid)
             if (c.linkedid or c.uniqueid) != linkedid:
-                call.guests.add(c.uniqueid)
+                call.conference.guests.add(c.uniqueid)
             leg = self.legs[c.uniqueid]
             leg.state, leg.bridge = c.state, c.bridge_id
             room = self._room_of(c)
@@ -653,7 +643,7 @@ class CallTracker:
                     out.append(ConferenceJoined(call, room, leg.uniqueid, now))
                 leg.room = room
             if room and room == room_name(linkedid):
-                call.conference = room
+                call.conference.room = room
         caller = next((c for c in legs if c.uniqueid == call.caller_leg), None)
         if caller and caller.application == "Queue" and not call.queue:
             call.queue = caller.appdata.split(",", 1)[0]
@@ -665,8 +655,8 @@ class CallTracker:
             if c.uniqueid == call.caller_leg:
                 continue
             interface = ev.endpoint_of(c.channel)
-            if c.uniqueid in call.guests or (call.consulting and c.uniqueid in call.consult.legs):  # type: ignore[union-attr]
-                if c.state == UP and c.uniqueid in call.guests:
+            if c.uniqueid in call.conference.guests or (call.consulting and c.uniqueid in call.consult.legs):  # type: ignore[union-attr]
+                if c.state == UP and c.uniqueid in call.conference.guests:
                     out += self._guest_up(call, self.legs[c.uniqueid], now)
                 continue
             bridged = caller is not None and c.bridge_id and c.bridge_id == caller.bridge_id
@@ -696,16 +686,17 @@ class CallTracker:
                 if c.application != "AppQueue":
                     call.direct_ringing.add(c.uniqueid)
                 out.append(CallRinging(call, interface, c.uniqueid, now))
-        if (caller is not None and caller.context == HOLD_CONTEXT and call.held_since is None
+        if (caller is not None and caller.context == HOLD_CONTEXT and call.hold.since is None
                 and call.agent_leg in call.legs):
-            call.held_since = now
-            call.holds = max(call.holds, 1)
-            call.hold_parties = (caller.uniqueid, call.agent_interface, call.agent_leg)
+            # counted once at least: the snapshot cannot tell whether the holds already counted include it
+            hold = call.hold
+            hold.since, hold.count = now, max(hold.count, 1)
+            hold.customer_leg, hold.agent_interface, hold.agent_leg = caller.uniqueid, call.agent_interface, call.agent_leg
             out += [CustomerHeld(call, True, 0.0, now), AgentLegHeld(call, call.agent_interface, call.agent_leg, True, now)]
-        elif caller is not None and caller.context != HOLD_CONTEXT and call.held_since is not None:
+        elif caller is not None and caller.context != HOLD_CONTEXT and call.hold.since is not None:
             out += self._hold_over(call, now)
         for c in legs:
-            if c.application != "AppQueue" and c.state == UP and c.uniqueid not in call.guests:
+            if c.application != "AppQueue" and c.state == UP and c.uniqueid not in call.conference.guests:
                 out += self._direct_agent(call, self.legs[c.uniqueid], now)
         return out
 

@@ -43,9 +43,9 @@ def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since
 def hold_view(call: Call, now: float, warning: float) -> dict:
     """The hold state a panel shows (a timer from held_since, a warning after ``warning`` seconds), the consult,
     and the conference room (its participants: GET /api/calls/{linkedid}/conference)."""
-    return {"held": call.held, "held_since": call.held_since, "holds": call.holds,
-            "hold_seconds": call.total_hold_seconds(now), "hold_warning_seconds": warning,
-            "consult": consult_view(call), "conference": call.conference or None}
+    return {"held": call.held, "held_since": call.hold.since, "holds": call.hold.count,
+            "hold_seconds": call.hold.total_seconds(now), "hold_warning_seconds": warning,
+            "consult": consult_view(call), "conference": call.conference.room or None}
 
 
 def consult_view(call: Call) -> dict | None:

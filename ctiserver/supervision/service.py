@@ -203,7 +203,7 @@ class Supervision:
             raise Conflict("the call is on hold", code="held")
         if call.consulting:
             raise Conflict("the agent is consulting: the customer is on hold", code="consult_active")
-        if call.conference or call.conference_pending:
+        if call.conferencing:
             raise Conflict("the call is a conference", code="conference")
         if interface == account.interface:
             raise InvalidInput("this is your own call", field="linkedid")
@@ -222,7 +222,7 @@ class Supervision:
             return "held"
         if call.consulting:
             return "consult"
-        if call.conference or call.conference_pending:
+        if call.conferencing:
             return "conference"
         return ""
 

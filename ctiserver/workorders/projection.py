@@ -86,10 +86,10 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         c = ce.call
         agent = agent_of(c.agent_interface) if c.agent_interface else None
         if ce.held:
-            return [_op(c, "hold", ce.at, {}, {"agent": agent, "holds": c.holds,
-                                               "by": "phone" if c.hold_by_phone else "panel"})]
-        return [_op(c, "retrieve", ce.at, {}, {"agent": agent, "seconds": ce.seconds, "holds": c.holds,
-                                               "hold_seconds": c.hold_seconds})]
+            return [_op(c, "hold", ce.at, {}, {"agent": agent, "holds": c.hold.count,
+                                               "by": "phone" if c.hold.by_phone else "panel"})]
+        return [_op(c, "retrieve", ce.at, {}, {"agent": agent, "seconds": ce.seconds, "holds": c.hold.count,
+                                               "hold_seconds": c.hold.seconds})]
     if isinstance(ce, m.HeldPartyGone):
         return [_op(ce.call, "held_party_gone", ce.at, {}, {"who": ce.who})]
     if isinstance(ce, m.CallEnded):
@@ -102,8 +102,8 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         last = final_agent(c)
         fields["agent_id"] = agent_of(last) if last else None
         data = {"disposition": c.disposition, "hangup_by": c.hangup_by, "queue_status": c.queue_status}
-        if c.holds or c.previous_agents:
-            data.update(holds=c.holds, hold_seconds=c.hold_seconds,
+        if c.hold.count or c.previous_agents:
+            data.update(holds=c.hold.count, hold_seconds=c.hold.seconds,
                         agents=[agent_of(i) or i for i in [*c.previous_agents, c.agent_interface] if i])
         return [_op(c, "ended", ce.at, fields, data)]
     return []

@@ -56,5 +56,5 @@ def test_a_consult_asterisk_could_not_dial_ends_failed_and_the_agent_is_on_the_c
          event("Unhold", 12.5, **channel(LEG, "1700000000.2")))
     ended = [ce for ce in out if isinstance(ce, cm.ConsultEnded)]
     assert [e.consult.outcome for e in ended] == ["failed"]
-    assert not call.consulting and not call.held and call.holds == 0
+    assert not call.consulting and not call.held and call.hold.count == 0
     assert book.view("1001")["state"] == "on_call"
