@@ -27,7 +27,6 @@ from ctiserver.ami import actions
 from ctiserver.calls import dialplan
 from ctiserver.calls import model as cm
 from ctiserver.calls.desk import CallDesk
-from ctiserver.calls.tracker import UP
 from ctiserver.errors import Conflict, InvalidInput
 
 log = structlog.get_logger(__name__)
@@ -138,7 +137,7 @@ class Consults:
             raise Conflict("the consult has not been answered yet: cancel it or wait", code="consult_not_answered")
         party = consult.target_leg or next(
             (u for u in sorted(consult.legs) if u in call.legs and (leg := desk.tracker.legs.get(u)) is not None
-             and leg.state == UP and not leg.channel.startswith("Local/")), "")
+             and leg.state == cm.UP and not leg.channel.startswith("Local/")), "")
         channel = desk.channel(party)
         if not channel:
             raise Conflict("the consulted party is gone", code="no_consult")

@@ -31,6 +31,11 @@ NO_AGENT_STATUSES = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL", "JO
 # the API's ``kind="external"`` are wire values and stay as they are.
 
 
+# AMI channel states (Leg.state) the server tells apart.
+RINGING = 5
+UP = 6
+
+
 @dataclass(slots=True)
 class Leg:
     uniqueid: str
