@@ -280,3 +280,195 @@ async def test_a_command_is_confirmed_by_the_push_not_by_the_click(page: Any) ->
         ];
     }""")
     assert out == [False, True, False, True, False, True, False, True, True, False, True, False]
+
+
+async def test_monitor_buttons_follow_the_servers_rules_and_say_why_not(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const sv = await import('/static/supervision.js');
+        const call = (more) => ({linkedid: 'L1', state: 'answered', agent: '1001', held: false, consult: null,
+                                 conference: null, ...more});
+        const b = (c, opts) => { const m = sv.monitorButtons(c, opts);
+                                 return [m.listen.disabled, m.intercept.disabled, m.reason, m.interceptReason]; };
+        const mine = {id: 's1', linkedid: 'L1', state: 'active', mode: 'listen', supervisor: '1900'};
+        return {
+            ok: b(call({})),
+            ringing: b(call({state: 'ringing', agent: ''}))[2], queued: b(call({state: 'queued', agent: ''}))[2],
+            held: b(call({state: 'held', held: true}))[2],
+            consult: b(call({consult: {kind: 'agent', target: '1002'}}))[2],
+            conference: b(call({conference: 'cti-L1'}))[2],
+            own: b(call({agent: '1900'}), {me: '1900'})[2],
+            down: b(call({}), {linkUp: false})[2],
+            pending: b(call({}), {pending: {action: 'monitor'}})[2],
+            other: b(call({linkedid: 'L2'}), {mine}),
+            same: b(call({}), {mine}),
+            intercepting: b(call({}), {mine: {...mine, intercepting: true}}),
+            gone: b(null)[2],
+        };
+    }""")
+    assert out["ok"] == [False, False, "", ""]
+    assert out["ringing"] == out["queued"] == "Not answered yet · 未接通"
+    assert out["held"] == "On hold: monitor once retrieved · 保持中"
+    assert out["consult"] == "The agent is consulting · 求助中"
+    assert out["conference"] == "A conference · 会议中"
+    assert out["own"] == "Your own call · 本人通话"
+    assert out["down"] == "Asterisk link down · 链路中断"
+    assert out["pending"] == "Waiting for Asterisk… · 等待确认"
+    assert out["other"] == [True, True, "Stop your current monitoring first · 请先停止当前监控",
+                            "Stop your current monitoring first · 请先停止当前监控"]  # one session per supervisor
+    assert out["same"][:2] == [True, False]  # the monitored call may still be intercepted
+    assert out["intercepting"][:2] == [True, True]
+    assert out["gone"] == "The call is over · 通话已结束"
+
+
+async def test_the_monitoring_strip_and_when_a_push_confirms_a_command(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const sv = await import('/static/supervision.js');
+        const s = (more) => ({id: 's1', supervisor: '1900', linkedid: 'L1', agent: '1001', mode: 'listen',
+                              state: 'active', since: 100, requested_at: 95, switching_to: null, intercepting: false,
+                              ...more});
+        const call = {linkedid: 'L1', caller_number: '13800138000', caller_name: 'Zhang Wei'};
+        const nameOf = (id) => ({'1001': 'Li Na (1001)'})[id] || id;
+        const v = (sess, opts = {}) => sv.stripView(sess, {call, nameOf, ...opts});
+        const modes = (view) => view.modes.map((m) => [m.value, m.pressed, m.disabled]);
+        const ringing = v(s({state: 'ringing', since: null}));
+        const live = v(s({}));
+        const switching = v(s({switching_to: 'whisper'}));
+        const asked = v(s({}), {pending: {action: 'mode', mode: 'barge'}});
+        const taken = v(s({state: 'intercepted'}));
+        const stalled = v(s({intercepting: true}), {stalled: true});
+        const c = sv.monitorConfirmed;
+        return {
+            ringing: [ringing.state, ringing.timerFrom, ringing.modesWhy, modes(ringing), ringing.intercept],
+            live: [live.state, live.what, live.timerFrom, modes(live), live.stop],
+            switching: [switching.switching, modes(switching).map((m) => m[2])],
+            asked: [asked.switching, asked.stop.disabled],
+            taken: [taken.state, taken.what, taken.modes, taken.stop.label, taken.intercept.shown],
+            interceptingNow: [v(s({intercepting: true})).state, v(s({intercepting: true})).intercept.disabled],
+            stalled: [stalled.state, stalled.intercept.disabled],
+            down: v(s({}), {linkUp: false}).stop.disabled,
+            confirm: [
+                c({action: 'monitor', linkedid: 'L1'}, null), c({action: 'monitor', linkedid: 'L1'}, s({state: 'ringing'})),
+                c({action: 'monitor', linkedid: 'L1', sawEnd: true}, null),
+                c({action: 'mode', mode: 'whisper'}, s({switching_to: 'whisper'})),
+                c({action: 'mode', mode: 'whisper'}, s({mode: 'whisper'})), c({action: 'mode', mode: 'whisper'}, null),
+                c({action: 'stop'}, s({})), c({action: 'stop'}, null),
+                c({action: 'intercept', linkedid: 'L1'}, s({})),
+                c({action: 'intercept', linkedid: 'L1'}, s({state: 'ringing', intercepting: true})),
+                c({action: 'intercept', linkedid: 'L1'}, s({state: 'intercepted'})), c(null, s({})),
+            ],
+            pendingText: sv.monitorPendingText({action: 'monitor', mode: 'barge'}),
+        };
+    }""")
+    assert out["ringing"] == ["Ringing your phone… answer to start · 正在呼叫您的话机", 95,  # the timer runs from the request
+                              "Answer your phone first · 请先接听",
+                              [["listen", True, True], ["whisper", False, True], ["barge", False, True]],
+                              {"shown": True, "disabled": False}]
+    assert out["live"] == ["Live · 监控中", "Listen · 监听 — Li Na (1001) with 13800138000 Zhang Wei", 100,
+                           [["listen", True, True], ["whisper", False, False], ["barge", False, False]],
+                           {"label": "Stop · 停止", "disabled": False}]
+    assert out["switching"] == ["Switching to Whisper · 耳语… waiting for Asterisk to confirm.", [True, True, True]]
+    assert out["asked"] == ["Switching to Barge · 强插… waiting for Asterisk to confirm.", False]  # Stop stays usable
+    assert out["taken"] == ["Intercepted · 已拦截 — you are talking with the caller",
+                            "Taken over from Li Na (1001) — 13800138000 Zhang Wei", [], "Hang up · 挂机", False]
+    assert out["interceptingNow"] == ["Live · 监控中 — taking the caller over…", True]
+    assert out["stalled"] == ["Live · 监控中 — the intercept has not happened (see Audit); you can try again", False]
+    assert out["down"] is True
+    assert out["confirm"] == [False, True, True, False, True, True, False, True, False, True, True, False]
+    assert out["pendingText"] == "Calling your phone for Barge · 强插… waiting for Asterisk to confirm."
+
+
+async def test_alerts_are_computed_against_thresholds_and_go_when_the_condition_ends(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const sv = await import('/static/supervision.js');
+        const now = 100000;
+        const nameOf = (id) => `Agent ${id}`;
+        const t = sv.thresholdsFrom({hold_warning_seconds: 20,
+                                     alert_thresholds: {wait_seconds: 45, busy_seconds: {lunch: 3600}}});
+        const calls = [
+            {linkedid: 'Q1', state: 'queued', queue: 'support', caller_number: '137', since: now - 50},
+            {linkedid: 'Q2', state: 'ringing', queue: 'sales', caller_number: '136', since: now - 40},
+            {linkedid: 'O1', state: 'ringing', direction: 'outbound', caller_number: '1001', since: now - 500},
+            {linkedid: 'H1', state: 'held', held: true, held_since: now - 45, agent: '1002', caller_number: '139',
+             caller_name: 'Li Lei', since: now - 300},
+            {linkedid: 'H2', state: 'held', held: true, held_since: now - 10, agent: '1003', since: now - 300},
+        ];
+        const agents = [
+            {id: '1004', state: 'not_ready', reason: 'break', since: now - 901, queues: ['support']},
+            {id: '1005', state: 'not_ready', reason: 'break', since: now - 950, queues: ['support']},
+            {id: '1006', state: 'not_ready', reason: 'lunch', since: now - 1800, queues: ['sales']},
+            {id: '1007', state: 'wrap_up', since: now - 121},
+            {id: '1008', state: 'ready', since: now - 99999},
+            {id: '1900', state: 'not_ready', reason: 'break', since: now - 5000},
+        ];
+        const alerts = sv.computeAlerts({calls, agents, thresholds: t, now, me: '1900', nameOf});
+        const short = (list) => list.map((a) => [a.key, a.level, a.text, a.action && a.action.kind,
+                                                 a.action && a.action.agent || null]);
+        // the conditions end: retrieved, answered, forced ready, wrap-up over
+        const later = sv.computeAlerts({calls: [{...calls[0], state: 'answered', agent: '1004'},
+                                                {...calls[3], state: 'answered', held: false}],
+                                        agents: [{...agents[0], state: 'ready'}, {...agents[3], state: 'ready'}],
+                                        thresholds: t, now, me: '1900', nameOf});
+        return {
+            thresholds: t, defaults: sv.thresholdsFrom(null), limit: [sv.busyLimit(t, 'lunch'), sv.busyLimit(t, 'x')],
+            alerts: short(alerts), later: short(later),
+            hold: alerts.find((a) => a.kind === 'hold').action.label,
+        };
+    }""")
+    assert out["thresholds"] == {"waitSeconds": 45, "holdSeconds": 20, "busySeconds": {"*": 900, "lunch": 3600},
+                                 "wrapupSeconds": 120}
+    assert out["defaults"] == {"waitSeconds": 60, "holdSeconds": 30, "busySeconds": {"*": 900}, "wrapupSeconds": 120}
+    assert out["limit"] == [3600, 900]
+    assert out["alerts"] == [  # worst (against its limit) first
+        ["hold:H1", "bad", "139 Li Lei on hold by Agent 1002 · 保持过长", "listen_when_retrieved", None],
+        # the longest-busy agent of the caller's queue is the one offered
+        ["wait:Q1", "warn", "137 waiting in support · 客户等待", "force_ready", "1005"],
+        ["busy:1005", "warn", "Agent 1005 busy (break) · 示忙过长", "force_ready", "1005"],
+        ["wrapup:1007", "warn", "Agent 1007 in wrap-up · 话后过长", "force_ready", "1007"],
+        ["busy:1004", "warn", "Agent 1004 busy (break) · 示忙过长", "force_ready", "1004"],
+    ]  # red past twice the limit; lunch has its own limit; an outbound call is nobody waiting; the
+    # supervisor's own state raises none
+    assert out["later"] == []
+    assert out["hold"] == "Listen when retrieved · 恢复后监听"
+
+
+async def test_session_banner_and_audit_words(page: Any) -> None:
+    out = await page.evaluate("""async () => {
+        const sv = await import('/static/supervision.js');
+        const nameOf = (id) => ({'1900': 'Chen (1900)', '1001': 'Li Na (1001)'})[id] || id;
+        const entry = (kind, data) => ({id: 1, kind, at: '2026-12-04T05:00:00+00:00', data: {supervisor: '1900',
+                                        agent: '1001', ...data}, linkedid: 'L1', ref: 'WO-1'});
+        return {
+            banner: [sv.bannerText({kind: 'monitoring', active: true, mode: 'whisper', by: 'Chen'}),
+                     sv.bannerText({kind: 'monitoring', active: true, mode: 'barge', by: 'Chen'}),
+                     sv.bannerText({kind: 'monitoring', active: false, mode: null, by: null}), sv.bannerText(null)],
+            ended: [sv.endedText({end_reason: 'call_ended'}), sv.endedText({end_reason: 'no_answer'}),
+                    sv.endedText({end_reason: 'odd'})],
+            labels: [sv.monitorLabel({supervisor: '1900', supervisor_name: 'Chen', mode: 'barge', state: 'active'}),
+                     sv.monitorLabel({supervisor: '1900', supervisor_name: '', mode: 'listen', state: 'ringing'}),
+                     sv.monitorLabel({supervisor: '1900', supervisor_name: 'Chen', mode: 'listen', state: 'intercepted'})],
+            on: sv.monitorsOf([{linkedid: 'L1', supervisor: '1901', state: 'active'},
+                               {linkedid: 'L2', supervisor: '1900', state: 'active'},
+                               {linkedid: 'L1', supervisor: '1900', state: 'ringing'},
+                               {linkedid: 'L1', supervisor: '1902', state: 'ended'}], 'L1').map((s) => s.supervisor),
+            audit: [sv.auditCells(entry('monitor_mode', {from: 'listen', to: 'whisper'}), nameOf),
+                    sv.auditCells(entry('monitor_ended', {mode: 'barge', why: 'stopped', seconds: 12.4}), nameOf),
+                    sv.auditCells(entry('monitor_requested', {mode: 'listen', intercept: true}), nameOf),
+                    sv.auditCells({...entry('intercept_failed', {error: 'refused'}), ref: null}, nameOf)],
+        };
+    }""")
+    assert out["banner"] == ["Chen is whispering to you · 主管耳语中", "Chen is barging in · 主管强插中", "", ""]
+    assert out["ended"] == ["Monitoring ended — the call ended · 监控已结束",
+                            "Monitoring ended — your phone did not answer · 监控已结束", "Monitoring ended — odd · 监控已结束"]
+    assert out["labels"] == ["Chen — Barge · 强插", "1900 — Listen (phone ringing)", "Chen — intercepted · 已拦截"]
+    assert out["on"] == ["1900", "1901"]
+    at, sup, agent = "2026-12-04T05:00:00+00:00", "Chen (1900)", "Li Na (1001)"
+    assert out["audit"] == [
+        {"at": at, "supervisor": sup, "agent": agent, "call": "WO-1", "what": "Switched mode · 切换模式",
+         "mode": "Listen · 监听 → Whisper · 耳语", "detail": ""},
+        {"at": at, "supervisor": sup, "agent": agent, "call": "WO-1", "what": "Monitoring ended · 结束监控",
+         "mode": "Barge · 强插", "detail": "you stopped it; 12 s"},
+        {"at": at, "supervisor": sup, "agent": agent, "call": "WO-1", "what": "Asked to monitor · 发起监控",
+         "mode": "Listen · 监听", "detail": "to intercept"},
+        {"at": at, "supervisor": sup, "agent": agent, "call": "L1", "what": "Intercept failed · 拦截失败",
+         "mode": "", "detail": "refused"},
+    ]
