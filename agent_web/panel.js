@@ -2,7 +2,8 @@
 //   session.js   sign-in, the push socket and the model it fills, status bar, state buttons
 //   toolbar.js   call control while on a call, the dial field while idle
 //   pop.js       the screen-pop card and today's calls
-//   supervise.js the supervisor's agent grid, marquee form and live calls
+//   supervise.js the supervisor's agent grid, marquee form and live calls (with monitor.js: the
+//                monitoring strip and audit, alerts.js: the alerts)
 //   figures.js   today's figures
 
 import * as f from "./format.js";
@@ -32,7 +33,10 @@ function tick() {
     node.textContent = until ? f.duration(until - now) : "";
   }
   pop.tick();
-  if (S.me) toolbar.tick();
+  if (S.me) {
+    toolbar.tick();
+    supervisor.tick(); // alerts come and go with time too
+  }
 }
 
 session.bind();

@@ -1,10 +1,12 @@
 // The session: signing in (and taking over a panel open elsewhere), the push socket (snapshot,
 // numbered deltas, reconnect) and the model they fill, the status bar (who, state badge, link
 // banner, marquee) and the agent's own state buttons, which stay pending until the pushed
-// agent_state confirms them (Asterisk is the source of truth).
+// agent_state confirms them (Asterisk is the source of truth). The monitored agent's banner
+// ("陈主管 Supervisor Chen is whispering to you") follows the ``notice`` pushes.
 
 import { api, ApiError, PushSocket } from "./net.js";
 import * as f from "./format.js";
+import { bannerText, thresholdsFrom } from "./supervision.js";
 import { $, el, fillChoices, message, show } from "./dom.js";
 
 const CONFIRM_TIMEOUT_MS = 15000;
@@ -26,6 +28,9 @@ export function createModel() {
     marquee: [],
     agents: new Map(), // supervisors: id -> view
     calls: new Map(), // supervisors: linkedid -> call view
+    monitoring: new Map(), // supervisors: session id -> every supervisor's live monitoring session
+    thresholds: thresholdsFrom(null), // supervisors: when the alerts fire (supervision.js)
+    monitored: null, // the agent: the notice {kind: "monitoring", active, mode, by, linkedid} shown now
     ended: new Set(), // linkedids already ended: a late pop_update or call_update must not bring them back
     busyReasons: [],
     queues: [], // the queues this agent may sign in to (snapshot.queues)
@@ -42,7 +47,7 @@ export function createModel() {
 /**
  * The session's controller over the model ``S``. The other parts render what it changes:
  * ``toolbar`` {render, reset, loadIvrNodes}, ``pop`` {render, announce, renderToday},
- * ``supervisor`` {renderAgents, renderCalls, renderReasons, reset}, ``figures``
+ * ``supervisor`` {renderAgents, renderCalls, renderReasons, renderMonitoring, onSession, reset}, ``figures``
  * {refresh, reset, stop}; ``tick()`` runs the clocks. Returns {bind(), start()}.
  */
 export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
@@ -138,6 +143,15 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     supervisor.renderCalls(); // and the live calls' buttons
   }
 
+  /** The monitored agent's banner, while the call it is about is still theirs. */
+  function renderMonitored() {
+    const n = S.monitored;
+    if (n && (!S.view || S.view.call !== n.linkedid)) S.monitored = null; // the call ended or left the agent
+    const text = bannerText(S.monitored);
+    message($("monitor-banner"), text);
+    $("monitor-banner").dataset.mode = (S.monitored && S.monitored.mode) || "";
+  }
+
   function renderMarquee() {
     const items = S.marquee.filter((i) => i && i.text);
     show($("marquee"), items.length > 0 && $("app").dataset.view === "panel");
@@ -165,6 +179,11 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     S.busyReasons = d.busy_reasons || [];
     S.agents = new Map((d.agents || []).map((a) => [String(a.id), a]));
     S.calls = new Map((d.calls || []).map((c) => [c.linkedid, c]));
+    S.monitoring = new Map((d.monitoring || []).filter((m) => m.state !== "ended").map((m) => [m.id, m]));
+    S.thresholds = thresholdsFrom(d);
+    // The agent's snapshot does not say whether a supervisor is on the call: a banner from before
+    // the gap may be stale, so it goes until the next notice.
+    S.monitored = null;
     if (pending && matchesTarget(S.view, pending)) clearPending();
     renderBusyReasons();
     renderMe();
@@ -172,8 +191,8 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     renderMarquee();
     pop.render();
     pop.renderToday();
-    supervisor.renderAgents();
-    supervisor.renderCalls();
+    renderMonitored();
+    supervisor.renderMonitoring(); // the agents and calls with who monitors them
     figures.reset();
   }
 
@@ -189,6 +208,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
         S.view = d;
         if (pending && matchesTarget(d, pending)) clearPending();
         renderMe();
+        renderMonitored();
       }
       if (S.isSupervisor()) {
         S.agents.set(String(d.id), d);
@@ -222,6 +242,10 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     },
     call_ended(d) {
       S.ended.add(d.linkedid);
+      if (S.monitored && S.monitored.linkedid === d.linkedid) {
+        S.monitored = null;
+        renderMonitored();
+      }
       if (S.ended.size > 500) S.ended.delete(S.ended.values().next().value);
       if (S.pop && S.pop.linkedid === d.linkedid) {
         S.pop = null;
@@ -235,6 +259,16 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
       const key = d.ref || d.linkedid;
       S.today = [d, ...S.today.filter((w) => (w.ref || w.linkedid) !== key)].slice(0, TODAY_MAX);
       pop.renderToday();
+    },
+    supervision(d) {
+      // one monitoring session's view, to supervisors: ringing, active, intercepted, ended
+      supervisor.onSession(d);
+    },
+    notice(d) {
+      if (!d || d.kind !== "monitoring") return;
+      if (d.active) S.monitored = d;
+      else if (!S.monitored || !d.linkedid || S.monitored.linkedid === d.linkedid) S.monitored = null;
+      renderMonitored();
     },
     marquee(d) {
       S.marquee = d.items || [];
@@ -409,9 +443,11 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     if (pending) clearPending();
     toolbar.reset();
     if (takeover) closeTakeOver();
-    Object.assign(S, { me: null, view: null, pop: null, today: [], marquee: [], socket: "closed" });
+    Object.assign(S, { me: null, view: null, pop: null, today: [], marquee: [], socket: "closed", monitored: null });
     S.agents = new Map();
     S.calls = new Map();
+    S.monitoring = new Map();
+    renderMonitored();
     S.queues = [];
     supervisor.reset();
     $("queue-options").replaceChildren();

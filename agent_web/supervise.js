@@ -1,31 +1,43 @@
-// The supervisor's column: the agent grid (state, reason, who forced it, time in state, caller,
-// queues) with force Ready 强制示闲 / Busy 强制示忙 / Sign out 强制签出 per row, the marquee form, and
-// the Live calls table (#calls-table). Rows are made once and updated in place, so a reason
-// picked or a form opened in a row survives pushes.
+// The supervisor's column: the agent grid (state, reason, who forced it, who monitors the agent's
+// call, time in state, caller, queues) with force Ready 强制示闲 / Busy 强制示忙 / Sign out 强制签出
+// per row, the marquee form, the Live calls table (#calls-table), the monitoring strip and the
+// audit list (monitor.js), and the alerts (alerts.js). Rows are made once and updated in place,
+// so a reason picked or a form opened in a row survives pushes.
 //
 // Live calls: on answered calls Hang up 挂机 (after a confirmation) and Transfer 转接 (to a
 // queue, a ready agent or a number) through the agent's own API: POST
 // /api/calls/{linkedid}/hangup | transfer {kind, target}. As on the agent's toolbar, a command
 // stays pending until the pushed call view confirms it (the call ended; the call no longer with
-// the agent it had), and a refusal or a missing confirmation is said in the row.
+// the agent it had), and a refusal or a missing confirmation is said in the row. Every row also
+// has Listen 监听 / Whisper 耳语 / Barge 强插 / Intercept 拦截 (asked first), usable on answered
+// calls not held, in a consult or in a conference (else disabled, with the reason beside them),
+// and says who monitors the call in which mode.
 
 import { api, ApiError } from "./net.js";
 import * as f from "./format.js";
 import * as c from "./calls.js";
+import * as sv from "./supervision.js";
 import { $, el, fillChoices, message, show } from "./dom.js";
 import { readyAgentPicker } from "./targets.js";
+import { monitorConsole } from "./monitor.js";
+import { alertList } from "./alerts.js";
 
 const COLUMNS = 6;
 let serial = 0;
 
 /**
  * The supervisor column's controller over the model ``S`` (see session.js); ``tick()`` runs the
- * clocks once rows were drawn. Returns {boot() (once: the marquee form), renderAgents(),
- * renderCalls(), renderReasons() (the busy reasons of every row), reset() (signed out)}.
- * Nothing is drawn for an account that is not a supervisor.
+ * clocks once rows were drawn. Returns {boot() (once: the marquee form, the strip's buttons),
+ * renderAgents(), renderCalls(), renderReasons() (the busy reasons of every row),
+ * renderMonitoring() (after a snapshot), onSession(view) (a ``supervision`` push), tick() (the
+ * alerts, once a second), reset() (signed out)}. Nothing is drawn for an account that is not a
+ * supervisor.
  */
 export function supervisorConsole(S, { tick }) {
   const rows = new Map(); // agent id -> the grid row's nodes (updated in place)
+  const nameOf = (id) => (S.agents.get(String(id)) ? f.agentLabel(S.agents.get(String(id))) : String(id));
+  const monitoring = monitorConsole(S, { nameOf, changed: () => { renderCalls(); renderAgents(); }, tick });
+  const alerts = alertList(S, { nameOf, monitoring });
 
   /** Queues a supervisor may send a call to: the snapshot's, and every queue an agent or a call names. */
   function knownQueues() {
@@ -38,9 +50,11 @@ export function supervisorConsole(S, { tick }) {
   const callsTable = liveCallsTable({
     body: $("calls-body"),
     empty: $("calls-empty"),
-    nameOf: (id) => (S.agents.get(String(id)) ? f.agentLabel(S.agents.get(String(id))) : String(id)),
+    nameOf,
     queues: knownQueues,
     linkUp: S.linkUp,
+    monitoring,
+    me: () => (S.me ? String(S.me.id) : null),
   });
 
   function renderAgents() {
@@ -60,7 +74,7 @@ export function supervisorConsole(S, { tick }) {
       updateAgentRow(row, a);
       body.append(row.tr); // moves it into sorted order; its select keeps the supervisor's choice
     }
-    tick();
+    tick(); // the clocks, and the alerts (supervisor.tick)
   }
 
   /** A grid row, made once per agent and then updated in place (a re-render never loses a half-made choice). */
@@ -73,7 +87,8 @@ export function supervisorConsole(S, { tick }) {
     row = { name: cell(), state: cell(), since: cell("tick"), caller: cell(), queues: cell() };
     row.badge = el("span", { class: "badge small" });
     row.by = el("span", { class: "by muted" });
-    row.state.append(row.badge, " ", row.by);
+    row.monitors = el("span", { class: "monitors", hidden: true });
+    row.state.append(row.badge, " ", row.by, row.monitors);
     row.reason = el("select", { class: "small", "aria-label": `Busy reason for ${id}` });
     fillChoices(row.reason, S.busyReasons);
     row.ready = button("Ready", "强制示闲", "small", () => forceState(row, id, "ready"));
@@ -95,6 +110,8 @@ export function supervisorConsole(S, { tick }) {
     row.since.dataset.since = (a.state !== "logged_out" && f.toEpoch(a.since)) || "";
     row.caller.textContent = f.partyLabel(a.caller);
     row.queues.textContent = (a.queues || []).join(", ");
+    const watched = monitoring.sessionsOfAgent(a.id).map(sv.monitorLabel).join("; ");
+    message(row.monitors, watched ? `Monitored: ${watched}` : "");
     const down = !S.link.ami || S.socket !== "open" || row.sending;
     row.ready.disabled = down || a.state === "ready";
     row.busy.disabled = down;
@@ -121,7 +138,9 @@ export function supervisorConsole(S, { tick }) {
 
   function renderCalls() {
     if (!S.isSupervisor()) return;
+    monitoring.fireArmed(); // a held call retrieved: the listen asked for from its alert starts now
     callsTable.render([...S.calls.values()].sort((a, b) => (a.since || 0) - (b.since || 0)));
+    monitoring.render(); // the strip names the monitored call's caller
     tick();
   }
 
@@ -153,26 +172,42 @@ export function supervisorConsole(S, { tick }) {
   return {
     boot() {
       $("marquee-form").addEventListener("submit", postMarquee);
+      monitoring.boot();
     },
     renderAgents,
     renderCalls,
     renderReasons() {
       for (const row of rows.values()) fillChoices(row.reason, S.busyReasons);
     },
+    renderMonitoring() {
+      if (!S.isSupervisor()) return;
+      monitoring.snapshot();
+      renderCalls();
+      renderAgents();
+    },
+    onSession(view) {
+      if (S.isSupervisor()) monitoring.onSession(view);
+    },
+    tick() {
+      if (S.isSupervisor()) alerts.render();
+    },
     reset() {
       rows.clear();
       $("agents-body").replaceChildren();
       callsTable.reset();
+      monitoring.reset();
+      alerts.reset();
     },
   };
 }
 
 /**
  * The table's controller. ``nameOf(id)`` labels an agent, ``queues()`` lists the queues a call
- * may go to, ``linkUp()`` says whether commands can be sent now (socket and Asterisk up).
+ * may go to, ``linkUp()`` says whether commands can be sent now (socket and Asterisk up),
+ * ``monitoring`` is monitor.js's controller (sessions, commands), ``me()`` the supervisor's id.
  * ``render(calls)`` takes the live call views (oldest first); ``reset()`` empties it.
  */
-export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
+export function liveCallsTable({ body, empty, nameOf, queues, linkUp, monitoring, me }) {
   const rows = new Map(); // linkedid -> row
 
   function render(calls) {
@@ -206,6 +241,17 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
     const cell = (cls) => el("td", cls ? { class: cls } : {});
     const row = { linkedid, call: null, pending: null, form: null,
       caller: cell(), queue: cell(), state: cell(), agent: cell(), since: cell("tick") };
+    row.agentName = el("span", { class: "agent-name" });
+    row.monitors = el("span", { class: "monitors", hidden: true });
+    row.agent.append(row.agentName, row.monitors);
+    row.modes = sv.MODES.map((m) => {
+      const b = el("button", { type: "button", class: "small row-monitor", textContent: m.label, dataset: { mode: m.value } });
+      b.addEventListener("click", () => monitoring.monitor(linkedid, m.value, row.error));
+      return b;
+    });
+    row.intercept = el("button", { type: "button", class: "small danger row-intercept", textContent: "Intercept · 拦截" });
+    row.intercept.setAttribute("aria-expanded", "false");
+    row.why = el("p", { class: "muted row-why", id: `row-why-${n}`, hidden: true });
     row.transfer = el("button", { type: "button", class: "small row-transfer", textContent: "Transfer · 转接" });
     row.hangup = el("button", { type: "button", class: "small danger row-hangup", textContent: "Hang up · 挂机" });
     row.transfer.setAttribute("aria-expanded", "false");
@@ -213,7 +259,15 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
     row.status = el("p", { class: "pending row-status", role: "status", hidden: true });
     row.error = el("p", { class: "error row-error", role: "alert", hidden: true });
     row.tr = el("tr", { dataset: { linkedid } }, row.caller, row.queue, row.state, row.agent, row.since,
-      el("td", {}, el("div", { class: "actions" }, row.transfer, row.hangup), row.status, row.error));
+      el("td", {}, el("div", { class: "actions monitor-actions", role: "group", "aria-label": "Monitor" }, ...row.modes,
+        row.intercept), row.why, el("div", { class: "actions" }, row.transfer, row.hangup), row.status, row.error));
+
+    // Intercept: asked first (the agent loses the caller).
+    row.interceptConfirm = el("div", { class: "subform row-intercept-confirm", role: "alertdialog", hidden: true });
+    row.interceptQuestion = el("p", {});
+    row.interceptYes = el("button", { type: "button", class: "danger small", textContent: "Yes, take the caller · 确认拦截" });
+    row.interceptNo = el("button", { type: "button", class: "quiet small", textContent: "Cancel" });
+    row.interceptConfirm.append(row.interceptQuestion, el("div", { class: "buttons" }, row.interceptYes, row.interceptNo));
 
     // Hang up: asked first.
     row.confirm = el("div", { class: "subform row-confirm", role: "alertdialog", hidden: true },
@@ -238,7 +292,14 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
       el("label", { htmlFor: kindId, textContent: "Transfer to" }), row.kind, row.targetLabel, row.target,
       row.queueList, row.picker.node, el("div", { class: "buttons" }, row.send, row.cancel));
     row.formTr = el("tr", { class: "row-forms", hidden: true, dataset: { formsFor: linkedid } },
-      el("td", { colSpan: COLUMNS }, row.confirm, row.transferForm));
+      el("td", { colSpan: COLUMNS }, row.confirm, row.interceptConfirm, row.transferForm));
+
+    row.intercept.addEventListener("click", () => open(row, row.form === "intercept" ? null : "intercept"));
+    row.interceptNo.addEventListener("click", () => open(row, null));
+    row.interceptYes.addEventListener("click", () => {
+      open(row, null);
+      monitoring.intercept(linkedid, row.error);
+    });
 
     row.hangup.addEventListener("click", () => open(row, row.form === "hangup" ? null : "hangup"));
     row.hangupNo.addEventListener("click", () => open(row, null));
@@ -261,14 +322,22 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
     row.form = name;
     message(row.error, "");
     show(row.confirm, name === "hangup");
+    show(row.interceptConfirm, name === "intercept");
     show(row.transferForm, name === "transfer");
     show(row.formTr, name !== null);
     row.hangup.setAttribute("aria-expanded", String(name === "hangup"));
+    row.intercept.setAttribute("aria-expanded", String(name === "intercept"));
     row.transfer.setAttribute("aria-expanded", String(name === "transfer"));
     if (name === "transfer") {
       renderKind(row, true);
       row.target.focus();
     } else if (name === "hangup") row.hangupYes.focus();
+    else if (name === "intercept") {
+      const agent = row.call && row.call.agent ? nameOf(row.call.agent) : "the agent";
+      row.interceptQuestion.textContent = `Take this caller over from ${agent}? Your phone rings first; the agent's `
+        + "leg is released and they are left busy. · 确认拦截？";
+      row.interceptYes.focus();
+    }
   }
 
   function renderKind(row, load) {
@@ -337,7 +406,9 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
     row.caller.textContent = [x.caller_number, x.caller_name].filter(Boolean).join(" ");
     row.queue.textContent = x.queue || "";
     row.state.textContent = x.state;
-    row.agent.textContent = x.agent ? nameOf(x.agent) : (x.ringing || []).map(nameOf).join(", ");
+    row.agentName.textContent = x.agent ? nameOf(x.agent) : (x.ringing || []).map(nameOf).join(", ");
+    const watched = monitoring.sessionsOn(x.linkedid).map(sv.monitorLabel).join("; ");
+    message(row.monitors, watched ? `Monitored: ${watched}` : "");
     row.since.dataset.since = f.toEpoch(x.since) || "";
     const actions = c.rowActions(x, { pending: row.pending, linkUp: linkUp() });
     for (const [key, button] of [["hangup", row.hangup], ["transfer", row.transfer]]) {
@@ -347,10 +418,36 @@ export function liveCallsTable({ body, empty, nameOf, queues, linkUp }) {
     }
     row.send.disabled = actions.transfer.disabled;
     row.hangupYes.disabled = actions.hangup.disabled;
-    if (row.form && !(actions[row.form] && actions[row.form].shown)) open(row, null);
     const who = row.caller.textContent || "this call";
+    updateMonitor(row, x, who);
+    if (row.form && row.form !== "intercept" && !(actions[row.form] && actions[row.form].shown)) open(row, null);
     row.hangup.setAttribute("aria-label", `Hang up ${who}`);
     row.transfer.setAttribute("aria-label", `Transfer ${who}`);
+  }
+
+  /** The row's monitor buttons: usable or not, and why not (beside them, and as their description). */
+  function updateMonitor(row, x, who) {
+    const p = monitoring.pending();
+    const m = sv.monitorButtons(x, { mine: monitoring.mine(), me: me(), pending: p || row.pending, linkUp: linkUp() });
+    for (const b of row.modes) {
+      b.disabled = m[b.dataset.mode].disabled;
+      b.title = m.reason;
+      b.setAttribute("aria-label", `${sv.modeLabel(b.dataset.mode)} — ${who}`);
+      b.setAttribute("aria-busy", String(Boolean(p && p.action === "monitor" && p.linkedid === x.linkedid
+        && p.mode === b.dataset.mode)));
+      if (m.reason) b.setAttribute("aria-describedby", row.why.id);
+      else b.removeAttribute("aria-describedby");
+    }
+    row.intercept.disabled = m.intercept.disabled;
+    row.interceptYes.disabled = m.intercept.disabled;
+    row.intercept.title = m.interceptReason;
+    row.intercept.setAttribute("aria-label", `Intercept · 拦截 — ${who}`);
+    message(row.why, m.reason);
+    if (row.form === "intercept" && m.intercept.disabled) open(row, null);
+    const mine = p && p.sink === row.error; // a monitoring command given from this row
+    if (mine) message(row.status, sv.monitorPendingText(p));
+    else if (row.status.dataset.monitor === "1") message(row.status, "");
+    row.status.dataset.monitor = mine ? "1" : "";
   }
 
   return { render, reset };
