@@ -109,6 +109,35 @@ class WallboardConfig:
 
 
 @dataclass(frozen=True)
+class WorkOrderConfig:
+    categories: tuple[str, ...] = setting(
+        ("consultation=account/card/loan/other", "complaint=service/fees/waiting/fault/other", "suggestion",
+         "praise", "fault_report=card/online/atm/other", "business_request"),
+        "work-order category tree: category=sub/sub/... (a category without = has no sub-categories)")
+    urgencies: tuple[str, ...] = setting(("low", "normal", "high", "urgent"), "urgency levels, lowest first")
+    departments: tuple[str, ...] = setting(
+        ("cards=1003", "deposits=1002", "audit=1003"),
+        "departments that handle work orders and their handlers' account ids: name=id/id/...")
+    repeat_department: str = setting("audit", "department a repeat complaint (unsatisfied callback) goes to; empty: back to the same one")
+    required: tuple[str, ...] = setting(("category", "request"), "fields a work order needs before it is submitted")
+    deadlines: tuple[str, ...] = setting(
+        ("complaint.forward=0.5d", "complaint.answer=3d", "complaint.review=2d", "complaint.callback=0.5d",
+         "complaint.repeat=5d", "consultation.forward=30min", "consultation.answer=24h clock",
+         "fault_report.answer=5d", "fault_report.deferred=30d", "business_request.answer=10d",
+         "business_request.deferred=30d"),
+        "deadline per category and step (forward, answer, review, callback, repeat, deferred): "
+        "category.step=0.5d|3h|30min working time, or 24h clock")
+    amber_fraction: float = setting(0.25, "a work order turns amber in the last fraction of its step's allowance")
+    timezone: str = setting("Asia/Shanghai", "time zone of the working calendar")
+    hours: tuple[str, ...] = setting(("mon-fri=09:00-12:00 13:00-18:00",),
+                                     "working hours: days=HH:MM-HH:MM ... (e.g. sat=09:00-12:00); other days are off")
+    holidays: tuple[str, ...] = setting((), "public holidays: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD")
+    workdays: tuple[str, ...] = setting((), "make-up working days on a weekend (worked with the longest day's hours)")
+    text_max: int = setting(4000, "longest request, answer, notes or comment a work order takes (characters)")
+    overdue_scan_seconds: float = setting(60.0, "how often to look for work orders that fell due, to tell their handlers and the supervisors")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -130,6 +159,7 @@ class Config:
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    workorders: WorkOrderConfig = field(default_factory=WorkOrderConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -237,3 +267,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting callcenter.wrapup_seconds: must be 0 or more")
     if not config.callcenter.queues:
         raise ConfigError("setting callcenter.queues: at least one queue is needed")
+    from ctiserver.workorders.settings import build  # late: the parser lives with the work orders
+
+    try:
+        build(config.workorders)
+    except ValueError as exc:
+        raise ConfigError(f"setting {exc}") from None

@@ -1,0 +1,100 @@
+"""The ``[workorders]`` configuration as typed, frozen objects: category tree, departments, deadlines.
+
+Configuration text (see ctiserver/config.py ``WorkOrderConfig``) is parsed once at start;
+:func:`build` raises ValueError naming the setting and the item that is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ctiserver.workorders.calendar import WorkCalendar, parse_dates, parse_duration, parse_week
+from ctiserver.workorders.deadlines import STEPS, Deadlines
+
+NAME = re.compile(r"[^\s/=,.]{1,40}")  # a category, sub-category or department name
+FORM_FIELDS = ("category", "subcategory", "urgency", "request", "answer", "notes", "department", "summary")
+
+
+@dataclass(frozen=True)
+class WorkOrderSettings:
+    categories: Mapping[str, tuple[str, ...]]  # category -> its sub-categories (may be none)
+    urgencies: tuple[str, ...]
+    departments: Mapping[str, frozenset[str]]  # department -> the accounts that handle its work
+    repeat_department: str | None               # where repeat complaints go (None: back to the same)
+    required: tuple[str, ...]                   # fields a submit needs
+    deadlines: Deadlines
+    text_max: int
+
+    def departments_of(self, account_id: str) -> frozenset[str]:
+        """The departments an account handles work for."""
+        return frozenset(d for d, members in self.departments.items() if account_id in members)
+
+    def form(self) -> dict[str, Any]:
+        """What the wrap-up form offers (JSON-ready)."""
+        return {"categories": [{"name": c, "subcategories": list(subs)} for c, subs in self.categories.items()],
+                "urgencies": list(self.urgencies), "departments": sorted(self.departments),
+                "required": list(self.required), "text_max": self.text_max}
+
+
+def _named_lists(setting: str, items: tuple[str, ...], *, need_members: bool) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name, _, rest = item.partition("=")
+        name = name.strip()
+        members = tuple(m.strip() for m in rest.split("/") if m.strip())
+        if not NAME.fullmatch(name) or (need_members and not members):
+            example = "cards=1003/1004" if need_members else "complaint=service/fees/other"
+            raise ValueError(f"{setting}: {item!r} is not name=a/b (e.g. {example})")
+        bad = [m for m in members if not NAME.fullmatch(m)]
+        if bad:
+            raise ValueError(f"{setting}: {bad[0]!r} in {item!r} is not a name")
+        if name in out:
+            raise ValueError(f"{setting}: {name!r} is given twice")
+        out[name] = members
+    return out
+
+
+def build(cfg: Any) -> WorkOrderSettings:
+    """Typed settings from the ``workorders`` configuration section."""
+    categories = _named_lists("workorders.categories", cfg.categories, need_members=False)
+    if not categories:
+        raise ValueError("workorders.categories: at least one category is needed")
+    departments = _named_lists("workorders.departments", cfg.departments, need_members=True)
+    if cfg.repeat_department and cfg.repeat_department not in departments:
+        raise ValueError(f"workorders.repeat_department: {cfg.repeat_department!r} is not a department")
+    bad = [u for u in cfg.urgencies if not NAME.fullmatch(u)]
+    if not cfg.urgencies or bad:
+        raise ValueError("workorders.urgencies: give at least one, each a single word")
+    unknown = set(cfg.required) - set(FORM_FIELDS)
+    if unknown:
+        raise ValueError(f"workorders.required: {', '.join(sorted(unknown))} is not one of {', '.join(FORM_FIELDS)}")
+    try:
+        calendar = WorkCalendar(parse_week(cfg.hours), parse_dates(cfg.holidays), parse_dates(cfg.workdays),
+                                cfg.timezone)
+    except ValueError as exc:
+        raise ValueError(f"workorders calendar (hours, holidays, workdays, timezone): {exc}") from None
+    allowances = {}
+    for item in cfg.deadlines:
+        key, sep, value = item.partition("=")
+        category, _, step = key.strip().partition(".")
+        if not sep or category not in categories or step not in STEPS:
+            raise ValueError(f"workorders.deadlines: {item!r} is not category.step=duration with a configured "
+                             f"category and a step among {', '.join(STEPS)}")
+        try:
+            allowances[(category, step)] = parse_duration(value, calendar.day_length)
+        except ValueError as exc:
+            raise ValueError(f"workorders.deadlines: {exc}") from None
+    if not 0 <= cfg.amber_fraction < 1:
+        raise ValueError("workorders.amber_fraction: must be from 0 up to (not including) 1")
+    if not 1 <= cfg.overdue_scan_seconds <= 3600:
+        raise ValueError("workorders.overdue_scan_seconds: must be 1 to 3600")
+    if not 100 <= cfg.text_max <= 100_000:
+        raise ValueError("workorders.text_max: must be 100 to 100000 characters")
+    return WorkOrderSettings(
+        categories=MappingProxyType(categories), urgencies=tuple(cfg.urgencies),
+        departments=MappingProxyType({d: frozenset(m) for d, m in departments.items()}),
+        repeat_department=cfg.repeat_department or None, required=tuple(cfg.required),
+        deadlines=Deadlines(calendar, MappingProxyType(allowances), cfg.amber_fraction), text_max=cfg.text_max)
