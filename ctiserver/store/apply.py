@@ -7,7 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from ctiserver.store.ops import WORK_ORDER_FIELDS, AgentStateOp, Op, SigninOp, WorkOrderOp
+from ctiserver.store.ops import (CHANGE_FIELDS, WORK_ORDER_FIELDS, AgentStateOp, Op, SigninOp, WorkOrderChangeOp,
+                                 WorkOrderOp)
 from ctiserver.store.phones import normalize_phone
 
 
@@ -95,6 +96,49 @@ async def apply_signin(conn: asyncpg.Connection, op: SigninOp) -> bool:
     return not status.endswith(" 0")
 
 
+class StaleChange(asyncpg.exceptions.CheckViolationError):
+    """A change made over a version the row no longer has: refused like bad data (set aside, never lost)."""
+
+
+async def apply_change(conn: asyncpg.Connection, op: WorkOrderChangeOp) -> bool:
+    """Append the history entry and set the columns over ``version - 1``; False if already applied.
+
+    The service checks the version before it submits, so a stale change here means another
+    writer went around it: the change is refused (StaleChange) and kept in the rejected file.
+    """
+    at = to_datetime(op.at)
+    entry = await conn.fetchval(
+        "INSERT INTO work_order_history (op_id, linkedid, at, actor, role, action, from_status, to_status, "
+        "version, comment, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT (op_id) DO NOTHING RETURNING id",
+        op.op_id, op.linkedid, at, op.actor, op.role, op.action, op.from_status, op.to_status, op.version,
+        op.comment, op.data)
+    if entry is None:
+        return False  # a replay of a change already written
+    cols: dict[str, Any] = {}
+    for name, value in op.fields.items():
+        cols[name] = to_datetime(value) if CHANGE_FIELDS[name] == "time" else value
+    if "caller_number" in cols:
+        cols["caller_key"] = normalize_phone(cols["caller_number"]) or None
+    # Column names come from CHANGE_FIELDS (checked when the op was built), never from input.
+    if op.create:
+        cols.setdefault("created_at", at)
+        names = ["linkedid", "updated_at", "version", *cols]
+        values = [op.linkedid, at, op.version, *cols.values()]
+        params = ", ".join(f"${i + 1}" for i in range(len(names)))
+        done = await conn.fetchval(f"INSERT INTO work_orders ({', '.join(names)}) VALUES ({params}) "
+                                   "ON CONFLICT (linkedid) DO NOTHING RETURNING id", *values)
+    else:
+        sets = [f"{name} = ${i + 4}" for i, name in enumerate(cols)]
+        done = await conn.fetchval(
+            f"UPDATE work_orders SET {', '.join(['version = $2', 'updated_at = GREATEST(updated_at, $3)', *sets])} "
+            "WHERE linkedid = $1 AND version = $2 - 1 RETURNING id", op.linkedid, op.version, at, *cols.values())
+    if done is None:
+        raise StaleChange(f"work order {op.linkedid} is not at version {op.version - 1} (or already exists): "
+                          f"{op.action} by {op.actor} set aside")
+    return True
+
+
 async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
     """Apply any op; True when it changed the database, False for a replay."""
     if isinstance(op, WorkOrderOp):
@@ -103,4 +147,6 @@ async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
         return await apply_agent_state(conn, op)
     if isinstance(op, SigninOp):
         return await apply_signin(conn, op)
+    if isinstance(op, WorkOrderChangeOp):
+        return await apply_change(conn, op)
     raise TypeError(f"not an op: {type(op).__name__}")

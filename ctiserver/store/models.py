@@ -71,6 +71,11 @@ WORK_ORDER_COLUMNS = (
     "customer_name", "customer_class", "queue", "agent_id", "ivr_keys", "ivr_path", "call_state", "disposition",
     "created_at", "queued_at", "ringing_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds",
     "hangup_by", "category", "urgency", "department", "summary", "updated_at",
+    # the work order's lifecycle (migration 004)
+    "status", "channel", "subcategory", "request", "answer", "resolution", "notes", "assignee", "resolved",
+    "satisfaction",
+    "opinion", "repeats", "deferred", "step_started_at", "due_at", "created_by", "submitted_by", "submitted_at",
+    "closed_at", "version",
 )
 
 
@@ -107,6 +112,26 @@ class WorkOrder:
     department: str | None = None
     summary: str | None = None
     updated_at: datetime | None = None
+    status: str | None = None  # the lifecycle's state; None: nobody has written the call up yet
+    channel: str = "call"
+    subcategory: str | None = None
+    request: str | None = None
+    answer: str | None = None
+    resolution: str | None = None  # the department's answer
+    notes: str | None = None
+    assignee: str | None = None
+    resolved: bool | None = None
+    satisfaction: str | None = None
+    opinion: str | None = None
+    repeats: int = 0
+    deferred: bool = False
+    step_started_at: datetime | None = None
+    due_at: datetime | None = None
+    created_by: str | None = None
+    submitted_by: str | None = None
+    submitted_at: datetime | None = None
+    closed_at: datetime | None = None
+    version: int = 0
     events: tuple[WorkOrderEvent, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +144,27 @@ class WorkOrder:
         if self.events is not None:
             out["events"] = [e.to_json() for e in self.events]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change a person made to a work order (work_order_history: append-only)."""
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    version: int
+    comment: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": iso(self.at), "actor": self.actor, "role": self.role, "action": self.action,
+                "from": self.from_status, "to": self.to_status, "version": self.version, "comment": self.comment,
+                "data": dict(self.data)}
 
 
 @dataclass(frozen=True, slots=True)

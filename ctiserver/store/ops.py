@@ -231,10 +231,108 @@ class SigninOp:
         return cls(new_op_id(), time.time() if at is None else at, agent_id, queues, paused, reason)
 
 
-Op = Union[WorkOrderOp, AgentStateOp, SigninOp]
-OP_TYPES = (WorkOrderOp, AgentStateOp, SigninOp)
+# Columns a person's change (WorkOrderChangeOp) may set, with their kinds ("bool" beside the above).
+CHANGE_FIELDS: dict[str, str] = {
+    "ref": "text", "created_at": "time", "channel": "text", "caller_number": "text", "caller_name": "text",
+    "customer_id": "int", "customer_class": "text", "agent_id": "text",
+    "status": "text", "category": "text", "subcategory": "text", "urgency": "text", "department": "text",
+    "summary": "text", "request": "text", "answer": "text", "resolution": "text", "notes": "text",
+    "assignee": "text",
+    "resolved": "bool", "satisfaction": "text", "opinion": "text", "repeats": "int", "deferred": "bool",
+    "step_started_at": "time", "due_at": "time", "created_by": "text", "submitted_by": "text",
+    "submitted_at": "time", "closed_at": "time",
+}
+STATUSES = frozenset({"draft", "submitted", "accepted", "assigned", "in_progress", "completed", "callback",
+                      "closed", "withdrawn"})
 
-_TYPES: dict[str, type] = {"work_order": WorkOrderOp, "agent_state": AgentStateOp, "signin": SigninOp}
+
+def check_change_field(name: str, value: Any) -> Any:
+    """Validate one column value of a person's change; return it or raise InvalidInput."""
+    kind = CHANGE_FIELDS.get(name)
+    if kind is None:
+        raise InvalidInput(f"work order field {name!r} cannot be set by a change", field=name)
+    if name in ("status", "channel") and value is None:
+        raise InvalidInput(f"{name} cannot be emptied", field=name)
+    if name == "status" and value not in STATUSES:
+        raise InvalidInput(f"status {value!r} is not one of {', '.join(sorted(STATUSES))}", field=name)
+    if value is None:
+        return None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be true or false", field=name)
+        return value
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63):
+        raise InvalidInput(f"{name} must be a non-negative integer", field=name)
+    if kind == "int":
+        return value
+    if kind == "text":
+        return _check_text(name, value)
+    # "time": an ISO 8601 time with a zone (what the work-order service sends)
+    try:
+        if isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None:
+            return value
+    except ValueError:
+        pass
+    raise InvalidInput(f"{name} {str(value)[:40]!r} is not an ISO 8601 time with a zone", field=name)
+
+
+@dataclass(frozen=True)
+class WorkOrderChangeOp:
+    """A person's change to a work order: set ``fields``, make it ``version``, append one history entry.
+
+    Applied only over ``version - 1`` (the version the person acted on), so two people
+    cannot both win; ``create`` inserts the row instead (a work order without a call).
+    """
+
+    op_id: str
+    at: float
+    linkedid: str
+    actor: str
+    role: str
+    action: str
+    version: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    from_status: str | None = None
+    to_status: str | None = None
+    comment: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    create: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op_id", _check_op_id(self.op_id))
+        object.__setattr__(self, "at", _check_at(self.at))
+        _check_text("linkedid", self.linkedid, required=True, limit=150)
+        for name in ("actor", "role", "action"):
+            _check_text(name, getattr(self, name), required=True, limit=64)
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or not 1 <= self.version < 2**31:
+            raise InvalidInput("version must be a positive integer", field="version")
+        if not isinstance(self.create, bool) or (self.create and self.version != 1):
+            raise InvalidInput("a created work order starts at version 1", field="create")
+        for name in ("from_status", "to_status"):
+            value = getattr(self, name)
+            if value is not None and value not in STATUSES:
+                raise InvalidInput(f"{name} {value!r} is not a work order status", field=name)
+        _check_text("comment", self.comment)
+        if not isinstance(self.fields, dict) or not isinstance(self.data, dict):
+            raise InvalidInput("fields and data must be dicts", field="fields")
+        object.__setattr__(self, "fields", {k: check_change_field(k, v) for k, v in self.fields.items()})
+        object.__setattr__(self, "data", dict(_check_json("data", self.data)))
+
+    @classmethod
+    def new(cls, linkedid: str, actor: str, role: str, action: str, version: int, fields: dict[str, Any],
+            from_status: str | None = None, to_status: str | None = None, comment: str | None = None,
+            data: dict[str, Any] | None = None, create: bool = False, at: float | None = None
+            ) -> "WorkOrderChangeOp":
+        """An op with a fresh op_id, at now unless given."""
+        return cls(new_op_id(), time.time() if at is None else at, linkedid, actor, role, action, version,
+                   dict(fields), from_status, to_status, comment, dict(data or {}), create)
+
+
+Op = Union[WorkOrderOp, AgentStateOp, SigninOp, WorkOrderChangeOp]
+OP_TYPES = (WorkOrderOp, AgentStateOp, SigninOp, WorkOrderChangeOp)
+
+_TYPES: dict[str, type] = {"work_order": WorkOrderOp, "agent_state": AgentStateOp, "signin": SigninOp,
+                           "work_order_change": WorkOrderChangeOp}
 _NAMES = {v: k for k, v in _TYPES.items()}
 
 

@@ -18,12 +18,12 @@ import structlog
 from ctiserver.errors import InvalidInput
 
 from ctiserver.agents.passwords import hash_password, verify_password
-from ctiserver.store import daily, demo
+from ctiserver.store import daily, demo, workflow
 from ctiserver.store.errors import StoreUnavailable, connect_error, describe_target, is_outage, reason
 from ctiserver.store.journal import Journal, JournalLocked
 from ctiserver.store.migrate import is_current, run_migrations
-from ctiserver.store.models import (WORK_ORDER_COLUMNS, AgentAccount, Customer, Marquee, RingEnd, Signin,
-                                     StateLogEntry, WorkOrder, WorkOrderEvent)
+from ctiserver.store.models import (WORK_ORDER_COLUMNS, AgentAccount, Customer, HistoryEntry, Marquee, RingEnd,
+                                     Signin, StateLogEntry, WorkOrder, WorkOrderEvent)
 from ctiserver.store.ops import Op, SigninOp
 from ctiserver.store.phones import normalize_phone
 from ctiserver.store.writer import Writer
@@ -34,7 +34,10 @@ _WO_SELECT = (
     "SELECT w.id, w.ref, w.linkedid, w.direction, w.caller_number, w.caller_name, w.customer_id, "
     "c.customer_no, c.name AS customer_name, w.customer_class, w.queue, w.agent_id, w.ivr_keys, w.ivr_path, "
     "w.call_state, w.disposition, w.created_at, w.queued_at, w.ringing_at, w.answered_at, w.ended_at, "
-    "w.wait_seconds, w.talk_seconds, w.hangup_by, w.category, w.urgency, w.department, w.summary, w.updated_at "
+    "w.wait_seconds, w.talk_seconds, w.hangup_by, w.category, w.urgency, w.department, w.summary, w.updated_at, "
+    "w.status, w.channel, w.subcategory, w.request, w.answer, w.resolution, w.notes, w.assignee, w.resolved, "
+    "w.satisfaction, w.opinion, w.repeats, w.deferred, w.step_started_at, w.due_at, w.created_by, w.submitted_by, "
+    "w.submitted_at, w.closed_at, w.version "
     "FROM work_orders w LEFT JOIN customers c ON c.id = w.customer_id"
 )
 _CUSTOMER_SELECT = (
@@ -295,13 +298,7 @@ class Store:
 
     async def get_work_order(self, id_or_ref: str | int) -> WorkOrder | None:
         """One work order with its history, by numeric id, ref (WO-...) or linkedid."""
-        key = str(id_or_ref).strip()
-        if key.isdigit() and len(key) < 19:
-            cond, arg = "w.id = $1", int(key)
-        elif key.upper().startswith("WO-"):
-            cond, arg = "w.ref = $1", key.upper()
-        else:
-            cond, arg = "w.linkedid = $1", key
+        cond, arg = workflow.key_condition(id_or_ref)
 
         async def read(conn: asyncpg.Connection) -> WorkOrder | None:
             row = await conn.fetchrow(f"{_WO_SELECT} WHERE {cond}", arg)
@@ -313,6 +310,31 @@ class Store:
                                           for e in events))
 
         return await self._run(read)
+
+    async def work_order_row(self, id_or_ref: str | int) -> WorkOrder | None:
+        """One work order without its call events (by id, ref or linkedid), or None."""
+        cond, arg = workflow.key_condition(id_or_ref)
+        row = await self._fetchrow(f"{_WO_SELECT} WHERE {cond}", arg)
+        return _work_order(row) if row else None
+
+    async def work_order_history(self, linkedid: str) -> list[HistoryEntry]:
+        """The changes people made to a work order, oldest first."""
+        return await self._run(lambda c: workflow.history(c, linkedid))
+
+    async def work_orders_waiting(self, account_id: str, departments: list[str], *, center: bool = False,
+                                  limit: int = 100) -> list[WorkOrder]:
+        """The task bar: what waits for this person (see store/workflow.py), soonest due first."""
+        rows = await self._run(lambda c: workflow.waiting(c, _WO_SELECT, account_id, list(departments), center,
+                                                          limit))
+        return [_work_order(r) for r in rows]
+
+    async def overdue_work_orders(self, now: dt.datetime, *, account_id: str | None = None,
+                                  departments: list[str] | None = None, limit: int = 200,
+                                  since: dt.datetime | None = None) -> list[WorkOrder]:
+        """Open work orders past due (everyone's when ``account_id`` is None), most overdue first."""
+        rows = await self._run(lambda c: workflow.overdue(c, _WO_SELECT, now, account_id, list(departments or ()),
+                                                          limit, since))
+        return [_work_order(r) for r in rows]
 
     async def work_orders_between(self, start: dt.datetime, end: dt.datetime) -> list[WorkOrder]:
         """Every work order of calls started in ``[start, end)`` (no limit: for the day's statistics)."""
