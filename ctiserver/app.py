@@ -47,6 +47,8 @@ from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
 from ctiserver.web.app import WebServices, create_app
+from ctiserver.workorders import settings as workorder_settings
+from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import WorkOrderRecorder
 from ctiserver.workorders.service import WorkOrderQueries
 from ctiserver.workorders.today import TodayLists
@@ -131,6 +133,9 @@ class App:
         self.marquee = MarqueeService(store, lambda items: hub.publish("marquee", {"items": items}, ALL))
         self.accounts = Accounts(store, book)
         self.agents = AgentService(book, gateway, cc.busy_reasons, cc.queues)
+        self.workorder_actions = WorkOrderActions(store, workorder_settings.build(cfg.workorders),
+                                                  known_account=self.accounts.get, hub=hub,
+                                                  agent_of=directory.agent_of)
 
         sv = cfg.supervision
         self.supervision = Supervision(tracker, book, gateway, workorders.on_call_event, hub,
@@ -146,7 +151,7 @@ class App:
         subs.ami += [self.recordings, self.supervision]
         subs.owners += [self.supervision.owns]
         subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
-                       CallLog(directory)]
+                       CallLog(directory), self.workorder_actions]
         subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due
@@ -168,7 +173,8 @@ class App:
                            recordings=self.recordings, workorders=WorkOrderQueries(self.store),
                            marquee=self.marquee, link=self.link, snapshots=self.snapshots,
                            supervision=self.supervision, store=self.store, metrics=self.metrics,
-                           stats=self.stats, wallboard=self.wallboard)
+                           stats=self.stats, wallboard=self.wallboard,
+                           workorder_actions=self.workorder_actions)
 
     async def start(self) -> None:
         cfg = self.config
@@ -184,6 +190,8 @@ class App:
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
         self._tasks.append(asyncio.create_task(self.metrics.sample_lag(), name="loop-lag"))
         self._tasks.append(asyncio.create_task(self.wallboard.run(), name="wallboard"))
+        scan = self.workorder_actions.watch_overdue(cfg.workorders.overdue_scan_seconds)
+        self._tasks.append(asyncio.create_task(scan, name="overdue-scan"))
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer

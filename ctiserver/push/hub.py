@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 #: Types the core may publish (``snapshot`` is produced by the hub itself).
 MESSAGE_TYPES = frozenset({
     "agent_state", "call_ringing", "call_update", "call_ended", "marquee",
-    "workorder_update", "queue_stats", "link", "notice", "pop_update", "supervision",
+    "workorder_update", "workorder_task", "queue_stats", "link", "notice", "pop_update", "supervision",
 })
 
 #: Close code sent to a client whose queue overflowed; it should reconnect.

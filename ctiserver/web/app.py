@@ -66,6 +66,7 @@ class WebServices:
     store: Any
     metrics: Metrics
     wallboard: Wallboard
+    workorder_actions: Any = None  # ctiserver.workorders.actions.WorkOrderActions
 
 
 def create_app(services: WebServices, static_dir: Path | str | None = None) -> web.Application:
@@ -87,6 +88,8 @@ def create_app(services: WebServices, static_dir: Path | str | None = None) -> w
     app[keys.SUPERVISION] = services.supervision
     app[keys.STORE_READER] = services.store
     app[keys.METRICS] = services.metrics
+    if services.workorder_actions is not None:
+        app[keys.WORKORDER_ACTIONS] = services.workorder_actions
     app[keys.WALLBOARD] = services.wallboard
     http = services.config.http
     app[SESSIONS] = SessionSigner(http.session_secret, http.session_hours)

@@ -23,6 +23,7 @@ from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
 from ctiserver.web.sessions import SessionSigner
 from ctiserver.web.throttle import LoginThrottle
+from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.service import WorkOrderQueries
 
 CONFIG = web.AppKey("config", Config)
@@ -34,6 +35,7 @@ CONSULTS = web.AppKey("consults", Consults)
 CONFERENCES = web.AppKey("conferences", Conferences)
 RECORDINGS = web.AppKey("recordings", Recorder)
 WORKORDERS = web.AppKey("workorders", WorkOrderQueries)
+WORKORDER_ACTIONS = web.AppKey("workorder_actions", WorkOrderActions)
 MARQUEE = web.AppKey("marquee", MarqueeService)
 STATS = web.AppKey("stats", StatsService)
 LINK = web.AppKey("link", LinkStatus)

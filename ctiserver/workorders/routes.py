@@ -1,4 +1,9 @@
-"""Work-order API: search (agents see only their own), one work order with its history."""
+"""Work-order API: search, the form's choices, the task bar, overdue, one work order, its history,
+create without a call, save the draft, and every lifecycle action.
+
+Writes answer 200 (201 for a new one) once PostgreSQL has the change, 202 when it is in the
+journal only (PostgreSQL away: written when it is back); ``saved`` says which.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,31 @@ from aiohttp import web
 
 from ctiserver import errors
 from ctiserver.web import validate as v
-from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, ref_param, role_of
-from ctiserver.web.keys import ACCOUNT, WORKORDERS
+from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, json, read_body, ref_param, role_of
+from ctiserver.web.keys import ACCOUNT, WORKORDER_ACTIONS, WORKORDERS
+from ctiserver.workorders.actions import ACTIONS
 
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
 
+_OPTIONAL_TEXT = v.Field(str, required=False)
+FORM = {name: _OPTIONAL_TEXT for name in ("category", "subcategory", "urgency", "department", "request", "answer",
+                                          "notes", "summary")}
+CREATE = {"channel": v.Field(str), "customer_no": _OPTIONAL_TEXT, "caller_number": _OPTIONAL_TEXT,
+          "caller_name": _OPTIONAL_TEXT, **FORM}
+_VERSION = {"version": v.Field(int), "comment": _OPTIONAL_TEXT}
+# What each action's body may hold beside the version and a comment.
+ACTION_FIELDS: dict[str, dict[str, v.Field]] = {a: dict(_VERSION) for a in ACTIONS}
+ACTION_FIELDS["submit"].update(resolved=v.Field(bool), department=_OPTIONAL_TEXT)
+ACTION_FIELDS["assign"].update(department=_OPTIONAL_TEXT, assignee=_OPTIONAL_TEXT)
+ACTION_FIELDS["callback"].update(satisfaction=v.Field(str))
+
 routes = web.RouteTableDef()
+
+
+def _saved(data: dict[str, Any], saved: str, created: bool = False) -> web.Response:
+    status = (201 if created else 200) if saved == "database" else 202
+    return json({"workorder": data, "saved": saved}, status)
 
 
 @routes.get("/api/workorders")
@@ -41,12 +64,65 @@ async def list_workorders(request: web.Request) -> web.Response:
                              dumps=dumps)
 
 
+@routes.post("/api/workorders")
+async def create_workorder(request: web.Request) -> web.Response:
+    """A work order without a call (letter, e-mail, walk-in), as a draft of the person creating it."""
+    body = await read_body(request, CREATE)
+    data, saved = await request.app[WORKORDER_ACTIONS].create(request[ACCOUNT], body)
+    return _saved(data, saved, created=True)
+
+
+@routes.get("/api/workorders/form")
+async def workorder_form(request: web.Request) -> web.Response:
+    """The choices of the wrap-up form: category tree, urgencies, departments, required fields."""
+    v.query(request.query, ())
+    return json(request.app[WORKORDER_ACTIONS].settings.form())
+
+
+@routes.get("/api/workorders/tasks")
+async def workorder_tasks(request: web.Request) -> web.Response:
+    """What waits for the signed-in person (the task bar), soonest due first, with counts."""
+    q = v.query(request.query, ("limit",))
+    limit = v.integer(q.get("limit", "100"), "limit", minimum=1, maximum=500)
+    return json(await request.app[WORKORDER_ACTIONS].waiting(request[ACCOUNT], limit))
+
+
+@routes.get("/api/workorders/overdue")
+async def workorder_overdue(request: web.Request) -> web.Response:
+    """Open work orders past due (supervisors: everyone's), most overdue first."""
+    q = v.query(request.query, ("limit",))
+    limit = v.integer(q.get("limit", "200"), "limit", minimum=1, maximum=1000)
+    return json({"workorders": await request.app[WORKORDER_ACTIONS].overdue(request[ACCOUNT], limit)})
+
+
 @routes.get("/api/workorders/{id}")
 async def get_workorder(request: web.Request) -> web.Response:
-    """One work order by numeric id or reference."""
-    account = request[ACCOUNT]
-    item = await request.app[WORKORDERS].get(ref_param(request))
-    owner = item.get("agent_id", item.get("agent"))
-    if role_of(account) not in SUPERVISORS and owner is not None and str(owner) != str(account.id):
-        raise errors.Forbidden("this work order belongs to another agent")
-    return web.json_response({"workorder": item}, dumps=dumps)
+    """One work order by numeric id or reference, with its call events, history and colour."""
+    item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
+    return json({"workorder": item})
+
+
+@routes.get("/api/workorders/{id}/history")
+async def workorder_history(request: web.Request) -> web.Response:
+    """The changes people made to one work order, oldest first."""
+    item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
+    if item["history"] is None:
+        raise errors.Unavailable("the history is in PostgreSQL, which is unavailable")
+    return json({"history": item["history"], "ref": item["ref"], "version": item["version"]})
+
+
+@routes.post("/api/workorders/{id}/draft")
+async def save_draft(request: web.Request) -> web.Response:
+    """Save the form as it is (during the call or after): only the fields sent change."""
+    body = await read_body(request, {"version": v.Field(int), **FORM})
+    data, saved = await request.app[WORKORDER_ACTIONS].act(request[ACCOUNT], ref_param(request), "save", body)
+    return _saved(data, saved)
+
+
+@routes.post(r"/api/workorders/{id}/{action:(" + "|".join(ACTIONS) + ")}")
+async def workorder_action(request: web.Request) -> web.Response:
+    """One lifecycle action: 403 when the role may not, 409 when the state (or version) refuses."""
+    action = request.match_info["action"]
+    body = await read_body(request, ACTION_FIELDS[action])
+    data, saved = await request.app[WORKORDER_ACTIONS].act(request[ACCOUNT], ref_param(request), action, body)
+    return _saved(data, saved)

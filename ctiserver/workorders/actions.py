@@ -1,0 +1,314 @@
+"""Work-order actions: people write up, submit and move work orders through their lifecycle.
+
+Every change is decided by the pure lifecycle (ctiserver/workorders/lifecycle.py), timed by
+the deadlines, and written as one WorkOrderChangeOp through the store's journaled ordered
+writer, so nothing is lost while PostgreSQL is away. The service holds the work orders it
+touches (sheets.py) and checks each change's version against them: of two people acting on
+the same version one wins, the other gets a Conflict. Answers say where the change is:
+``database`` (committed) or ``journal`` (PostgreSQL away; written when it is back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any, Callable
+
+import structlog
+
+from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from ctiserver.push.hub import SUPERVISORS, Audience
+from ctiserver.store.ops import WorkOrderChangeOp, WorkOrderOp
+from ctiserver.workorders import forms
+from ctiserver.workorders.lifecycle import Action, Command, Moved, Role, Status, decide
+from ctiserver.workorders.projection import ops_for, ref_for
+from ctiserver.workorders.settings import WorkOrderSettings
+from ctiserver.workorders.sheets import Sheets, as_time, record_of, row_of, to_json
+
+log = structlog.get_logger(__name__)
+
+ACTIONS = tuple(a.value for a in Action if a not in (Action.SAVE,))
+_REFUSAL = {"role": Forbidden, "state": Conflict, "input": InvalidInput}
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _role_name(account: Any) -> str:
+    return str(getattr(account.role, "value", account.role))
+
+
+class WorkOrderActions:
+    def __init__(self, store: Any, settings: WorkOrderSettings, *, known_account: Callable[[str], Any],
+                 hub: Any = None, agent_of: Callable[[str], str] = lambda interface: "",
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 settle_seconds: float = 2.0) -> None:
+        self.store = store
+        self.settings = settings
+        self.known_account = known_account
+        self.hub = hub
+        self.agent_of = agent_of
+        self.now = now
+        self.settle_seconds = settle_seconds
+        self.sheets = Sheets(can_evict=lambda: not getattr(store, "pending", 0))
+
+    # -- what the service knows ----------------------------------------------------------------
+
+    def on_call_event(self, ce: object) -> None:
+        """Follow calls as the projection writes them, so a call's work order is known before PostgreSQL has it."""
+        try:
+            self._follow(ce)
+        except Exception:  # noqa: BLE001 - a slip here must never stop the call flow's other listeners
+            log.exception("work_order_follow_failed", event=type(ce).__name__)
+
+    def _follow(self, ce: object) -> None:
+        for op in ops_for(ce, self.agent_of):
+            if not isinstance(op, WorkOrderOp):
+                continue
+            if op.kind == "created" and not op.data.get("resynced") and self.sheets.get(op.linkedid) is None:
+                # A new call: nobody can have written it up yet (a resynced one may have been).
+                self.sheets.put({"linkedid": op.linkedid, "version": 0, "status": None, "channel": "call",
+                                 "repeats": 0, "deferred": False, **op.fields})
+            else:
+                self.sheets.update(op.linkedid, op.fields)
+
+    async def _load(self, key: str | int) -> dict[str, Any]:
+        row = self.sheets.get(key)
+        if row is not None:
+            return row
+        if getattr(self.store, "pending", 0) and getattr(self.store, "healthy", True):
+            try:  # changes replayed from the journal at start must be in before a version is read
+                await self.store.flush(timeout=self.settle_seconds)
+            except TimeoutError:
+                pass
+        try:
+            wo = await self.store.work_order_row(key)
+        except Unavailable as exc:
+            raise Unavailable(f"{exc.message}; this work order is not in memory either") from exc
+        if wo is None:
+            raise NotFound(f"no work order {key!r}", field="id")
+        return self.sheets.get(wo.linkedid) or self.sheets.put(row_of(wo))  # another request may have loaded it
+
+    def roles_of(self, account: Any, row: dict[str, Any]) -> set[Role]:
+        """The roles an account holds on one work order (empty: it is none of theirs)."""
+        aid, role = str(account.id), _role_name(account)
+        roles: set[Role] = set()
+        if role == "admin":
+            roles.add(Role.ADMIN)
+        if role in ("supervisor", "admin"):
+            roles.add(Role.SUPERVISOR)
+        if row.get("assignee") == aid or (row.get("department") in self.settings.departments_of(aid)):
+            roles.add(Role.HANDLER)
+        if aid in (row.get("agent_id"), row.get("created_by"), row.get("submitted_by")):
+            roles.add(Role.AGENT)
+        return roles
+
+    def colour(self, row: dict[str, Any]) -> str:
+        """The status colour of a held row or a row's JSON (times as datetimes or ISO text)."""
+        return self.settings.deadlines.colour(row.get("status"), row.get("category"), record_of(row),
+                                              as_time(row.get("due_at")), as_time(row.get("step_started_at")),
+                                              self.now())
+
+    def view(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A work order's JSON with its colour."""
+        data["colour"] = self.colour(data)
+        return data
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get(self, account: Any, key: str | int) -> dict[str, Any]:
+        """One work order with its call events and history, if the account has a part in it.
+
+        While PostgreSQL is away a held work order is answered from memory (no events)."""
+        row = await self._load(key)
+        # A call nobody answered and nobody wrote up (abandoned) is anyone's to look at, as the pop shows it.
+        unowned = row.get("agent_id") is None and not row.get("status") and (row.get("channel") or "call") == "call"
+        if not self.roles_of(account, row) and not unowned:
+            raise Forbidden("this work order is none of yours")
+        try:
+            wo = await self.store.get_work_order(row["linkedid"])
+            history = await self.store.work_order_history(row["linkedid"])
+        except Unavailable:
+            return {**self.view(to_json(row)), "history": None, "saved": "journal"}
+        if wo is None:  # created while PostgreSQL was away, not written yet
+            return {**self.view(to_json(row)), "history": [], "saved": "journal"}
+        if wo.version >= int(row.get("version") or 0):
+            self.sheets.put(row_of(wo))
+        return {**self.view(wo.to_json()), "history": [h.to_json() for h in history], "saved": "database"}
+
+    async def waiting(self, account: Any, limit: int = 100) -> dict[str, Any]:
+        """The task bar: what waits for this person, with counts by why."""
+        aid = str(account.id)
+        departments = sorted(self.settings.departments_of(aid))
+        rows = await self.store.work_orders_waiting(aid, departments, center=_role_name(account) != "agent",
+                                                    limit=limit)
+        items, counts = [], {"department": 0, "assigned": 0, "callback": 0, "to_forward": 0}
+        for wo in rows:
+            item = self.view(wo.to_json())
+            if wo.status == "completed":
+                item["why"] = "callback"
+            elif wo.assignee == aid:
+                item["why"] = "assigned"
+            elif wo.department in departments:
+                item["why"] = "department"
+            else:
+                item["why"] = "to_forward"
+            counts[item["why"]] += 1
+            items.append(item)
+        return {"workorders": items, "counts": counts, "total": len(items)}
+
+    async def overdue(self, account: Any, limit: int = 200) -> list[dict[str, Any]]:
+        """Open work orders past due: everyone's for supervisors, one's own departments' and own otherwise."""
+        aid = str(account.id)
+        everyone = _role_name(account) != "agent"
+        rows = await self.store.overdue_work_orders(self.now(), account_id=None if everyone else aid,
+                                                    departments=sorted(self.settings.departments_of(aid)),
+                                                    limit=limit)
+        return [self.view(wo.to_json()) for wo in rows]
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    async def create(self, account: Any, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """A work order without a call (letter, e-mail, walk-in), linked to a customer when one is named."""
+        who = forms.customer_fields(body)
+        form = forms.form_fields({k: v for k, v in body.items() if k in forms.FORM_KEYS}, self.settings, {})
+        customer = None
+        if who["customer_no"]:
+            customer = await self.store.find_customer_by_no(who["customer_no"])
+            if customer is None:
+                raise InvalidInput(f"no customer {who['customer_no']}", field="customer_no")
+        elif who["caller_number"]:
+            customer = await self.store.find_customer_by_phone(who["caller_number"])
+        now, aid = self.now(), str(account.id)
+        linkedid = f"manual-{uuid.uuid4().hex}"  # no call: a linkedid of its own
+        fields = {"ref": ref_for(linkedid, now.timestamp()), "created_at": now, "channel": who["channel"],
+                  "caller_number": who["caller_number"], "caller_name": who["caller_name"] or
+                  (customer.name if customer else None), "customer_id": customer.id if customer else None,
+                  "customer_class": customer.class_ if customer else None, "agent_id": aid, "created_by": aid,
+                  "status": Status.DRAFT.value, **form}
+        self.store.submit(WorkOrderChangeOp.new(linkedid, aid, _role_name(account), "create", 1,
+                                                {k: _iso(v) for k, v in fields.items()}, None, "draft",
+                                                data={"channel": who["channel"]}, create=True))
+        self.sheets.put({"linkedid": linkedid, "version": 1, "repeats": 0, "deferred": False, **fields})
+        return await self._answer(linkedid)
+
+    async def act(self, account: Any, key: str | int, action: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Save the draft or take a lifecycle action; raises Forbidden, Conflict or InvalidInput with the reason."""
+        row = await self._load(key)
+        roles = self.roles_of(account, row)
+        if not roles:
+            raise Forbidden("this work order is none of yours")
+        act = Action(action)
+        if act is Action.SAVE:
+            extra, params = forms.form_fields({k: v for k, v in body.items() if k in forms.FORM_KEYS},
+                                              self.settings, row), {"comment": None}
+        else:
+            extra, params = {}, forms.action_params(action, body, self.settings, self.known_account)
+        version = body.get("version")
+        if version != row.get("version", 0):
+            raise Conflict(f"the work order changed meanwhile (it is at version {row.get('version', 0)}, "
+                           f"you acted on {version}): reload it", code="stale_version", field="version")
+        if act is Action.SUBMIT:
+            if params.get("department") is None and not params["resolved"]:
+                params["department"] = row.get("department")
+            missing = forms.missing_for_submit({**row, "department": params.get("department")}, self.settings,
+                                               resolved=params["resolved"])
+            if missing:
+                raise InvalidInput(f"{missing} is required before submitting", code="missing_field", field=missing)
+        if act is Action.CALLBACK and params.get("satisfaction") == "unsatisfied" and self.settings.repeat_department:
+            params["department"] = self.settings.repeat_department
+        cmd = Command(act, str(account.id), Role.AGENT, **params)
+        outcome = decide(record_of(row), cmd, roles)
+        if not isinstance(outcome, Moved):
+            raise _REFUSAL[outcome.cause](outcome.reason, code=f"not_allowed_{outcome.cause}", field=outcome.field)
+        if act is Action.SAVE and all(row.get(k) == v for k, v in extra.items()):
+            return await self._answer(row["linkedid"])  # nothing new (an autosave of the same form)
+        if act is Action.DEFER and not self.settings.deadlines.can_defer(row.get("category")):
+            raise Conflict(f"a {row.get('category') or 'work order without category'} cannot be deferred",
+                           code="not_allowed_state")
+        self._commit(row, outcome, extra, params)
+        return await self._answer(row["linkedid"])
+
+    def _commit(self, row: dict[str, Any], moved: Moved, extra: dict[str, Any], params: dict[str, Any]) -> None:
+        old, new, entry = record_of(row), moved.record, moved.entry
+        now = self.now()
+        fields: dict[str, Any] = {"status": new.status.value, **extra}
+        for name in ("department", "assignee", "repeats", "deferred"):
+            if getattr(new, name) != getattr(old, name):
+                fields[name] = getattr(new, name)
+        action = entry.action
+        if action is Action.SUBMIT:
+            fields.update(submitted_by=entry.actor, submitted_at=now, resolved=params["resolved"])
+        if action is Action.COMPLETE:
+            fields["resolution"] = entry.comment
+        if action is Action.CALLBACK:
+            fields.update(satisfaction=params["satisfaction"], opinion=entry.comment)
+        if new.status in (Status.CLOSED, Status.WITHDRAWN) and old.status != new.status:
+            fields["closed_at"] = now
+        if action is Action.REACTIVATE:
+            fields["closed_at"] = None
+        category = fields.get("category", row.get("category"))
+        started, due = self.settings.deadlines.schedule(old, new, category, now, row.get("step_started_at"),
+                                                        row.get("due_at"))
+        fields.update(step_started_at=started, due_at=due)
+        data = dict(entry.data)
+        if extra:
+            data["fields"] = {k: _iso(v) for k, v in extra.items()}
+        op = WorkOrderChangeOp.new(row["linkedid"], entry.actor, entry.role.value, action.value, new.version,
+                                   {k: _iso(v) for k, v in fields.items()}, old.status.value, new.status.value,
+                                   entry.comment, data)
+        self.store.submit(op)
+        held = self.sheets.update(row["linkedid"], {**fields, "version": new.version}) or row
+        log.info("work_order_changed", ref=row.get("ref"), action=action.value, by=entry.actor,
+                 status=new.status.value, version=new.version)
+        self._notify(held, action.value, entry.actor)
+
+    async def _answer(self, linkedid: str) -> tuple[dict[str, Any], str]:
+        """The work order after a change: from PostgreSQL once committed, else as held (in the journal)."""
+        if getattr(self.store, "healthy", True):
+            try:
+                await self.store.flush(timeout=self.settle_seconds)
+                wo = await self.store.work_order_row(linkedid)
+                if wo is not None:
+                    return self.view(to_json(self.sheets.put(row_of(wo)))), "database"
+            except (TimeoutError, Unavailable):
+                pass
+        return self.view(to_json(self.sheets.get(linkedid) or {"linkedid": linkedid})), "journal"
+
+    # -- telling people -------------------------------------------------------------------------------
+
+    def _audience(self, row: dict[str, Any]) -> Audience:
+        ids = set(self.settings.departments.get(row.get("department") or "", ()))
+        ids |= {row.get(k) for k in ("assignee", "submitted_by", "agent_id", "created_by")} - {None}
+        return Audience.agents(ids) | SUPERVISORS
+
+    def _notify(self, row: dict[str, Any], why: str, by: str | None) -> None:
+        if self.hub is None:
+            return
+        item = {k: _iso(row.get(k)) for k in ("id", "ref", "status", "category", "urgency", "department",
+                                               "assignee", "due_at", "summary", "version")}
+        item.update(why=why, by=by, colour=self.colour(row))
+        self.hub.publish("workorder_task", item, self._audience(row))
+
+    async def scan_overdue(self, since: dt.datetime | None, now: dt.datetime) -> int:
+        """Tell the handlers and supervisors of each work order that fell due in ``(since, now]``."""
+        rows = await self.store.overdue_work_orders(now, since=since, limit=500)
+        for wo in rows:
+            self._notify(row_of(wo), "overdue", None)
+        return len(rows)
+
+    async def watch_overdue(self, interval: float = 60.0) -> None:
+        """Every ``interval`` seconds, push what has fallen due since the last look (runs until cancelled)."""
+        since = self.now()
+        while True:
+            await asyncio.sleep(interval)
+            now = self.now()
+            try:
+                count = await self.scan_overdue(since, now)
+            except Unavailable:
+                continue  # look again from the same point once PostgreSQL is back
+            if count:
+                log.info("work_orders_overdue", count=count)
+            since = now
