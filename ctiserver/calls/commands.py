@@ -218,7 +218,7 @@ class CallCommands:
         # the work order exists from the click (its reference as the call's events will give it)
         desk.step(linkedid, "dial_out", {"number": number, "agent": account.id},
                   fields={"ref": ref_for(linkedid, now), "direction": "outbound", "agent_id": account.id,
-                          "status": "open", "created_at": datetime.fromtimestamp(now, timezone.utc).isoformat()},
+                          "call_state": "open", "created_at": datetime.fromtimestamp(now, timezone.utc).isoformat()},
                   at=now)
         try:
             await desk.gateway.send(actions.originate(

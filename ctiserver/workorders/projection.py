@@ -59,7 +59,7 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         c = ce.call
         return [_op(c, "created", ce.at, {
             "ref": ref_for(c.linkedid, c.started_at), "direction": c.direction, "caller_number": c.caller_num,
-            "caller_name": c.caller_name, "status": "open", "created_at": _ts(c.started_at)},
+            "caller_name": c.caller_name, "call_state": "open", "created_at": _ts(c.started_at)},
             {"resynced": c.resynced})]
     if isinstance(ce, m.CallerChanged):
         c = ce.call
@@ -67,11 +67,11 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
                     {"from": {"number": ce.previous[0], "name": ce.previous[1]}})]
     if isinstance(ce, m.CallQueued):
         c = ce.call
-        return [_op(c, "queued", ce.at, {"queue": c.queue, "queued_at": _ts(c.queued_at), "status": "queued",
+        return [_op(c, "queued", ce.at, {"queue": c.queue, "queued_at": _ts(c.queued_at), "call_state": "queued",
                                          **_ivr(c)}, {"queue": c.queue})]
     if isinstance(ce, m.CallRinging):
         agent = agent_of(ce.interface)
-        return [_op(ce.call, "ringing", ce.at, {"agent_id": agent, "ringing_at": _ts(ce.at), "status": "ringing"},
+        return [_op(ce.call, "ringing", ce.at, {"agent_id": agent, "ringing_at": _ts(ce.at), "call_state": "ringing"},
                     {"agent": agent, "interface": ce.interface})]
     if isinstance(ce, m.CallRingEnded):
         agent = agent_of(ce.interface)
@@ -80,7 +80,7 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         c = ce.call
         agent = agent_of(ce.interface)
         return [_op(c, "answered", ce.at, {"agent_id": agent, "answered_at": _ts(c.answered_at),
-                                           "status": "in_call", "wait_seconds": c.wait_seconds},
+                                           "call_state": "in_call", "wait_seconds": c.wait_seconds},
                     {"agent": agent})]
     if isinstance(ce, m.CustomerHeld):  # a hold (the panel's Redirect to music, or the phone's) and its end
         c = ce.call
@@ -94,7 +94,7 @@ def ops_for(ce: object, agent_of: Callable[[str], str]) -> list[WorkOrderOp]:
         return [_op(ce.call, "held_party_gone", ce.at, {}, {"who": ce.who})]
     if isinstance(ce, m.CallEnded):
         c = ce.call
-        fields = {"ended_at": _ts(c.ended_at), "status": "ended", "disposition": c.disposition,
+        fields = {"ended_at": _ts(c.ended_at), "call_state": "ended", "disposition": c.disposition,
                   "wait_seconds": c.wait_seconds, "talk_seconds": c.talk_seconds,
                   "hangup_by": c.hangup_by or None, **_ivr(c)}
         # The agent who answered (the last one after transfers), or none: a ringing op set
