@@ -1,4 +1,4 @@
-"""A migrated, seeded Store on its own fresh PostgreSQL database (as tests/unit/store does)."""
+"""A migrated, seeded Store on its own fresh PostgreSQL database (as tests/adapters/store does)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import pytest
 
 from ctiserver.store import Store
-from tests.unit.store.conftest import FAST
+from tests.adapters.store.conftest import FAST
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from ctiserver.store.ops import WorkOrderChangeOp, op_from_json, op_to_json
 from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import ops_for, ref_for
 from ctiserver.workorders.settings import build
-from tests.unit.store.conftest import FAST, TcpProxy
+from tests.adapters.store.conftest import FAST, TcpProxy
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 in Shanghai
 

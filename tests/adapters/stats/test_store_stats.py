@@ -14,7 +14,7 @@ from ctiserver.errors import InvalidInput, NotFound
 from ctiserver.stats import StatsService, day_bounds
 from ctiserver.store import AgentStateOp, SigninOp, Store, StoreUnavailable, WorkOrderOp
 from ctiserver.store.ops import op_from_json, op_to_json
-from tests.unit.store.conftest import FAST, TcpProxy
+from tests.adapters.store.conftest import FAST, TcpProxy
 
 DAY = date(2026, 11, 20)
 START, END = day_bounds(DAY)

@@ -18,7 +18,7 @@ import pytest
 from ctiserver.store import Store, StoreUnavailable, WorkOrderOp
 from ctiserver.store.ops import op_to_json
 from tests.support.postgres import free_port
-from tests.unit.store.conftest import FAST, TcpProxy
+from tests.adapters.store.conftest import FAST, TcpProxy
 
 T0 = 1_795_000_000.0
 
