@@ -70,6 +70,7 @@ def call_view(call: Call, agent_of: dict[str, str], now: float, hold_warning: fl
         "agent": agent_of.get(call.agent_interface, ""),
         "ringing": sorted(agent_of.get(i, i) for i in call.ringing.values()),
         "since": call.started_at,
+        "queued_since": call.queued_at,  # when it joined its queue (a caller waiting is timed from here)
         "duration": round(now - call.started_at, 1),
     }
 

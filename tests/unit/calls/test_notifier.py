@@ -6,8 +6,8 @@ from ctiserver.calls import model as cm
 from ctiserver.calls.notifier import POP_UPDATE, CallNotifier
 
 VIEW_KEYS = {"linkedid", "caller_number", "caller_name", "direction", "queue", "state", "agent", "ringing",
-             "since", "duration", "held", "held_since", "holds", "hold_seconds", "hold_warning_seconds",
-             "consult", "conference"}
+             "since", "queued_since", "duration", "held", "held_since", "holds", "hold_seconds",
+             "hold_warning_seconds", "consult", "conference"}
 
 
 class Directory:
