@@ -89,6 +89,12 @@ class Channel(FeatureSlots):
     kick: asyncio.Event = field(default_factory=asyncio.Event)
     # after a move, the application the channel was interrupted in: its next Newexten shows it (trace 07)
     moved_from: tuple[str, str] | None = None
+    # an AMI Bridge took the channel out of the application it ran (main/bridge.c ast_channel_yank: a
+    # masquerade, so the application ends without a word on AMI: ChanSpy sends no ChanSpyStop, trace 18)
+    yanked: bool = False
+    # the context, extension and priority of the channel's last Newexten: Asterisk sends one only when
+    # they change (manager_channels.c channel_newexten), e.g. not for the step an after-bridge goto led to
+    newexten_at: tuple[str, str, int] | None = None
     features: dict[type, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -164,6 +170,9 @@ class Bridge(FeatureSlots):
     technology: str = "simple_bridge"
     channels: list[Channel] = field(default_factory=list)
     no_optimize: bool = False  # a Local pair bridged here is never optimised away (consult bridge, ConfBridge)
+    # the channel whose application runs this bridge (Queue's caller): an AMI Bridge moves it into the
+    # new bridge with that application still running (main/bridge.c bridge_move_locked, trace 18)
+    owner: Channel | None = None
     takeover: Takeover | None = None  # set by a feature that takes the call over from the bridge's owner
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set when a channel enters or leaves
     features: dict[type, Any] = field(default_factory=dict, repr=False)

@@ -27,6 +27,7 @@ from .engines.truth import interface_truth, truth
 from .features.atxfer import Atxfers
 from .features.chanspy import ChanSpy
 from .features.confbridge import Conferences
+from .features.dtmf import Dtmf
 from .features.hold import phone_hold
 from .features.local import LocalChannels
 from .features.mixmonitor import MixMonitors
@@ -65,6 +66,7 @@ class PbxSim:
         self.mixmonitor = MixMonitors(kernel, self.dialplan)
         self.confbridge = Conferences(kernel, self.dialplan)
         self.chanspy = ChanSpy(kernel, self.dialplan)
+        self.dtmf = Dtmf(kernel)
         self.ami: AmiServer | None = None
         self.restarting = False
         self.restart_task: asyncio.Task | None = None

@@ -4,6 +4,10 @@ The simulator connects to the AGI server, sends the ``agi_*`` environment and a 
 line, then answers each command line with ``200 result=...`` (``510 Invalid or unknown
 command`` otherwise). When the caller hangs up it sends a bare ``HANGUP`` line, answers
 further commands with ``511 Command Not Permitted on a dead channel`` and closes.
+An application run by ``EXEC`` is the channel's application meanwhile (CoreShowChannels shows
+``Queue``, as pbx_exec sets it). When the channel is sent elsewhere meanwhile (AMI Redirect, the
+after-bridge goto of an AMI Bridge) res_agi sees the async goto as a hangup: the EXEC's reply,
+``HANGUP``, AGISTATUS=HANGUP (trace 18), and the dialplan goes on where the channel was sent.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from .. import callerid
-from ..channel import Channel, ChannelHungUp
+from ..channel import Channel, ChannelHungUp, Redirected
 from .dialplan import SOUND_SECONDS, Dialplan
 
 log = structlog.get_logger(__name__)
@@ -59,7 +63,7 @@ async def run_agi(dp: Dialplan, ch: Channel, data: str) -> None:
     status = "SUCCESS"
     try:
         await session.loop()
-    except ChannelHungUp:
+    except (ChannelHungUp, Redirected):
         status = "HANGUP"
         raise
     except (ConnectionError, OSError):
@@ -194,7 +198,21 @@ class _AgiSession:
                 if app.lower() not in self.dp.apps:
                     self.reply("200 result=-2")
                     return
-                await self.dp.execute(ch, name, data)
+                step = ch.app, ch.appdata
+                ch.app, ch.appdata = name, data
+                try:
+                    await self.dp.execute(ch, name, data)
+                except Redirected:  # an async goto: the application returns, res_agi sees a hangup
+                    self.reply("200 result=0")
+                    self.reply("HANGUP")
+                    try:
+                        await self.writer.drain()
+                    except (ConnectionError, OSError):
+                        pass  # the script went away meanwhile: the channel is moved all the same
+                    raise
+                finally:
+                    if not ch.gone:
+                        ch.app, ch.appdata = step
                 self.reply("200 result=0")
             elif up[:1] == ["VERBOSE"]:
                 self.reply("200 result=1")

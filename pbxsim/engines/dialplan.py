@@ -110,8 +110,11 @@ class Dialplan:
                 shown, shown_data = ch.moved_from or (app, data)
                 ch.moved_from = None
                 ch.app, ch.appdata = app, data
-                self.kernel.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", shown),
-                                                            ("AppData", shown_data)])
+                here = (ch.context, ch.exten, ch.priority)
+                if here != ch.newexten_at:  # Newexten only when the place changes (trace 18: after-bridge goto)
+                    ch.newexten_at = here
+                    self.kernel.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", shown),
+                                                                ("AppData", shown_data)])
                 try:
                     await self.execute(ch, app, data)
                     ch.priority += 1

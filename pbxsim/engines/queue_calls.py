@@ -270,7 +270,7 @@ class QueueCalls:
             ("HoldTime", str(hold)), ("RingTime", str(int(now - leg.start)))])
         for k, v in (("MEMBERINTERFACE", m.interface), ("MEMBERNAME", m.name), ("QUEUENAME", q.conf.name)):
             ch.variables[k] = v
-        bridge = kernel.bridge_create(Bridge())
+        bridge = kernel.bridge_create(Bridge(owner=ch))
         for party in (agent, ch):
             kernel.bridge_enter(bridge, party)
         log.info("pbxsim_agent_connect", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, hold=hold)

@@ -35,6 +35,9 @@ class ActionBridge(Bridge):
 
     parties: list[Channel] = field(default_factory=list)  # a party gone before it got in dissolves it too
     dissolved: asyncio.Event = field(default_factory=asyncio.Event)
+    # parties moved in with their application still running (a queue's caller, trace 18): each
+    # notices its own hangup and leaves on its own (features/moves.py); the others only see the dissolve
+    carried: list[Channel] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -63,10 +66,27 @@ def bridge(kernel: Kernel, name1: str, name2: str) -> str:
             raise MoveError(f"Unable to bridge {ch.name}: it is in a call (simulator: Redirect it first)")
     b = kernel.bridge_create(ActionBridge(parties=[ch1, ch2]))
     for ch in (ch1, ch2):
-        ch.redirect = BridgeTo(b)
-        ch.kick.set()
+        yank(ch, b)
     log.info("pbxsim_bridge", channel1=ch1.name, channel2=ch2.name, call_id=ch1.linkedid)
     return "Channels have been bridged"
+
+
+def share_linkedid(kernel: Kernel, b: ActionBridge, joining: Channel) -> None:
+    """A basic bridge gives everyone in it the oldest Linkedid among them, the joining channel's
+    included, before its BridgeEnter (main/bridge_channel.c ast_bridge_channel_update_linkedids;
+    trace 18: the supervisor's spy channel takes the customer's call's Linkedid)."""
+    born = {c.linkedid: c.created for c in kernel.channels.values() if c.uniqueid == c.linkedid}
+    everyone = [joining] + [c for c in b.channels if c is not joining]
+    oldest = min(everyone, key=lambda c: born.get(c.linkedid, c.created)).linkedid
+    for c in everyone:
+        c.linkedid = oldest
+
+
+def yank(ch: Channel, b: ActionBridge) -> None:
+    """Take ``ch`` out of the application it runs into ``b`` (ast_channel_yank: a masquerade)."""
+    ch.yanked = True
+    ch.redirect = BridgeTo(b)
+    ch.kick.set()
 
 
 async def sit_in_bridge(kernel: Kernel, ch: Channel, b: ActionBridge) -> bool:
@@ -75,8 +95,14 @@ async def sit_in_bridge(kernel: Kernel, ch: Channel, b: ActionBridge) -> bool:
     Returns True when an AMI Redirect sent it elsewhere, False when it goes on at its
     after-bridge goto (already ``ch.context/exten/priority``); raises ChannelHungUp.
     """
+    if b.dissolved.is_set():  # the bridge ended before this party got in: straight to its after-bridge goto
+        ch.yanked = False
+        ch.check()
+        return False
+    share_linkedid(kernel, b, ch)
     b.channels.append(ch)
     ch.bridge = b
+    ch.yanked = False
     ch.app, ch.appdata = "", ""
     kernel.emit("BridgeEnter", b.fields() + ch.fields())
     while True:
@@ -91,6 +117,7 @@ async def sit_in_bridge(kernel: Kernel, ch: Channel, b: ActionBridge) -> bool:
                 ch.redirect = None
                 ch.kick.clear()
                 b = target.bridge
+                share_linkedid(kernel, b, ch)
                 b.channels.append(ch)
                 ch.bridge = b
                 kernel.emit("BridgeEnter", b.fields() + ch.fields())
@@ -102,23 +129,23 @@ async def sit_in_bridge(kernel: Kernel, ch: Channel, b: ActionBridge) -> bool:
             log.info("pbxsim_after_bridge_goto", channel=ch.name, call_id=ch.linkedid,
                      to=f"{ch.context},{ch.exten},{ch.priority}")
             return False  # after-bridge goto: go on at ch.context/exten/priority
-        peers = [p for p in b.parties if p is not ch]
+        peers = [p for p in b.parties if p is not ch and p not in b.carried]  # (carried ones end it themselves)
         inside = [p for p in peers if p in b.channels]  # (one not in yet still has its Bridge kick set)
         await wait_any(kernel.clock, [ch.hungup, ch.kick, b.dissolved]
                        + [p.hungup for p in peers] + [p.kick for p in inside], None)
         if ch.bridge is not b:
             continue
         hung = [p for p in [ch] + peers if p.hungup.is_set()]
-        moved = [p for p in b.channels if p.redirect is not None and p not in hung]
+        moved = [p for p in [ch] + inside if p.redirect is not None and p not in hung]
         if hung or moved:
-            _dissolve(kernel, b, hung, moved)
+            dissolve(kernel, b, hung, moved)
         else:  # a stray kick (nothing pending): clear it rather than spin on it
             for p in [ch] + inside:
                 if p.redirect is None:
                     p.kick.clear()
 
 
-def _dissolve(kernel: Kernel, b: ActionBridge, hung: list[Channel], moved: list[Channel]) -> None:
+def dissolve(kernel: Kernel, b: ActionBridge, hung: list[Channel], moved: list[Channel]) -> None:
     """A party of a Bridge-action bridge hung up or was moved away: everyone leaves (basic bridge).
 
     As recorded (07 A): HangupRequest of a party whose phone hung up (not after an AMI

@@ -8,20 +8,29 @@ Spyee* blocks: the supervisor's channel and the agent's); when the supervisor ha
 three modes look the same on AMI (only the options differ); they are kept on the spy
 for ``sim.truth()["spies"]``. With ``E`` the spy ends when the spied-on channel hangs up (the
 dialplan goes on); with ``S`` it ends at once when there is no channel to spy on.
+
+Trace 18 (asterisk_conf/ ``ChanSpy(PJSIP/1001,qdES)``): with ``d`` a digit the spyer receives
+switches the mode, 4 listen, 5 whisper, 6 barge (app_chanspy.c change_spy_mode), the way the CTI
+server does it with AMI ``PlayDTMF Receive=true`` (features/dtmf.py): the DTMFEnd on the spyer's
+channel is all AMI shows. An AMI ``Bridge`` of the spyer's channel (the intercept) yanks it out
+of ChanSpy by a masquerade: no ChanSpyStop at all, the channel keeps its name and Uniqueid and
+enters the bridge at its after-bridge goto (the next priority).
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from ..channel import Channel, ChannelHungUp, Fields
-from ..clock import wait_any
 from ..engines.dialplan import Dialplan
 from ..kernel.kernel import Kernel
 
 log = structlog.get_logger(__name__)
 
 SCAN_SECONDS = 0.1  # simulated time ChanSpy takes to find and attach to the channel (trace 09)
+MODE_OF_DIGIT = {"4": "listen", "5": "whisper", "6": "barge"}  # option d (app_chanspy.c change_spy_mode)
 
 
 def _block(prefix: str, ch: Channel) -> Fields:
@@ -44,6 +53,24 @@ class ChanSpy:
                 return ch
         return None
 
+    @staticmethod
+    async def _next_digit(ch: Channel, spyee: Channel) -> str | None:
+        """The next digit the spyer's channel receives; None once either channel goes or it is moved."""
+        while not (ch.hungup.is_set() or spyee.hungup.is_set() or ch.kick.is_set()):
+            if not ch.dtmf.empty():
+                return ch.dtmf.get_nowait()
+            getter = asyncio.ensure_future(ch.dtmf.get())
+            ends = [asyncio.ensure_future(e.wait()) for e in (ch.hungup, spyee.hungup, ch.kick)]
+            try:
+                done, _ = await asyncio.wait([getter, *ends], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in [getter, *ends]:
+                    if not w.done():
+                        w.cancel()
+            if getter in done:
+                return getter.result()
+        return None
+
     async def app_chanspy(self, dp: Dialplan, ch: Channel, data: str) -> None:
         """ChanSpy([chanprefix][,options])."""
         kernel = self.kernel
@@ -62,12 +89,18 @@ class ChanSpy:
         block = _block("Spyer", ch) + _block("Spyee", spyee)
         kernel.emit("ChanSpyStart", block)
         registry = self.spies
-        registry[ch.name] = {"spyer": ch.name, "spyee": spyee.name, "mode": mode}
+        spy = registry[ch.name] = {"spyer": ch.name, "spyee": spyee.name, "mode": mode}
         log.info("pbxsim_chanspy_start", spyer=ch.name, spyee=spyee.name, mode=mode, call_id=spyee.linkedid)
         try:
-            await wait_any(kernel.clock, [ch.hungup, spyee.hungup, ch.kick], None)
+            while (digit := await self._next_digit(ch, spyee)) is not None:
+                if "d" in opts and digit in MODE_OF_DIGIT and spy["mode"] != MODE_OF_DIGIT[digit]:
+                    spy["mode"] = MODE_OF_DIGIT[digit]
+                    log.info("pbxsim_chanspy_mode", spyer=ch.name, spyee=spyee.name, mode=spy["mode"],
+                             call_id=spyee.linkedid)
         finally:
             registry.pop(ch.name, None)
+        if ch.redirect is not None and ch.yanked:  # AMI Bridge: gone from ChanSpy without a word
+            ch.check()
         if ch.hungup.is_set():
             if not ch.hangup_by_ami:
                 kernel.emit("HangupRequest", ch.fields())

@@ -13,6 +13,18 @@ What real Asterisk 22 does, and this module reproduces:
   fields (07 B), and with no channel fields at all when the customer was answered again by
   the queue meanwhile (08 C).
 - AMI Bridge of two channels running dialplan applications (07 A): features/bridge_action.py.
+- AMI Bridge of a queue's caller, bridged with the agent, and of a channel running an application
+  (the supervisor's ChanSpy: the intercept, trace 18): the caller is *moved* (bridge_move_locked),
+  its Queue() still running: BridgeCreate, BridgeLeave of the caller, BridgeEnter into the new
+  bridge (still at its Queue priority), BridgeLeave of the agent's leg, BridgeDestroy, the agent
+  leg's Hangup (Cause 16, nothing before it: the queue bridge dissolves and Asterisk hangs up the
+  leg itself), the queue member's call ends there (QueueMemberStatus, CallsTaken + 1); the other
+  channel is yanked (no ChanSpyStop) and enters at its next priority. No AgentComplete until the
+  caller's channel ends (Reason=caller, no Dest* fields). When the caller hangs up: HangupRequest,
+  AgentComplete, BridgeLeave of both, BridgeDestroy, the other party's after-bridge goto, the
+  caller's SoftHangupRequest and Hangup. When the other party goes: the caller's after-bridge
+  goto is the priority after its Queue (one Newexten there, still showing ``Queue``; the step
+  itself runs without another); an AGI that EXECed the Queue sees a hangup (AGISTATUS=HANGUP).
 - Redirect of the dialled party out of a ``Dial()`` bridge (the consulted colleague or the
   outside number of a consult, sent to a conference room): the bridge dissolves, Dial's
   caller has no async goto of its own so Dial() returns -1 and its dialplan ends
@@ -34,14 +46,18 @@ from typing import Callable
 import structlog
 
 from ..channel import Bridge, Channel, ChannelHungUp, Fields, Redirected
+from ..clock import wait_any
 from ..engines.dialplan import Dialplan
 from ..kernel.actions import ActionError, Reply, Request
 from ..kernel.kernel import Kernel
-from .bridge_action import BridgeTo, MoveError, ActionBridge, bridge, moveable, sit_in_bridge
+from .bridge_action import (ActionBridge, BridgeTo, MoveError, bridge, dissolve, moveable, share_linkedid, sit_in_bridge,
+                            yank)
 
 log = structlog.get_logger(__name__)
 
 JUMP = "jump"  # channel.redirect value: continue at the channel's (already set) context/exten/priority
+AFTER_BRIDGE = "after-bridge"  # channel.redirect value: go on where the after-bridge goto put it (no Newexten)
+CARRIED = "carried"  # channel.redirect value: moved into an AMI Bridge bridge; its application still runs
 
 
 @dataclass
@@ -141,8 +157,105 @@ class Moves:
         return "Dual Redirect successful" if other else "Redirect successful"
 
     def bridge(self, name1: str, name2: str) -> str:
-        """AMI Bridge (features/bridge_action.py)."""
-        return bridge(self.kernel, name1, name2)
+        """AMI Bridge (features/bridge_action.py; a queue's caller is moved, see the module docstring)."""
+        ch1 = moveable(self.kernel, name1, "Channel1")
+        ch2 = moveable(self.kernel, name2, "Channel2")
+        if ch1 is ch2:
+            raise MoveError("Unable to bridge a channel to itself")
+        carried = [ch for ch in (ch1, ch2) if ch.bridge is not None and not isinstance(ch.bridge, ActionBridge)]
+        if not carried:
+            return bridge(self.kernel, name1, name2)
+        for ch in carried:
+            if ch.bridge is None or ch.bridge.owner is not ch or ch.bridge.takeover is not None:
+                raise MoveError(f"Unable to bridge {ch.name}: it is in a call (simulator: Redirect it first)")
+        b = ActionBridge(parties=[ch1, ch2], carried=carried)
+        # Asterisk acks first; the moves follow in the order it makes them (Channel1, then Channel2)
+        self.kernel.spawn(self._bridge_carrying(b, ch1, ch2))
+        log.info("pbxsim_bridge", channel1=ch1.name, channel2=ch2.name, carried=[c.name for c in carried],
+                 call_id=ch1.linkedid)
+        return "Channels have been bridged"
+
+    async def _bridge_carrying(self, b: ActionBridge, ch1: Channel, ch2: Channel) -> None:
+        kernel = self.kernel
+        kernel.bridge_create(b)
+        for ch in (ch1, ch2):
+            if ch.gone or ch.hungup.is_set():
+                continue  # gone meanwhile: the other's wait sees it
+            if ch not in b.carried:
+                yank(ch, b)
+                continue
+            old = ch.bridge
+            assert old is not None
+            kernel.bridge_leave(old, ch)
+            share_linkedid(kernel, b, ch)
+            kernel.bridge_enter(b, ch)
+            old.takeover = lambda owner, peer, complete, b=b, old=old: self._carried(b, old, owner, peer, complete)
+            ch.redirect = CARRIED  # the owner's wait ends; it hands the call over (Bridge.takeover)
+            ch.kick.set()
+
+    async def _carried(self, b: ActionBridge, old: Bridge, ch: Channel, agent: Channel | None,
+                       complete: Fields | None) -> None:
+        """The queue's caller in the new bridge until it goes or the bridge dissolves (its Queue() runs on).
+
+        Returns when the caller's channel is gone; raises Redirected (after-bridge goto, AMI Redirect).
+        """
+        kernel = self.kernel
+        ch.redirect = None
+        ch.kick.clear()
+        if agent is not None:  # the queue bridge, left with the agent's leg alone, dissolves: the leg goes
+            kernel.bridge_leave(old, agent)
+            kernel.bridge_destroy(old)
+            if not agent.gone:
+                agent.hangup_by_ami = True
+                kernel.emit_hangup(agent, 16)
+        if complete is not None:
+            talk_start = agent.answered if agent is not None and agent.answered is not None else kernel.clock.now()
+            ch.feature(MoveState).pending_complete = (complete, talk_start)
+        while ch.bridge is b:
+            peers = [p for p in b.parties if p is not ch]
+            await wait_any(kernel.clock, [ch.hungup, ch.kick, b.dissolved] + [p.hungup for p in peers]
+                           + [p.kick for p in peers if p in b.channels], None)
+            if ch.bridge is not b:
+                break
+            if ch.hungup.is_set():
+                self._carried_hangs_up(b, ch)
+                return
+            hung = [p for p in peers if p.hungup.is_set()]
+            moved = [p for p in [ch] + peers if p in b.channels and p.redirect is not None and p not in hung]
+            if hung or moved:
+                dissolve(kernel, b, hung, moved)
+            else:
+                ch.kick.clear()
+        if ch.hungup.is_set():
+            self._carried_hangs_up(b, ch)
+            return
+        if ch.redirect is not None:  # AMI Redirect: the dialplan where it was sent
+            raise Redirected(ch.name)
+        # the after-bridge goto: the priority after the Queue it still runs (features.c action_bridge)
+        ch.priority += 1
+        ch.newexten_at = (ch.context, ch.exten, ch.priority)
+        kernel.emit("Newexten", ch.fields() + [("Extension", ch.exten), ("Application", ch.app),
+                                               ("AppData", ch.appdata)])
+        log.info("pbxsim_after_bridge_goto", channel=ch.name, call_id=ch.linkedid,
+                 to=f"{ch.context},{ch.exten},{ch.priority}")
+        ch.redirect = AFTER_BRIDGE
+        raise Redirected(ch.name)
+
+    def _carried_hangs_up(self, b: ActionBridge, ch: Channel) -> None:
+        """The moved caller hangs up in the new bridge (trace 18 C)."""
+        kernel = self.kernel
+        if ch in b.channels:
+            if not ch.hangup_by_ami:
+                kernel.emit("HangupRequest", ch.fields())
+                self.late_complete(ch, after_hangup=False)  # app_queue: at the caller's hangup request
+            kernel.bridge_leave(b, ch)
+            for p in list(b.channels):
+                kernel.bridge_leave(b, p)
+            kernel.bridge_destroy(b)
+            b.dissolved.set()
+        kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
+        kernel.emit_cdrs(ch)
+        kernel.emit_hangup(ch, 16)
 
     def blind_transfer(self, name: str, context: str, exten: str) -> str:
         """AMI BlindTransfer of the transferer ``name``'s bridge peer to ``context,exten,1`` (trace 08 A).
@@ -179,6 +292,8 @@ class Moves:
         target = ch.redirect
         ch.redirect = None
         ch.kick.clear()
+        if target == AFTER_BRIDGE:  # back from an AMI Bridge with its application still running
+            return False
         if isinstance(target, BridgeTo):
             # features.c action_bridge: the channel runs this priority (IN_AUTOLOOP): it goes on at the next
             ch.priority += 1
