@@ -33,6 +33,7 @@ class Session:
     intercepting: bool = False
     ended_at: float | None = None
     end_reason: str = ""
+    hung_up: bool = False  # the server asked Asterisk to hang the spy channel up
 
     def view(self, now: float) -> dict:
         return {"id": self.id, "supervisor": self.supervisor, "supervisor_name": self.supervisor_name,

@@ -9,9 +9,16 @@
 - stop: ``Hangup`` of the supervisor's channel. The server does the same when the call ends,
   is moved away from the agent, goes on hold, into a consult or a conference: ChanSpy notices
   a hangup only when a frame arrives (trace 09), so it is never left to notice by itself.
-- intercept: ``QueuePause`` of the agent with the reason ``intercepted``, then ``Bridge`` of the
-  customer with the supervisor's live channel (monitoring first when it is not): the customer
-  is never dropped nor queued again, the agent's leg is left alone and hung up.
+- intercept: ``QueuePause`` of the agent with the reason ``intercepted``, ``Setvar
+  CTI_IVR_DONE=yes`` on the customer, then ``Bridge`` of the customer with the supervisor's live
+  channel (monitoring first when it is not). What Asterisk 22 does then (trace 18): the customer
+  is moved into the new bridge, its Queue() still running; the queue's bridge dissolves and
+  Asterisk hangs the agent's leg up itself; the supervisor's channel is yanked out of ChanSpy
+  (no ChanSpyStop), keeps its name and Uniqueid and takes the call's Linkedid. When the supervisor
+  hangs up, the customer goes on at its after-bridge goto, the step after its Queue: for a caller
+  queued by the IVR that is ``[ivr]``'s check of CTI_IVR_DONE, which without the Setvar sends it to
+  the failsafe queue (queued again, or voicemail); with it the dialplan hangs up. When the
+  customer hangs up, the supervisor's channel ends at its own after-bridge goto (Hangup()).
 
 Every step is on the call's work order (``monitor_*``, ``intercept*``): the audit log a
 supervisor lists is read from there.
@@ -32,7 +39,7 @@ from ctiserver.ami import events as ev
 from ctiserver.ami.gateway import AmiGateway
 from ctiserver.calls import model as cm
 from ctiserver.calls.tracker import CallTracker
-from ctiserver.errors import Conflict, Forbidden, InvalidInput
+from ctiserver.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from ctiserver.push.hub import SUPERVISORS, Audience, Publisher
 from ctiserver.supervision.model import CHANSPY_FLAG, MODE_OF_DIGIT, MODES, SPY_PREFIX, SWITCH_DIGIT, Session
 
@@ -173,7 +180,8 @@ class Supervision:
         if isinstance(ce, cm.AgentLegEnded) and ce.interface == session.agent_interface:
             self.take_over(call, session.interface)  # the rest of the call is the supervisor's
         elif isinstance(ce, cm.CallEnded) and session.channel:
-            self.gateway.spawn(actions.hangup(session.channel, None), linkedid=call.linkedid)
+            # (its after-bridge goto, Hangup(), has usually ended it already)
+            self._hang_up(session.channel, call.linkedid, None)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -215,8 +223,10 @@ class Supervision:
     def _why_over(self, session: Session, call: cm.Call, ce: object) -> str:
         if isinstance(ce, cm.CallEnded):
             return "call_ended"
-        if call.agent_interface != session.agent_interface or (
-                isinstance(ce, cm.AgentLegEnded) and ce.interface == session.agent_interface):
+        if isinstance(ce, cm.AgentLegEnded) and ce.interface == session.agent_interface:
+            # the call's last leg, or one whose party hung up, ends the call; else it went on without the agent
+            return "transferred" if call.legs and not call.hangup_by else "call_ended"
+        if call.agent_interface != session.agent_interface:
             return "transferred"
         if call.held:
             return "held"
@@ -228,8 +238,18 @@ class Supervision:
 
     def _end_by_server(self, session: Session, reason: str) -> None:
         session.end_reason = session.end_reason or reason
-        if session.channel:
-            self.gateway.spawn(actions.hangup(session.channel), linkedid=session.linkedid)
+        if session.channel and not session.hung_up:
+            session.hung_up = True  # once: the call's end comes as the agent's leg and then the call
+            self._hang_up(session.channel, session.linkedid)
+
+    def _hang_up(self, channel: str, linkedid: str, cause: int | None = 16) -> None:
+        """Hang ``channel`` up in the background; gone already (Asterisk was first) is fine."""
+        async def hang_up() -> None:
+            try:
+                await self.gateway.send(actions.hangup(channel, cause), tolerate="No such channel")
+            except (Conflict, InvalidInput, Unavailable) as exc:
+                log.warning("ami_followup_failed", action="Hangup", error=exc.message, linkedid=linkedid)
+        self.gateway.run(hang_up())
 
     def _started(self, session: Session, at: float) -> None:
         session.state, session.started_at = "active", at
@@ -256,8 +276,8 @@ class Supervision:
         call = self.tracker.calls.get(session.linkedid)
         if intercepted and call is not None:  # the supervisor hung up: the customer's call is over too
             customer = self.tracker.legs.get(self.tracker.customer_leg(call))
-            if customer is not None:
-                self.gateway.spawn(actions.hangup(customer.channel, None), linkedid=call.linkedid)
+            if customer is not None:  # (the IVR's dialplan ends it already: CTI_IVR_DONE, see _bridge)
+                self._hang_up(customer.channel, call.linkedid, None)
         reason = session.end_reason or ("hung_up" if session.state == "active" else "no_answer")
         session.ended_at, session.end_reason = at, reason
         self._forget(session)
@@ -279,19 +299,28 @@ class Supervision:
         _, agent_leg = self.tracker.agent_leg(call)
         agent = self.tracker.legs.get(agent_leg)
         self._step(session, "intercept", {"from": session.agent})
+        before = self.book.status_of(session.agent_interface)
         # paused first: the agent stays busy ('intercepted') through the wrap-up that follows
         await self.gateway.send(actions.queue_pause(session.agent_interface, True, INTERCEPTED))
         previous = self.tracker.intend_move(call, "intercept")
         session.state = "intercepted"
         try:
+            # when the supervisor hangs up, the customer's after-bridge goto is the step after its
+            # Queue(): for the IVR's EXEC Queue that is [ivr]'s CTI_IVR_DONE check, which hangs up
+            # rather than queue the caller again (trace 18 B and D)
+            await self.gateway.send(actions.setvar(customer.channel, "CTI_IVR_DONE", "yes"))
             await self.gateway.send(actions.bridge(customer.channel, session.channel))
         except BaseException as exc:
             self.tracker.drop_move(call, previous)
             session.state = "active"
             self._step(session, "intercept_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            # the agent is still on the call: not left busy for an intercept that did not happen
+            reasons = [m.reason for m in before.memberships if m.paused and m.reason]
+            self.gateway.spawn(actions.queue_pause(session.agent_interface, before.paused,
+                                                   reasons[-1] if reasons else ""), linkedid=call.linkedid)
             raise
-        if agent is not None:  # left alone in the queue's bridge: released now, not when Asterisk notices
-            await self.gateway.send_quietly(actions.hangup(agent.channel, None), linkedid=call.linkedid)
+        if agent is not None:  # Asterisk hangs it up as the queue's bridge dissolves (trace 18); in case not
+            self._hang_up(agent.channel, call.linkedid, None)
         log.info("intercepted", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor)
         self._publish(session)
 
