@@ -10,6 +10,11 @@ The actions themselves: Asterisk's own (actions.py, queue_actions.py), the ``Sim
 drive the simulator from another process (control.py), and those engines and features
 registered on the kernel (``Kernel.actions``: Redirect, Atxfer, MixMonitor, ConfBridge...,
 each checked against the session user's ``write =`` classes in manager.conf as Asterisk does).
+
+Events reach a session as Asterisk sends them to its user (filters.py): only those whose
+classes are all in the user's ``read =``, and through the user's ``eventfilter`` lines (plus
+any the session added with the ``Filter`` action). A user without a manager.conf section (or
+no manager.conf at all) gets every event, as the simulator's own login does not use it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ..kernel.actions import Action, ActionError, Reply, Request
 from ..kernel.kernel import Kernel
 from .actions import CoreActions
 from .control import SimActions, SimControl
+from .filters import FilterError, SessionFilter, for_user, parse_filter
 from .queue_actions import QueueActions
 
 log = structlog.get_logger(__name__)
@@ -48,13 +54,16 @@ class Session:
         self.events = True
         self.username = ""
         self.held: list[bytes] | None = None  # events caused by the action being answered
+        self.filter: SessionFilter | None = None  # the user's read classes and eventfilters (None: all)
 
     def send(self, fields: Fields) -> None:
         if not self.writer.is_closing():
             self.writer.write(encode(fields))
 
-    def event(self, data: bytes) -> None:
+    def event(self, data: bytes, name: str = "", privilege: str = "", text: str = "") -> None:
         if not (self.authenticated and self.events) or self.writer.is_closing():
+            return
+        if self.filter is not None and name and not self.filter.allows(name, privilege, text):
             return
         if self.held is not None:
             self.held.append(data)
@@ -152,6 +161,7 @@ class Session:
             return False
         self.authenticated = True
         self.username = msg.get("username", "")
+        self.filter = self.server.user_filter(self.username)
         self.events = msg.get("events", "on").strip().lower() not in ("off", "no", "false", "0")
         self.send([("Response", "Success")] + aid + [("Message", "Authentication accepted")])
         if self.events:
@@ -205,6 +215,34 @@ class AmiServer:
                    for c in v.split(",") if c.strip()}
         return "all" in granted or bool(granted & classes)
 
+    def user_filter(self, username: str) -> SessionFilter | None:
+        """A fresh copy of ``username``'s read classes and eventfilters (None: not in manager.conf)."""
+        path = self.kernel.conf_files.dir / "manager.conf"
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        found = for_user(text, username) if text else None
+        for criteria, value, why in found.refused if found else ():
+            log.warning("pbxsim_eventfilter_refused", user=username, filter=f"{criteria} = {value}", error=why)
+        return found
+
+    def action_filter(self, req: Request) -> Reply:
+        """Add a filter to this session only (main/manager.c action_filter; needs the system class)."""
+        if not self.permitted(req.username, frozenset({"system"})):
+            raise ActionError("Permission denied")
+        if req.msg.get("operation", "").lower() != "add":
+            raise ActionError("Unknown operation")
+        match = req.msg.get("matchcriteria", "")
+        try:
+            added = parse_filter(f"eventfilter({match})" if match else "eventfilter", req.msg.get("filter", ""))
+        except FilterError as exc:
+            raise ActionError("Filter did not compile.  Check the syntax of the filter given." if exc.kind == "compile"
+                              else "Filter was formatted incorrectly.  Check the syntax of the filter given.") from exc
+        session = self.current
+        if session is not None:
+            if session.filter is None:
+                session.filter = SessionFilter()
+            session.filter.add(added)
+        return [[("Response", "Success")] + req.aid + [("Message", "Success")]]
+
     def action_events(self, req: Request) -> Reply:
         mask = req.msg.get("eventmask", "on").strip().lower()
         on = mask not in ("off", "no", "false", "0")
@@ -253,6 +291,8 @@ class AmiServer:
             s.writer.close()
 
     def broadcast(self, fields: Fields) -> None:
-        data = encode(fields)
+        text = "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"  # what Asterisk's filters read
+        data = text.encode("utf-8")
+        name, privilege = fields[0][1], fields[1][1] if len(fields) > 1 else ""
         for s in list(self.sessions):
-            s.event(data)
+            s.event(data, name, privilege, text)

@@ -25,8 +25,10 @@ import pytest
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder
 from tests.conformance.trace import Headers
+from tests.support.wholestream import whole_stream
 
-PRODUCT_CONF = Path(__file__).resolve().parents[3] / "asterisk_conf"
+# the whole stream (MusicOnHold*, BridgeDestroy, DialBegin...), not the CTI user's filtered one
+PRODUCT_CONF = whole_stream(Path(__file__).resolve().parents[3] / "asterisk_conf")
 WAIT = 10.0
 # what a channel's story is told with (not VarSet, Cdr, device states...)
 STORY = ("Newexten", "BridgeEnter", "BridgeLeave", "HangupRequest", "SoftHangupRequest", "Hangup", "Hold", "Unhold",

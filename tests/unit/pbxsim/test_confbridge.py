@@ -8,8 +8,10 @@ from pathlib import Path
 from pbxsim.scripts import Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder
+from tests.support.wholestream import whole_stream
 
-CONF = str(Path(__file__).resolve().parents[3] / "asterisk_conf")
+# the whole stream (MusicOnHold*, Confbridge*...), not the CTI user's filtered one
+CONF = str(whole_stream(Path(__file__).resolve().parents[3] / "asterisk_conf"))
 WAIT = 10.0
 
 
