@@ -106,6 +106,17 @@ class RecordingStopped(ChannelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class OriginateResult:
+    """OriginateResponse: an asynchronous Originate's phone answered (ok), or did not / could not ring."""
+
+    at: float
+    uniqueid: str  # the ChannelId given to the Originate (``<null>`` when no channel was ever made)
+    channel: str  # the dial string (PJSIP/1900) or the channel
+    ok: bool
+    reason: int
+
+
+@dataclass(frozen=True, slots=True)
 class SpyStarted:
     """ChanSpyStart: the spyer channel (a supervisor's phone) hears the spyee (an agent's channel)."""
 
@@ -340,6 +351,8 @@ _TRANSLATORS: dict[str, Callable[[AmiMessage], object]] = {
     "Hold": lambda m: ChannelHold(*_chan(m), True),
     "Unhold": lambda m: ChannelHold(*_chan(m), False),
     "VarSet": lambda m: VariableSet(*_chan(m), _s(m, "Variable"), _s(m, "Value")),
+    "OriginateResponse": lambda m: OriginateResult(m.timestamp, _s(m, "Uniqueid"), _s(m, "Channel"),
+                                                   _s(m, "Response").lower() == "success", _int(m.get("Reason"))),
     "ChanSpyStart": lambda m: SpyStarted(m.timestamp, _s(m, "SpyerUniqueid"), _s(m, "SpyerChannel"),
                                          _s(m, "SpyeeUniqueid"), _s(m, "SpyeeLinkedid"), _s(m, "SpyeeChannel")),
     "ChanSpyStop": lambda m: SpyStopped(m.timestamp, _s(m, "SpyerUniqueid"), _s(m, "SpyerChannel")),

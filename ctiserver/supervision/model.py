@@ -31,6 +31,7 @@ class Session:
     started_at: float | None = None
     switching_to: str = ""  # a mode asked for, until Asterisk says the digit arrived
     intercepting: bool = False
+    error: str = ""  # why the last intercept did not happen (the session goes on)
     ended_at: float | None = None
     end_reason: str = ""
     hung_up: bool = False  # the server asked Asterisk to hang the spy channel up
@@ -41,4 +42,4 @@ class Session:
                 "requested_at": self.requested_at, "since": self.started_at, "switching_to": self.switching_to or None,
                 "intercepting": self.intercepting,
                 "seconds": round(now - self.started_at, 1) if self.started_at is not None else 0.0,
-                "ended_at": self.ended_at, "end_reason": self.end_reason or None}
+                "ended_at": self.ended_at, "end_reason": self.end_reason or None, "error": self.error or None}

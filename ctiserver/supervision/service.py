@@ -163,6 +163,14 @@ class Supervision:
                 self._switched(self.sessions[uid], MODE_OF_DIGIT[digit])
             case ev.ChannelHungUp(uniqueid=uid) if uid in self.sessions:
                 self._ended(self.sessions[uid], time.time())
+            case ev.OriginateResult(ok=False, uniqueid=uid, channel=channel):
+                # the supervisor's phone did not answer, or could not ring at all (not registered:
+                # then no channel was made and only this says so)
+                session = self.sessions.get(uid) or next(
+                    (s for s in self.sessions.values() if s.state == "ringing" and not s.channel
+                     and s.interface == channel), None)
+                if session is not None and session.state == "ringing" and not session.channel:
+                    self._ended(session, time.time())
 
     def on_call_event(self, ce: object) -> None:
         call = getattr(ce, "call", None)
@@ -312,8 +320,9 @@ class Supervision:
             await self.gateway.send(actions.bridge(customer.channel, session.channel))
         except BaseException as exc:
             self.tracker.drop_move(call, previous)
-            session.state = "active"
-            self._step(session, "intercept_failed", {"error": getattr(exc, "message", None) or repr(exc)})
+            session.state, session.intercepting = "active", False
+            session.error = getattr(exc, "message", None) or repr(exc)
+            self._step(session, "intercept_failed", {"error": session.error})
             # the agent is still on the call: not left busy for an intercept that did not happen
             reasons = [m.reason for m in before.memberships if m.paused and m.reason]
             self.gateway.spawn(actions.queue_pause(session.agent_interface, before.paused,

@@ -123,3 +123,19 @@ async def test_intercept_the_supervisor_takes_the_caller_and_the_agent_is_left_b
         wo = await workorder(stack, boss, linkedid, kinds=("intercept",))
         assert wo["agent_id"] == "1900", wo  # the rest of the call was the supervisor's
         assert not [c for c in stack.sim.truth()["channels"] if c["channel"].startswith("PJSIP/1900")]
+
+
+async def test_a_supervisor_whose_phone_cannot_ring_is_told_and_can_try_again(stack: Any) -> None:
+    async with panels(stack, "1001", "1900") as p:
+        agent, boss = p["1001"], p["1900"]
+        await ready(agent, "1001")
+        _, linkedid = await answered_call(stack, agent, hangup_after_answer=60)
+        stack.sim.set_phone("1900", Phone(registered=False))
+        status, body = await boss.post("/api/supervision/monitor", {"linkedid": linkedid, "mode": "listen"})
+        assert status == 202, body
+        ended = await boss.expect("supervision", session_in("ended"))
+        assert ended["end_reason"] == "no_answer"
+        status, body = await boss.get("/api/supervision")
+        assert body["sessions"] == []  # nothing half-done: no session left ringing
+        live = await monitoring(stack, boss, linkedid, "listen")  # registered again: it works
+        assert live["state"] == "active"
