@@ -155,7 +155,6 @@ async def test_listen_from_live_calls_rings_then_goes_live_and_whisper_shows_the
     assert agent.js_errors == [] and boss.js_errors == []  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=False, reason="the simulator does not answer PlayDTMF yet (Invalid/unknown command)")
 async def test_switching_mode_from_the_strip_waits_for_asterisk_and_the_banner_follows(
         stack: Any, browser: Any, artifacts: Path) -> None:
     agent, call = await agent_on_call(stack, browser)
@@ -221,8 +220,6 @@ async def test_a_long_hold_raises_an_alert_whose_listen_starts_once_the_call_is_
     assert agent.js_errors == [] and boss.js_errors == []  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=False, reason="the simulator refuses the intercept's Bridge of the queue caller ('it is in a "
-                   "call (simulator: Redirect it first)'); tests/system/test_supervision.py's intercept fails the same way")
 async def test_intercept_from_a_row_is_asked_first_and_leaves_the_supervisor_with_the_caller(
         stack: Any, browser: Any) -> None:
     agent, call = await agent_on_call(stack, browser)
