@@ -8,9 +8,10 @@ import { playControl } from "./recording.js";
 
 /**
  * The pop's controller over the model ``S`` (see session.js); ``onPop()`` runs whenever the card
- * is drawn (the toolbar follows the pop). Returns {render(), announce(pop), renderToday(), tick()}.
+ * is drawn (the toolbar and the write-up follow the pop); ``openWorkOrder(ref)`` opens a past call's
+ * work order (to write it up later or add a note). Returns {render(), announce(pop), renderToday(), tick()}.
  */
-export function popCard(S, { onPop }) {
+export function popCard(S, { onPop, openWorkOrder }) {
   function render() {
     const pop = S.pop;
     show($("pop"), pop !== null);
@@ -65,11 +66,19 @@ export function popCard(S, { onPop }) {
       el("span", { class: "time", textContent: f.clock(w.started_at) }),
       el("span", { class: "caller" },
         el("span", { class: "number", textContent: w.caller_number || "" }),
-        el("span", { class: "name", textContent: w.caller_name || w.customer_name || "" })),
+        el("span", { class: "name", textContent: w.caller_name || w.customer_name || "" }),
+        w.ref ? workOrderButton(w.ref) : null),
       el("span", { class: "disposition", textContent: f.dispositionLabel(w.disposition) }),
       el("span", { class: "talk", textContent: w.talk_seconds != null ? f.duration(w.talk_seconds) : "" }),
       playControl(w))));
     show($("today-empty"), S.today.length === 0);
+  }
+
+  function workOrderButton(ref) {
+    const b = el("button", { type: "button", class: "small quiet today-ref", textContent: ref,
+      title: "Open the work order · 打开工单" });
+    b.addEventListener("click", () => openWorkOrder(ref));
+    return b;
   }
 
   return { render, announce, renderToday, tick };

@@ -48,9 +48,10 @@ export function createModel() {
  * The session's controller over the model ``S``. The other parts render what it changes:
  * ``toolbar`` {render, reset, loadIvrNodes}, ``pop`` {render, announce, renderToday},
  * ``supervisor`` {renderAgents, renderCalls, renderReasons, renderMonitoring, onSession, reset}, ``figures``
- * {refresh, reset, stop}; ``tick()`` runs the clocks. Returns {bind(), start()}.
+ * {refresh, reset, stop}, ``workorders`` {signedIn, reset, onSnapshot, onTask} (the write-up and the task
+ * bar; the pop tells them of an answered call itself); ``tick()`` runs the clocks. Returns {bind(), start()}.
  */
-export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
+export function panelSession(S, { toolbar, pop, supervisor, figures, workorders, tick }) {
   let takeover = null; // {login, password} while the "take over here?" choice is open
   let pending = null; // {target, reason, button, timer} until the pushed agent_state confirms it
 
@@ -194,6 +195,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     renderMonitored();
     supervisor.renderMonitoring(); // the agents and calls with who monitors them
     figures.reset();
+    workorders.onSnapshot(); // what waits may have changed while the socket was down
   }
 
   const HANDLERS = {
@@ -260,6 +262,10 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
       S.today = [d, ...S.today.filter((w) => (w.ref || w.linkedid) !== key)].slice(0, TODAY_MAX);
       pop.renderToday();
     },
+    workorder_task(d) {
+      // a work order this user has a part in changed (or fell due): the task bar and an open copy follow
+      workorders.onTask(d);
+    },
     supervision(d) {
       // one monitoring session's view, to supervisors: ringing, active, intercepted, ended
       supervisor.onSession(d);
@@ -275,8 +281,10 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
       renderMarquee();
     },
     link(d) {
+      const dbBack = d && d.db && !S.link.db;
       S.link = d;
       renderBanner();
+      if (dbBack) workorders.onLink(d);
     },
   };
 
@@ -433,6 +441,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     S.view = null;
     setView("panel");
     renderMe();
+    workorders.signedIn(); // the form's choices, the task bar, a write-up open before a reload
     socket.start();
     toolbar.loadIvrNodes(); // once per sign-in: where "back to the IVR" may send a caller
   }
@@ -442,6 +451,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, tick }) {
     figures.stop();
     if (pending) clearPending();
     toolbar.reset();
+    workorders.reset();
     if (takeover) closeTakeOver();
     Object.assign(S, { me: null, view: null, pop: null, today: [], marquee: [], socket: "closed", monitored: null });
     S.agents = new Map();
