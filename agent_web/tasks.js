@@ -364,10 +364,12 @@ export function taskBar(S, { writeup }) {
       refresh();
       if (detail) reloadDetail(detail.ref);
     },
-    /** A ``workorder_task`` push: the list again (folded), and the open work order if it is that one. */
+    /** A ``workorder_task`` push: the list again (folded; not for a draft saved), and the open work order if it is that one. */
     onTask(d) {
-      clearTimeout(foldTimer);
-      foldTimer = setTimeout(refresh, PUSH_FOLD_MS);
+      if (w.changesTasks(d)) {
+        clearTimeout(foldTimer);
+        foldTimer = setTimeout(refresh, PUSH_FOLD_MS);
+      }
       if (detail && d.ref === detail.ref && Number(d.version) !== Number(detail.version) && !busy) reloadDetail(d.ref);
       else if (detail && d.ref === detail.ref && d.why === "overdue") showDetail({ ...detail, colour: d.colour });
     },

@@ -465,6 +465,14 @@ export const WHY_LABELS = {
   callback: "Callbacks due · 待回访", to_forward: "To forward · 待分派",
 };
 
+/**
+ * Whether a ``workorder_task`` push can change what waits for anyone (and so the task bar): a draft
+ * saved is pushed too (``why: "save"``), but no task bar lists drafts.
+ */
+export function changesTasks(push) {
+  return Boolean(push) && push.why !== "save";
+}
+
 /** The task bar's counts as labelled parts, only those above zero (GET /api/workorders/tasks counts). */
 export function countParts(counts) {
   return Object.entries(WHY_LABELS).filter(([k]) => (counts && counts[k]) > 0)

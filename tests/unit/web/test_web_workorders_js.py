@@ -241,6 +241,8 @@ async def test_colour_due_time_tasks_and_history_words(page: Any) -> None:
                   w.dueText({status: 'in_progress', due_at: due(-2)}, now).replace(/due \\d\\d:\\d\\d/, 'due HH:MM'),
                   w.dueText({status: 'closed', due_at: due(-2)}, now), w.dueText({status: 'submitted'}, now)],
             counts: w.countParts({department: 2, assigned: 0, callback: 1, to_forward: 0}),
+            pushes: [w.changesTasks({why: 'save'}), w.changesTasks({why: 'submit'}), w.changesTasks({why: 'overdue'}),
+                     w.changesTasks(null)],
             what: [w.taskWhat({category: 'complaint', subcategory: 'fees', summary: 'Charged twice'}),
                    w.taskWhat({caller_number: '13800138000'}), w.taskWhat({category: 'gossip'})],
             history: [w.historyLine({at: '2026-11-23T10:00:00Z', actor: '1001', role: 'agent', action: 'save',
@@ -260,6 +262,7 @@ async def test_colour_due_time_tasks_and_history_words(page: Any) -> None:
     assert out["due"][2:] == ["", ""]
     assert out["counts"] == [{"why": "department", "label": "For your department · 部门待办", "count": 2},
                              {"why": "callback", "label": "Callbacks due · 待回访", "count": 1}]
+    assert out["pushes"] == [False, True, True, False]  # a draft saved is in nobody's task bar
     assert out["what"] == ["Complaint / Fees: Charged twice", "13800138000", "gossip"]
     save, callback = out["history"]
     assert (save["who"], save["what"], save["change"], save["details"]) == (
