@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import AsyncIterator
 
 import pytest
 
 from ctiserver.store import Store
-from tests.support.tcpproxy import TcpProxy  # noqa: F401 - the store tests take it from here
+from tests.support.tcpproxy import TcpProxy
 
 FAST = {"retry_min": 0.02, "retry_max": 0.2, "probe_interval": 0.2}
+
+
+@pytest.fixture
+async def proxy(db_dsn: str) -> AsyncIterator[TcpProxy]:
+    """PostgreSQL behind a TCP proxy the test can take down and bring back."""
+    parts = urlsplit(db_dsn)
+    p = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def via(dsn: str, proxy: TcpProxy) -> str:
+    """``dsn`` reached through ``proxy``."""
+    parts = urlsplit(dsn)
+    return parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import AsyncIterator, Callable
-from urllib.parse import urlsplit
+from typing import Callable
 
 import asyncpg
 import pytest
@@ -18,23 +17,9 @@ import pytest
 from ctiserver.store import Store, StoreUnavailable, WorkOrderOp
 from ctiserver.store.ops import op_to_json
 from tests.support.postgres import free_port
-from tests.adapters.store.conftest import FAST, TcpProxy
+from tests.adapters.store.conftest import FAST, TcpProxy, via
 
 T0 = 1_795_000_000.0
-
-
-@pytest.fixture
-async def proxy(db_dsn: str) -> AsyncIterator[TcpProxy]:
-    parts = urlsplit(db_dsn)
-    p = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await p.start()
-    yield p
-    await p.stop()
-
-
-def via(dsn: str, proxy: TcpProxy) -> str:
-    parts = urlsplit(dsn)
-    return parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
 
 
 async def events_in_db(dsn: str, linkedid: str) -> list[str]:

@@ -9,8 +9,6 @@ import datetime as dt
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import AsyncIterator
-from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -23,7 +21,7 @@ from ctiserver.store.ops import WorkOrderChangeOp, op_from_json, op_to_json
 from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import ops_for, ref_for
 from ctiserver.workorders.settings import build
-from tests.adapters.store.conftest import FAST, TcpProxy
+from tests.adapters.store.conftest import FAST, TcpProxy, via
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)  # Monday 09:00 in Shanghai
 
@@ -134,20 +132,6 @@ async def test_the_task_bar_and_the_overdue_list(store: Store) -> None:
 
 
 # -- PostgreSQL away ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def proxy(db_dsn: str) -> AsyncIterator[TcpProxy]:
-    parts = urlsplit(db_dsn)
-    p = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    await p.start()
-    yield p
-    await p.stop()
-
-
-def via(dsn: str, proxy: TcpProxy) -> str:
-    parts = urlsplit(dsn)
-    return parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}").geturl()
 
 
 AGENT = SimpleNamespace(id="1001", role="agent")
