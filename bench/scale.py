@@ -187,7 +187,9 @@ async def drain(stream: asyncio.StreamReader, keep: list[str] | None = None, pat
             out.close()
 
 
-async def server_events(http: aiohttp.ClientSession, base: str) -> int:
+async def server_events(http: aiohttp.ClientSession, base: str, server: asyncio.subprocess.Process) -> int:
+    if server.returncode is not None:
+        raise RuntimeError(f"the server exited (code {server.returncode}) during the run")
     async with http.get(base + "/metrics") as r:
         text = await r.text()
     return int(sum(float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln.startswith("cti_ami_events_total{")))
@@ -334,6 +336,27 @@ def hotspots(raw: Path, top: int = 18) -> list[str]:
 
 
 async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str) -> Result:
+    """One measured run; whatever happens, its processes are stopped and its panels closed."""
+    procs: list[asyncio.subprocess.Process] = []
+    hold: dict[str, Panels] = {}
+    try:
+        return await _one_run(ns, rate, filtered, dsn, procs, hold)
+    finally:
+        if "panels" in hold:
+            await hold["panels"].close()
+        for p in procs:
+            if p.returncode is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                await asyncio.wait_for(p.wait(), 20)
+            except asyncio.TimeoutError:
+                p.kill()
+                await p.wait()
+
+
+async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str,
+                   procs: list[asyncio.subprocess.Process], hold: dict[str, "Panels"]) -> Result:
     res = Result(filtered, rate, ns.seconds)
     tmp = Path(tempfile.mkdtemp(prefix="cti-scale-"))
     manager = tmp / "manager.conf"
@@ -344,6 +367,7 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
     source = await spawn(sys.executable, str(ROOT / "bench" / "trace_load.py"), "serve", "--port", str(ami_port),
                          "--rate", str(rate), "--seconds", str(ns.seconds), "--speed", str(ns.speed),
                          "--manager-conf", str(manager), "--called-log", str(called))
+    procs.append(source)
     await wait_line(source.stdout, "trace_load: AMI on")
     server_root = Path(ns.server_root)
     server_err: list[str] = []
@@ -352,12 +376,14 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
         "CTI_DB_DSN": dsn, "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port),
         "CTI_LOG_LEVEL": "warning", "CTI_LOG_FORMAT": "json", "CTI_DB_POOL_SIZE": "10",
         "CTI_CALLCENTER_WRAPUP_SECONDS": str(ns.wrapup), "CTI_DB_JOURNAL_PATH": str(tmp / "journal.jsonl")})
+    procs.append(server)
     await wait_line(server.stderr, "Agent panel:")
-    drains = [asyncio.create_task(drain(source.stderr)), asyncio.create_task(drain(server.stdout)),
+    drains = [asyncio.create_task(drain(source.stderr)), asyncio.create_task(drain(server.stdout, None, tmp / "server.out")),
               asyncio.create_task(drain(server.stderr, server_err, tmp / "server.log"))]
     log(f"server log: {tmp / 'server.log'}")
     base = f"http://127.0.0.1:{http_port}"
     bare = await spawn(sys.executable, "-c", BARE, str(ami_port))
+    procs.append(bare)
     await wait_line(bare.stdout, '"ready"')
     ctl = Control()
     await ctl.open(ami_port)
@@ -367,7 +393,7 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
     log(f"{ns.agents} agents signed in in {time.time() - t:.1f} s ({refused} refused)")
     step = max(1, ns.agents // max(1, ns.ws_agents))
     sampled = ids[::step][:ns.ws_agents]
-    panels = Panels(base)
+    panels = hold["panels"] = Panels(base)
     await panels.open(sampled)
     log(f"{len(sampled)} agent panels and a supervisor's open; {'with' if filtered else 'without'} eventfilter, "
         f"{rate:g} calls/s for {ns.seconds:g} s")
@@ -375,7 +401,7 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
     async with aiohttp.ClientSession() as http:
         async def counts() -> tuple[int, int]:
             bare.send_signal(signal.SIGUSR1)
-            return await server_events(http, base), json.loads(await wait_line(bare.stdout, '"events"'))["events"]
+            return await server_events(http, base, server), json.loads(await wait_line(bare.stdout, '"events"'))["events"]
 
         # nothing flows before the calls: wait until both readers have what the sign-ins caused
         last, still = await counts(), 0
@@ -394,10 +420,11 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
         if ns.profile:
             Path(ns.profile).mkdir(parents=True, exist_ok=True)
             raw = Path(ns.profile) / f"server-{'filtered' if filtered else 'whole'}-{rate:g}.txt"
-            profiler = await asyncio.create_subprocess_exec(
+            profiler = await asyncio.create_subprocess_exec(  # its own session: no signal of ours reaches it
                 str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(server.pid), "--format", "raw",
                 "--rate", "50", "--nonblocking", "--duration", str(int(ns.seconds)), "-o", str(raw),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+            procs.append(profiler)
         while True:
             await asyncio.sleep(2.0)
             st = await ctl.stats()
