@@ -53,8 +53,8 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pop_latency import cpu_seconds, fresh_dsn, pct  # noqa: E402
-from tests.support.wholestream import without_eventfilters  # noqa: E402
+from bench.pop_latency import cpu_seconds, fresh_dsn, pct
+from tests.support.wholestream import without_eventfilters
 
 MANAGER_CONF = ROOT / "asterisk_conf" / "manager.conf"
 SUPERVISOR = "1900"  # the demo data's supervisor (password = login)
@@ -175,7 +175,7 @@ async def wait_line(stream: asyncio.StreamReader, needle: str, timeout: float = 
 
 
 async def drain(stream: asyncio.StreamReader, keep: list[str] | None = None, path: Path | None = None) -> None:
-    out = open(path, "ab") if path is not None else None  # noqa: SIM115
+    out = open(path, "ab") if path is not None else None  # noqa: SIM115, ASYNC230 - a log file, appended line by line
     try:
         while line := await stream.readline():
             if out is not None:
@@ -222,7 +222,7 @@ class Panels:
                 while not self.stop.is_set():
                     try:
                         raw = await asyncio.wait_for(ws.recv(), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     now = time.time()
                     if '"call_ringing"' in raw:
@@ -239,7 +239,7 @@ class Panels:
                 while not self.stop.is_set():
                     try:
                         await asyncio.wait_for(ws.recv(), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue
                     self.supervisor_msgs += 1
 
@@ -270,10 +270,9 @@ async def sign_in(base: str, ids: list[str]) -> int:
 
         async def one(agent: str) -> None:
             nonlocal refused
-            async with sem:
-                async with http.post(base + "/api/agent/state", json={"agent": agent, "state": "ready"}) as r:
-                    if r.status >= 400:
-                        refused += 1
+            async with sem, http.post(base + "/api/agent/state", json={"agent": agent, "state": "ready"}) as r:
+                if r.status >= 400:
+                    refused += 1
         await asyncio.gather(*(one(a) for a in ids))
     return refused
 
@@ -350,13 +349,13 @@ async def one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str)
         for p in procs:
             try:
                 await asyncio.wait_for(p.wait(), 20)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 p.kill()
                 await p.wait()
 
 
 async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str,
-                   procs: list[asyncio.subprocess.Process], hold: dict[str, "Panels"]) -> Result:
+                   procs: list[asyncio.subprocess.Process], hold: dict[str, Panels]) -> Result:
     res = Result(filtered, rate, ns.seconds)
     tmp = Path(tempfile.mkdtemp(prefix="cti-scale-"))
     manager = tmp / "manager.conf"
@@ -480,7 +479,7 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
     for p in (bare, server, source):
         try:
             await asyncio.wait_for(p.wait(), 20)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             p.kill()
             await p.wait()
     for d in drains:

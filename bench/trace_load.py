@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import heapq
 import json
-import os
 import resource
 import signal
 import socket
@@ -46,8 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pbxsim.ami.filters import SessionFilter, load as load_filter, user_entries  # noqa: E402
-from tests.support.traces import Msg, trace_path, unsolicited  # noqa: E402
+from pbxsim.ami.filters import SessionFilter, user_entries
+from pbxsim.ami.filters import load as load_filter
+from tests.support.traces import trace_path, unsolicited
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 QUEUE = "support"
@@ -161,8 +161,7 @@ class Session:
         self.pending.clear()
         self.writer.write(data)
         size = self.writer.transport.get_write_buffer_size()
-        if size > self.max_buffer:
-            self.max_buffer = size
+        self.max_buffer = max(self.max_buffer, size)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -288,7 +287,7 @@ class LoadSource:
             found = None
             if self.manager_conf is not None and self.manager_conf.exists():
                 entries = user_entries(self.manager_conf.read_text(encoding="utf-8")).get(user)
-                found = dict((k.lower(), v) for k, v in entries) if entries else None
+                found = {k.lower(): v for k, v in entries} if entries else None
             if found is None or found.get("secret") != secret:
                 self.reply(s, aid, ("Response", "Error"), ("Message", "Authentication failed"))
                 return False
@@ -305,9 +304,9 @@ class LoadSource:
 
     def queue_status(self, s: Session, aid: str) -> None:
         self.reply(s, aid, ("Response", "Success"), ("EventList", "start"), ("Message", "Queue status will follow"))
-        out = [f"Event: QueueParams\r\nQueue: {QUEUE}\r\nMax: 0\r\nStrategy: rrmemory\r\nCalls: 0\r\nHoldtime: 0\r\n"
-               f"TalkTime: 0\r\nCompleted: 0\r\nAbandoned: 0\r\nServiceLevel: 0\r\nServicelevelPerf: 0.0\r\n"
-               f"ServicelevelPerf2: 0.0\r\nWeight: 0\r\nActionID: {aid}\r\n\r\n"]
+        out = [(f"Event: QueueParams\r\nQueue: {QUEUE}\r\nMax: 0\r\nStrategy: rrmemory\r\nCalls: 0\r\nHoldtime: 0\r\n"
+                f"TalkTime: 0\r\nCompleted: 0\r\nAbandoned: 0\r\nServiceLevel: 0\r\nServicelevelPerf: 0.0\r\n"
+                f"ServicelevelPerf2: 0.0\r\nWeight: 0\r\nActionID: {aid}\r\n\r\n")]
         for m in self.members.values():
             out.append("Event: QueueMember\r\n" + m.fields("Location", "Name") + f"Wrapuptime: 0\r\nActionID: {aid}\r\n\r\n")
         out.append(f"Event: QueueStatusComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n"
@@ -512,7 +511,7 @@ async def capacity(ns: argparse.Namespace) -> None:
         await asyncio.sleep(1.0)
         ctl_w.write(b"Action: LoadStart\r\nActionID: go\r\n\r\n")
         await ctl_w.drain()
-        e0, t0 = counts["events"], time.time()
+        e0 = counts["events"]
         report: dict = {}
         while True:
             await asyncio.sleep(1.0)

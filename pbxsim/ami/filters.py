@@ -190,7 +190,7 @@ class SessionFilter:
     def filtering(self) -> bool:
         return bool(self.include or self.exclude)
 
-    def copy(self) -> "SessionFilter":
+    def copy(self) -> SessionFilter:
         return SessionFilter(self.read, list(self.include), list(self.exclude), list(self.refused))
 
     def permits_classes(self, privilege: str) -> bool:
@@ -229,7 +229,7 @@ class SessionFilter:
 
     def allows_fields(self, fields: list[tuple[str, str]]) -> bool:
         """The same for an event given as its header pairs (``Event`` and ``Privilege`` first)."""
-        headers = dict((k.lower(), v) for k, v in reversed(fields))
+        headers = {k.lower(): v for k, v in reversed(fields)}
         data = "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"
         return self.allows(headers.get("event", ""), headers.get("privilege", ""), data)
 

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from pbxsim.ami.filters import SessionFilter, load
-from tests.replay.test_replay import final_state, only_work_order, replayed, settle, states
+from tests.replay.test_replay import (
+    final_state,
+    only_work_order,
+    replayed,
+    settle,
+    states,
+)
 from tests.support.postgres import drop_database, fresh_database
 from tests.support.traces import Msg, trace_path, unsolicited
 

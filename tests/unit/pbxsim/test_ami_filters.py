@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from ctiserver.ami.events import _TRANSLATORS
-from pbxsim.ami.filters import FilterError, SessionFilter, for_user, load, parse_filter, read_classes
+from pbxsim.ami.filters import (
+    FilterError,
+    SessionFilter,
+    for_user,
+    load,
+    parse_filter,
+    read_classes,
+)
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.recorder import Recorder
 from tests.support.traces import trace_path, unsolicited
