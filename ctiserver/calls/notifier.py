@@ -17,7 +17,7 @@ import time
 from typing import Callable, Protocol
 
 from ctiserver.calls import model as cm
-from ctiserver.calls.views import build_pop, call_view
+from ctiserver.calls.views import AgentIds, build_pop, call_view
 from ctiserver.push.hub import SUPERVISORS, Audience, Publisher
 from ctiserver.workorders.projection import final_agent, ref_for
 
@@ -30,7 +30,7 @@ class Directory(Protocol):
     """Who an interface is, and which agent ids every interface stands for."""
 
     def agent_of(self, interface: str) -> str: ...
-    def agent_ids(self) -> dict[str, str]: ...
+    def agent_ids(self) -> AgentIds: ...
 
 
 # Events whose only news is the call's new state: the agent on it and supervisors see it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Protocol
 
 from ctiserver.calls.model import Call
 
@@ -56,7 +57,13 @@ def consult_view(call: Call) -> dict | None:
     return {"kind": c.kind, "target": c.target, "since": c.started_at, "answered": c.answered_at is not None}
 
 
-def call_view(call: Call, agent_of: dict[str, str], now: float, hold_warning: float = 30.0) -> dict:
+class AgentIds(Protocol):
+    """Agent id by interface (a dict, or the agent book's directory)."""
+
+    def get(self, interface: str, default: str = "") -> str: ...
+
+
+def call_view(call: Call, agent_of: AgentIds, now: float, hold_warning: float = 30.0) -> dict:
     """A live call as the supervisor grid (and the agent on it) shows it."""
     return {
         **hold_view(call, now, hold_warning),
