@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping
 
-from ctiserver.workorders.calendar import Duration, WorkCalendar
+from ctiserver.calendar import Duration, WorkCalendar
 from ctiserver.workorders.lifecycle import FINAL, Record, Status
 
 STEPS = ("forward", "answer", "review", "callback", "repeat", "deferred")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ctiserver.workorders.calendar import WorkCalendar, parse_dates, parse_duration, parse_week
+from ctiserver.calendar import WorkCalendar, parse_dates, parse_duration, parse_week
 from ctiserver.workorders.deadlines import STEPS, Deadlines
 
 NAME = re.compile(r"[^\s/=,.]{1,40}")  # a category, sub-category or department name

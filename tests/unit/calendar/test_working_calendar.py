@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctiserver.workorders.calendar import (Duration, WorkCalendar, parse_dates, parse_duration, parse_week)
+from ctiserver.calendar import (Duration, WorkCalendar, parse_dates, parse_duration, parse_week)
 
 SH = dt.timezone(dt.timedelta(hours=8))
 WEEK = parse_week(("mon-fri=09:00-12:00 13:00-18:00",))
