@@ -182,9 +182,8 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
     S.calls = new Map((d.calls || []).map((c) => [c.linkedid, c]));
     S.monitoring = new Map((d.monitoring || []).filter((m) => m.state !== "ended").map((m) => [m.id, m]));
     S.thresholds = thresholdsFrom(d);
-    // The agent's snapshot does not say whether a supervisor is on the call: a banner from before
-    // the gap may be stale, so it goes until the next notice.
-    S.monitored = null;
+    // the banner a supervisor's monitoring shows the agent now (null when none is shown)
+    S.monitored = d.monitored && d.monitored.active ? d.monitored : null;
     if (pending && matchesTarget(S.view, pending)) clearPending();
     renderBusyReasons();
     renderMe();

@@ -1,6 +1,7 @@
 // The supervisor's column: the agent grid (state, reason, who forced it, who monitors the agent's
 // call, time in state, caller, queues) with force Ready 强制示闲 / Busy 强制示忙 / Sign out 强制签出
-// per row, the marquee form, the Live calls table (#calls-table), the monitoring strip and the
+// per row, and for an agent on a call Listen 监听 / Whisper 耳语 / Barge 强插 / Intercept 拦截 (as in
+// the Live calls rows), the marquee form, the Live calls table (#calls-table), the monitoring strip and the
 // audit list (monitor.js), and the alerts (alerts.js). Rows are made once and updated in place,
 // so a reason picked or a form opened in a row survives pushes.
 //
@@ -95,11 +96,83 @@ export function supervisorConsole(S, { tick }) {
     row.busy = button("Busy", "强制示忙", "small", () => forceState(row, id, "not_ready", row.reason.value));
     row.out = button("Sign out", "强制签出", "small quiet", () => forceState(row, id, "logged_out"));
     row.error = el("p", { class: "error row-error", role: "alert", hidden: true });
+    monitorControls(row, id);
     row.tr = el("tr", { dataset: { agent: id } }, row.name, row.state, row.since, row.caller, row.queues,
       el("td", {}, el("div", { class: "actions" }, row.ready, el("span", { class: "busy-group" }, row.reason, row.busy),
-        row.out), row.error));
+        row.out), row.monitor, row.why, row.interceptConfirm, row.status, row.error));
     rows.set(id, row);
     return row;
+  }
+
+  /**
+   * The row's Listen / Whisper / Barge / Intercept (asked first) for the call the agent is on: the
+   * same commands, rules and reasons as the Live calls rows; shown while the agent has a call.
+   */
+  function monitorControls(row, id) {
+    row.modes = sv.MODES.map((m) => {
+      const b = el("button", { type: "button", class: "small agent-monitor", textContent: m.label, dataset: { mode: m.value } });
+      b.addEventListener("click", () => row.linkedid && monitoring.monitor(row.linkedid, m.value, row.error));
+      return b;
+    });
+    row.intercept = el("button", { type: "button", class: "small danger agent-intercept", textContent: "Intercept · 拦截" });
+    row.intercept.setAttribute("aria-expanded", "false");
+    row.monitor = el("div", { class: "actions monitor-actions", role: "group", "aria-label": `Monitor ${id}`, hidden: true },
+      ...row.modes, row.intercept);
+    row.why = el("p", { class: "muted row-why", id: `agent-why-${++serial}`, hidden: true });
+    row.status = el("p", { class: "pending row-status", role: "status", hidden: true });
+    row.interceptQuestion = el("p", {});
+    row.interceptYes = el("button", { type: "button", class: "danger small", textContent: "Yes, take the caller · 确认拦截" });
+    row.interceptNo = el("button", { type: "button", class: "quiet small", textContent: "Cancel" });
+    row.interceptConfirm = el("div", { class: "subform row-intercept-confirm", role: "alertdialog", hidden: true },
+      row.interceptQuestion, el("div", { class: "buttons" }, row.interceptYes, row.interceptNo));
+    const ask = (open) => {
+      show(row.interceptConfirm, open);
+      row.intercept.setAttribute("aria-expanded", String(open));
+      if (open) {
+        row.interceptQuestion.textContent = `Take ${nameOf(id)}'s caller over? Your phone rings first; the agent's `
+          + "leg is released and they are left busy. · 确认拦截？";
+        row.interceptYes.focus();
+      }
+    };
+    row.askIntercept = ask;
+    row.intercept.addEventListener("click", () => ask(row.interceptConfirm.hidden));
+    row.interceptNo.addEventListener("click", () => ask(false));
+    row.interceptYes.addEventListener("click", () => {
+      ask(false);
+      if (row.linkedid) monitoring.intercept(row.linkedid, row.error);
+    });
+  }
+
+  /** The row's monitor buttons for the agent's call now: usable or not, and why not. */
+  function updateAgentMonitor(row, a) {
+    const call = a.call ? S.calls.get(a.call) || null : null;
+    row.linkedid = call ? call.linkedid : "";
+    const p = monitoring.pending();
+    const mineHere = Boolean(p && p.sink === row.error);
+    show(row.monitor, Boolean(call));
+    if (!call) {
+      row.askIntercept(false);
+      message(row.why, "");
+    } else {
+      const m = sv.monitorButtons(call, { mine: monitoring.mine(), me: S.me ? String(S.me.id) : null, pending: p,
+        linkUp: S.linkUp() });
+      const who = f.agentLabel(a);
+      for (const b of row.modes) {
+        b.disabled = m[b.dataset.mode].disabled;
+        b.title = m.reason;
+        b.setAttribute("aria-label", `${sv.modeLabel(b.dataset.mode)} — ${who}`);
+        b.setAttribute("aria-busy", String(Boolean(mineHere && p.action === "monitor" && p.mode === b.dataset.mode)));
+        if (m.reason) b.setAttribute("aria-describedby", row.why.id);
+        else b.removeAttribute("aria-describedby");
+      }
+      row.intercept.disabled = m.intercept.disabled;
+      row.interceptYes.disabled = m.intercept.disabled;
+      row.intercept.title = m.interceptReason;
+      row.intercept.setAttribute("aria-label", `Intercept · 拦截 — ${who}`);
+      message(row.why, m.reason);
+      if (m.intercept.disabled) row.askIntercept(false);
+    }
+    message(row.status, mineHere ? sv.monitorPendingText(p) : "");
   }
 
   function updateAgentRow(row, a) {
@@ -117,6 +190,7 @@ export function supervisorConsole(S, { tick }) {
     row.busy.disabled = down;
     row.reason.disabled = down;
     row.out.disabled = down || a.state === "logged_out";
+    updateAgentMonitor(row, a);
   }
 
   /** A supervisor's force ready / busy / sign-out; a refusal is shown next to that agent's row. */
@@ -140,6 +214,10 @@ export function supervisorConsole(S, { tick }) {
     if (!S.isSupervisor()) return;
     monitoring.fireArmed(); // a held call retrieved: the listen asked for from its alert starts now
     callsTable.render([...S.calls.values()].sort((a, b) => (a.since || 0) - (b.since || 0)));
+    for (const [id, row] of rows) { // the grid's monitor buttons follow the agent's call (held, consult...)
+      const a = S.agents.get(id);
+      if (a) updateAgentMonitor(row, a);
+    }
     monitoring.render(); // the strip names the monitored call's caller
     tick();
   }

@@ -10,7 +10,8 @@ Wrong state 409 with a code, bad input 400 naming the field, Asterisk away 503.
 
 from __future__ import annotations
 
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 
 from aiohttp import web
 
@@ -63,7 +64,7 @@ async def audit(request: web.Request) -> web.Response:
     """Who monitored or intercepted which call, in which mode, when (from the work orders' history)."""
     require_supervisor(request[ACCOUNT], "read the supervision log")
     q = v.query(request.query, ("date",))
-    day = v.iso_date(q["date"], "date") if "date" in q else datetime.now(timezone.utc).date()
-    start = datetime.combine(day, dtime(0), timezone.utc)
+    day = v.iso_date(q["date"], "date") if "date" in q else datetime.now(UTC).date()
+    start = datetime.combine(day, dtime(0), UTC)
     entries = await request.app[STORE_READER].events_of_kinds(AUDIT_KINDS, start, start + timedelta(days=1))
     return json({"date": day.isoformat(), "entries": entries})

@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -41,7 +42,14 @@ from ctiserver.calls import model as cm
 from ctiserver.calls.tracker import CallTracker
 from ctiserver.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from ctiserver.push.hub import SUPERVISORS, Audience, Publisher
-from ctiserver.supervision.model import CHANSPY_FLAG, MODE_OF_DIGIT, MODES, SPY_PREFIX, SWITCH_DIGIT, Session
+from ctiserver.supervision.model import (
+    CHANSPY_FLAG,
+    MODE_OF_DIGIT,
+    MODES,
+    SPY_PREFIX,
+    SWITCH_DIGIT,
+    Session,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +86,10 @@ class Supervision:
         return [s.view(now) for s in self.sessions.values()]
 
     def snapshot(self, account: Account) -> dict:
-        return {"monitoring": self.views() if account.is_supervisor else []}
+        """The sessions (supervisors), and the banner the user's own panel shows now (a reconnect keeps it)."""
+        shown = next((n for s in self.sessions.values() if s.agent == account.id
+                      and (n := self._notice(s))["active"]), None)
+        return {"monitoring": self.views() if account.is_supervisor else [], "monitored": shown}
 
     async def start(self, account: Account, linkedid: Any, mode: Any, *, intercepting: bool = False) -> dict:
         """Ring the supervisor's phone; once answered it hears the agent's call in ``mode``."""
@@ -336,7 +347,7 @@ class Supervision:
     async def _bridge_quietly(self, session: Session) -> None:
         try:
             await self._bridge(session)
-        except Exception as exc:  # the monitoring goes on; the supervisor sees the failure
+        except Exception as exc:  # noqa: BLE001 - the monitoring goes on; the supervisor sees the failure
             log.warning("intercept_failed", linkedid=session.linkedid, error=getattr(exc, "message", repr(exc)))
             self._publish(session)
 
@@ -358,8 +369,10 @@ class Supervision:
         """The monitored agent's panel shows the modes the configuration says (default whisper and barge)."""
         if not session.agent:
             return
+        self.hub.publish("notice", self._notice(session), Audience.agents({session.agent}))
+
+    def _notice(self, session: Session) -> dict:
+        """What the monitored agent's panel is told of ``session`` (the ``notice`` push, the snapshot's ``monitored``)."""
         shown = session.state == "active" and session.mode in self.show_agent_modes
-        self.hub.publish("notice", {"kind": "monitoring", "active": shown,
-                                    "mode": session.mode if shown else None,
-                                    "by": session.supervisor_name if shown else None, "linkedid": session.linkedid},
-                         Audience.agents({session.agent}))
+        return {"kind": "monitoring", "active": shown, "mode": session.mode if shown else None,
+                "by": session.supervisor_name if shown else None, "linkedid": session.linkedid}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -40,7 +41,7 @@ class Wallboard:
 
     async def refresh_day(self) -> None:
         """Today's figures from the work orders (a database read: every refresh, not every event)."""
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         try:
             day = await self.stats.queues_day(now.date())
             start = (now - dt.timedelta(hours=self.settings.hours)).replace(second=0, microsecond=0)
