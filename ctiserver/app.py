@@ -42,6 +42,7 @@ from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import ALL, PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
+from ctiserver.selfservice.steps import IvrSteps
 from ctiserver.stats.service import StatsService
 from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.service import Supervision
@@ -149,6 +150,7 @@ class App:
 
         subs.names += [self.metrics.on_raw_event]
         subs.ami += [self.recordings, self.supervision]
+        subs.ami += [IvrSteps(store)]  # what the IVR's nodes did (UserEvent CtiStep) on the work order
         subs.owners += [self.supervision.owns]
         subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
                        CallLog(directory), self.workorder_actions]

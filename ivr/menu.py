@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.nodes import node_types
+
 MENUS_DIR = Path(__file__).with_name("menus")
 DEFAULT_MENU = MENUS_DIR / "hotline.toml"
 
@@ -106,7 +108,7 @@ class HangupNode:
     type: str = "hangup"
 
 
-Node = MenuNode | AuthenticateNode | QueueNode | VoicemailNode | HangupNode
+Node = MenuNode | AuthenticateNode | QueueNode | VoicemailNode | HangupNode | Any  # Any: a type of ivr/nodes/
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +163,14 @@ def _node(name: str, raw: dict[str, Any]) -> Node:
              "queue": {"type", "queue", "fallback", "options", "timeout", "fallback_on", "identify_by_phone"},
              "voicemail": {"type", "mailbox", "options"},
              "hangup": {"type", "prompt"}}
+    extra = node_types()
+    if kind in extra and kind not in known:
+        unknown = set(raw) - extra[kind].settings - {"type"}
+        if unknown:
+            raise MenuError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        return extra[kind].parse(name, raw)
     if kind not in known:
-        raise MenuError(f"{where}.type: one of {', '.join(sorted(known))} expected, got {kind!r}")
+        raise MenuError(f"{where}.type: one of {', '.join(sorted(set(known) | set(extra)))} expected, got {kind!r}")
     unknown = set(raw) - known[kind]
     if unknown:
         raise MenuError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -235,6 +243,9 @@ def _check_links(menu: Menu) -> None:
         elif isinstance(node, QueueNode):
             for target in node.fallback:
                 need(target, f"{where}.fallback")
+        elif node.type in node_types():
+            for setting, target in node_types()[node.type].links(node):
+                need(target, f"{where}.{setting}")
 
 
 def _name(value: Any, where: str) -> str:

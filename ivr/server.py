@@ -20,6 +20,7 @@ import structlog
 
 from ivr.agi import AgiChannel, AgiCommandError, AgiError, AgiHangup, read_environment
 from ivr.menu import AuthenticateNode, HangupNode, Menu, MenuNode, QueueNode, VoicemailNode, load_menu
+from ivr.nodes import node_types
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,8 @@ class IvrSession:
                 target = await self._authenticate(node)
             elif isinstance(node, QueueNode):
                 target = await self._queue(node)
+            elif node.type in node_types():
+                target = await node_types()[node.type].run(self, node)
             elif isinstance(node, VoicemailNode):
                 await self._report()
                 await self._exec("VoiceMail", f"{node.mailbox},{node.options}")
