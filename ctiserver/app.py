@@ -34,19 +34,26 @@ from ctiserver.calls.notifier import CallNotifier
 from ctiserver.calls.reactions import CallReactions
 from ctiserver.calls.recording import Recorder, recordings_dir
 from ctiserver.calls.tracker import CallTracker
+from ctiserver.complaints.routes import routes as complaint_routes
+from ctiserver.complaints.service import ComplaintWatch
 from ctiserver.config import Config
 from ctiserver.core import Core, Subscribers
 from ctiserver.customers.lookup import CustomerLookup
+from ctiserver.customers.records import CustomerRecords
+from ctiserver.customers.routes import routes as customer_routes
 from ctiserver.marquee.service import MarqueeService
 from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import ALL, PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
+from ctiserver.reports.routes import routes as report_routes
+from ctiserver.reports.service import Reports
 from ctiserver.selfservice.steps import IvrSteps
 from ctiserver.stats.service import StatsService
 from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
+from ctiserver.web import keys as web_keys
 from ctiserver.web.app import WebServices, create_app
 from ctiserver.workorders import settings as workorder_settings
 from ctiserver.workorders.actions import WorkOrderActions
@@ -167,7 +174,25 @@ class App:
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
         self.snapshots.extras.append(self.supervision.snapshot)
         self._closers = [wrapups.close, self.marquee.close]
+        # Complaint early warning follows the work-order changes people make; reports; customer records.
+        self.complaints = ComplaintWatch(store, hub, categories=self.workorder_actions.settings.categories,
+                                         queues=cc.queues, timezone=cfg.workorders.timezone)
+        self.workorder_actions.hub = self.complaints.observing(hub)
+        self.snapshots.extras.append(self.complaints.snapshot)
+        self._closers.append(self.complaints.close)
+        self.reports = Reports(store, timezone=cfg.workorders.timezone)
+        customers.call_of = tracker.calls.get
+        self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
         return core
+
+    def _add_web(self, webapp: web.Application) -> web.Application:
+        """The capabilities whose routes live in their own package beside the web layer's."""
+        webapp[web_keys.COMPLAINTS] = self.complaints
+        webapp[web_keys.REPORTS] = self.reports
+        webapp[web_keys.CUSTOMERS] = self.customer_records
+        for table in (complaint_routes, report_routes, customer_routes):
+            webapp.add_routes(table)
+        return webapp
 
     def web_services(self) -> WebServices:
         return WebServices(config=self.config, hub=self.hub, accounts=self.accounts, agents=self.agents,
@@ -194,6 +219,9 @@ class App:
         self._tasks.append(asyncio.create_task(self.wallboard.run(), name="wallboard"))
         scan = self.workorder_actions.watch_overdue(cfg.workorders.overdue_scan_seconds)
         self._tasks.append(asyncio.create_task(scan, name="overdue-scan"))
+        await self.complaints.load()
+        watch = self.complaints.watch(cfg.workorders.complaint_check_seconds)
+        self._tasks.append(asyncio.create_task(watch, name="complaint-watch"))
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer
@@ -209,7 +237,7 @@ class App:
         core.ami = self.gateway.link = self.ami
         await self.ami.start()  # AmiAuthError propagates: a wrong secret is fatal
 
-        self._runner = web.AppRunner(create_app(self.web_services()), access_log=None)
+        self._runner = web.AppRunner(self._add_web(create_app(self.web_services())), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.http.host, cfg.http.port)
         await site.start()

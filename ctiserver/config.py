@@ -135,6 +135,7 @@ class WorkOrderConfig:
     workdays: tuple[str, ...] = setting((), "make-up working days on a weekend (worked with the longest day's hours)")
     text_max: int = setting(4000, "longest request, answer, notes or comment a work order takes (characters)")
     overdue_scan_seconds: float = setting(60.0, "how often to look for work orders that fell due, to tell their handlers and the supervisors")
+    complaint_check_seconds: float = setting(60.0, "how often the complaint early-warning thresholds are read again besides on each complaint (a new day, answered calls)")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ one finishes, the work order records who the caller is and the pop is refreshed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import structlog
 
@@ -36,6 +37,7 @@ class CustomerLookup:
         self.record = record  # the work-order projection
         self.on_found: Callable[[cm.Call], None] = lambda call: None
         self.info: dict[str, dict] = {}  # linkedid -> what the pop shows of the customer
+        self.call_of: Callable[[str], cm.Call | None] = lambda linkedid: None  # a live call by linkedid
 
     def on_call_event(self, ce: object) -> None:
         match ce:
@@ -47,6 +49,17 @@ class CustomerLookup:
                 self._start(call, phone=call.caller_num)  # the customer behind the number the caller has now
             case cm.CallEnded(call=call):
                 self.info.pop(call.linkedid, None)
+
+    def refresh(self, linkedid: str) -> bool:
+        """Look the caller of a live call up again (a customer was just created for them); False if it ended."""
+        call = self.call_of(linkedid)
+        if call is None:
+            return False
+        if call.customer_no:
+            self._start(call, customer_no=call.customer_no)
+        else:
+            self._start(call, phone=call.caller_num)
+        return True
 
     def _start(self, call: cm.Call, phone: str = "", customer_no: str = "") -> None:
         self.run(self._lookup(call, phone, customer_no))

@@ -12,12 +12,15 @@ from ctiserver.calls.commands import CallCommands
 from ctiserver.calls.conference import Conferences
 from ctiserver.calls.consult import Consults
 from ctiserver.calls.recording import Recorder
+from ctiserver.complaints.service import ComplaintWatch
 from ctiserver.config import Config
+from ctiserver.customers.records import CustomerRecords
 from ctiserver.marquee.service import MarqueeService
 from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import PushHub
 from ctiserver.push.link import LinkStatus
 from ctiserver.push.snapshot import Snapshots
+from ctiserver.reports.service import Reports
 from ctiserver.stats.service import StatsService
 from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
@@ -43,6 +46,9 @@ SNAPSHOTS = web.AppKey("snapshots", Snapshots)
 SUPERVISION = web.AppKey("supervision", Supervision)
 METRICS = web.AppKey("metrics", Metrics)
 WALLBOARD = web.AppKey("wallboard", Wallboard)
+COMPLAINTS = web.AppKey("complaints", ComplaintWatch)
+REPORTS = web.AppKey("reports", Reports)
+CUSTOMERS = web.AppKey("customers", CustomerRecords)
 # Read-only queries of the store that no service wraps (the supervision audit)
 STORE_READER = web.AppKey("store_reader", Any)
 SESSIONS = web.AppKey("sessions", SessionSigner)

@@ -1,0 +1,1 @@
+"""Complaint early warning: thresholds, warnings, statistics (seed 001)."""

@@ -1,0 +1,55 @@
+"""Customer record API and page.
+
+``GET /api/customers/{no}``: the customer; ``GET /api/customers/{no}/history?kind=all|calls|workorders&page&size``:
+their calls and work orders, newest first, paged; ``POST /api/customers`` {name, class, phones, note, linkedid}:
+a new customer (from a pop: ``linkedid`` refreshes that call's pop). ``GET /customer?no=…`` is the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from ctiserver.customers.records import CUSTOMER_NO, KINDS
+from ctiserver.web import validate as v
+from ctiserver.web.common import json, read_body
+from ctiserver.web.keys import ACCOUNT, CUSTOMERS
+
+routes = web.RouteTableDef()
+PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "customer.html"
+
+
+def _no(request: web.Request) -> str:
+    return v.token(request.match_info["no"], "customer_no", pattern=CUSTOMER_NO, max_len=32,
+                   what="a customer number (letters, digits, -)")
+
+
+@routes.get("/api/customers/{no}")
+async def customer(request: web.Request) -> web.Response:
+    return json(await request.app[CUSTOMERS].get(_no(request)))
+
+
+@routes.get("/api/customers/{no}/history")
+async def history(request: web.Request) -> web.Response:
+    q = v.query(request.query, ("kind", "page", "size"))
+    kind = v.choice(q.get("kind", "all"), "kind", KINDS)
+    page = v.integer(q.get("page", "1"), "page", minimum=1, maximum=100_000)
+    size = v.integer(q.get("size", "20"), "size", minimum=1, maximum=100)
+    return json(await request.app[CUSTOMERS].history(_no(request), kind, page, size))
+
+
+@routes.post("/api/customers")
+async def create(request: web.Request) -> web.Response:
+    body = await read_body(request, {"name": v.Field(str), "class": v.Field(str, required=False),
+                                     "phones": v.Field(list), "note": v.Field(str, required=False),
+                                     "linkedid": v.Field(str, required=False)})
+    if body.get("linkedid") is not None:
+        v.token(body["linkedid"], "linkedid", pattern=r"[A-Za-z0-9_.:-]+", max_len=150, what="a call id")
+    return json(await request.app[CUSTOMERS].create(request[ACCOUNT], body), status=201)
+
+
+@routes.get("/customer")
+async def page(request: web.Request) -> web.FileResponse:
+    """The page: public like the panel's; it shows nothing without a session."""
+    return web.FileResponse(PAGE, headers={"Cache-Control": "no-cache"})

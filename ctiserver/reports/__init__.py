@@ -1,0 +1,1 @@
+"""Reports of work orders for supervisors: counts, on-time rate, overdue, satisfaction, repeat complaints."""
