@@ -225,9 +225,10 @@ class App:
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer
+            from ivr.policy import LinePolicy
 
             self.ivr = IvrServer(store=self.store, host=cfg.ivr.host, port=cfg.ivr.port,
-                                 menu=cfg.ivr.menu_file or None)
+                                 menu=cfg.ivr.menu_file or None, policy=LinePolicy.from_config(cfg, self.store))
             await self.ivr.start()
 
         ami_cfg = cfg.ami

@@ -57,6 +57,9 @@ class IvrConfig:
     host: str = setting("127.0.0.1", "address the FastAGI IVR listens on")
     port: int = setting(4573, "FastAGI port (Asterisk: AGI(agi://host:port/hotline))")
     menu_file: str = setting("", "IVR menu tree (TOML); empty uses ivr/menus/hotline.toml")
+    priorities: tuple[str, ...] = setting(("vip=10",), "queue priority (QUEUE_PRIO) per customer class the IVR finds: class=priority; a higher one waits ahead, other classes 0")
+    pin_lockout_after: int = setting(5, "wrong PINs (over any number of calls) that lock a customer number")
+    pin_lockout_minutes: float = setting(30.0, "how long a customer number stays locked after too many wrong PINs")
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,11 @@ class WorkOrderConfig:
 
 
 @dataclass(frozen=True)
+class HoursConfig:
+    hotlines: tuple[str, ...] = setting((), "service hours per hotline (IVR menu name): 'hotline: mon-fri=08:00-20:00; sat=09:00-12:00'; holidays, make-up days and time zone are workorders.*; a hotline not listed is always open")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -161,6 +169,7 @@ class Config:
     wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     workorders: WorkOrderConfig = field(default_factory=WorkOrderConfig)
+    hours: HoursConfig = field(default_factory=HoursConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -268,6 +277,15 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting callcenter.wrapup_seconds: must be 0 or more")
     if not config.callcenter.queues:
         raise ConfigError("setting callcenter.queues: at least one queue is needed")
+    from ctiserver.hours import schedule  # late, as the work orders' parser below
+
+    if not (1 <= config.ivr.pin_lockout_after <= 100 and 0 < config.ivr.pin_lockout_minutes <= 7 * 24 * 60):
+        raise ConfigError("settings ivr.pin_lockout_*: 1-100 wrong PINs, more than 0 and at most a week of minutes")
+    try:
+        schedule.from_config(config)
+        schedule.priorities(config.ivr.priorities)
+    except ValueError as exc:
+        raise ConfigError(f"setting {exc}") from None
     from ctiserver.workorders.settings import build  # late: the parser lives with the work orders
 
     try:

@@ -35,7 +35,7 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-async def _serve(host: str, port: int, menu: str | None, dsn: str) -> int:
+async def _serve(host: str, port: int, menu: str | None, dsn: str, cfg: object = None) -> int:
     from ivr.menu import MenuError
     from ivr.server import IvrServer
 
@@ -49,7 +49,10 @@ async def _serve(host: str, port: int, menu: str | None, dsn: str) -> int:
         except StoreUnavailable as exc:
             return _fail(EXIT_DB, f"PostgreSQL unreachable: {exc}")
     try:
-        server = IvrServer(store=store, menu=menu, host=host, port=port)
+        from ivr.policy import LinePolicy
+
+        policy = LinePolicy.from_config(cfg, store) if cfg is not None else None
+        server = IvrServer(store=store, menu=menu, host=host, port=port, policy=policy)
         await server.start()
     except MenuError as exc:
         if store is not None:
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(EXIT_CONFIG, f"--port: {port} is not a TCP port")
     menu = args.menu or cfg.ivr.menu_file or None
     dsn = cfg.db.dsn if args.dsn is None else args.dsn
-    return asyncio.run(_serve(host, port, menu, dsn))
+    return asyncio.run(_serve(host, port, menu, dsn, cfg))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class AuthenticateNode:
     customer_prompt: str = "vm-enter-num-to-call"
     pin_prompt: str = "agent-pass"
     failed_prompt: str = "auth-incorrect"
+    locked_prompt: str = "vm-sorry"  # the customer number is locked after too many wrong PINs
     customer_digits: int = 10
     customer_prefix: str = ""
     pin_digits: int = 6
@@ -86,6 +87,7 @@ class QueueNode:
     timeout: int = 45
     fallback_on: frozenset[str] = frozenset({"JOINEMPTY", "LEAVEEMPTY", "TIMEOUT", "FULL"})
     identify_by_phone: bool = True
+    after_agent: str = ""  # where the caller goes when the agent hangs up first (needs Queue option c)
     type: str = "queue"
 
 
@@ -158,9 +160,10 @@ def _node(name: str, raw: dict[str, Any]) -> Node:
     kind = raw.get("type")
     where = f"nodes.{name}"
     known = {"menu": {"type", "prompt", "keys", "timeout", "tries", "invalid_prompt", "on_exhausted"},
-             "authenticate": {"type", "next", "on_failure", "customer_prompt", "pin_prompt", "failed_prompt",
+             "authenticate": {"type", "next", "on_failure", "customer_prompt", "pin_prompt", "failed_prompt", "locked_prompt",
                               "customer_digits", "customer_prefix", "pin_digits", "timeout", "tries"},
-             "queue": {"type", "queue", "fallback", "options", "timeout", "fallback_on", "identify_by_phone"},
+             "queue": {"type", "queue", "fallback", "options", "timeout", "fallback_on", "identify_by_phone",
+                       "after_agent"},
              "voicemail": {"type", "mailbox", "options"},
              "hangup": {"type", "prompt"}}
     extra = node_types()
@@ -195,6 +198,7 @@ def _node(name: str, raw: dict[str, Any]) -> Node:
             customer_prompt=_sound(raw.get("customer_prompt", "vm-enter-num-to-call"), f"{where}.customer_prompt"),
             pin_prompt=_sound(raw.get("pin_prompt", "agent-pass"), f"{where}.pin_prompt"),
             failed_prompt=_sound(raw.get("failed_prompt", "auth-incorrect"), f"{where}.failed_prompt", empty=True),
+            locked_prompt=_sound(raw.get("locked_prompt", "vm-sorry"), f"{where}.locked_prompt", empty=True),
             customer_digits=int(_number(raw.get("customer_digits", 10), f"{where}.customer_digits", 1, 32)),
             customer_prefix=_arg(raw.get("customer_prefix", ""), f"{where}.customer_prefix", empty=True),
             pin_digits=int(_number(raw.get("pin_digits", 6), f"{where}.pin_digits", 1, 16)),
@@ -215,10 +219,14 @@ def _node(name: str, raw: dict[str, Any]) -> Node:
         identify = raw.get("identify_by_phone", True)
         if not isinstance(identify, bool):
             raise MenuError(f"{where}.identify_by_phone: true or false expected")
+        after_agent = _name(raw["after_agent"], f"{where}.after_agent") if "after_agent" in raw else ""
+        if after_agent and "c" not in options:
+            raise MenuError(f"{where}.after_agent: needs Queue option c (options = \"{options}c\"), "
+                            "else Asterisk hangs the caller up with the agent")
         return QueueNode(name, _arg(raw.get("queue"), f"{where}.queue"),
                          tuple(_name(f, f"{where}.fallback") for f in fallback), options=options,
                          timeout=int(_number(raw.get("timeout", 45), f"{where}.timeout", 1, 86400)),
-                         fallback_on=frozenset(statuses), identify_by_phone=identify)
+                         fallback_on=frozenset(statuses), identify_by_phone=identify, after_agent=after_agent)
     if kind == "voicemail":
         return VoicemailNode(name, _arg(raw.get("mailbox"), f"{where}.mailbox"),
                              options=_arg(raw.get("options", "su"), f"{where}.options", empty=True))
@@ -243,6 +251,8 @@ def _check_links(menu: Menu) -> None:
         elif isinstance(node, QueueNode):
             for target in node.fallback:
                 need(target, f"{where}.fallback")
+            if node.after_agent:
+                need(node.after_agent, f"{where}.after_agent")
         elif node.type in node_types():
             for setting, target in node_types()[node.type].links(node):
                 need(target, f"{where}.{setting}")

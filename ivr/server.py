@@ -21,6 +21,7 @@ import structlog
 from ivr.agi import AgiChannel, AgiCommandError, AgiError, AgiHangup, read_environment
 from ivr.menu import AuthenticateNode, HangupNode, Menu, MenuNode, QueueNode, VoicemailNode, load_menu
 from ivr.nodes import node_types
+from ivr.policy import LinePolicy
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +40,15 @@ def start_node(script: str) -> str | None:
 class IvrSession:
     """One caller's walk through the menu; ``run()`` returns when the caller is routed or gone."""
 
-    def __init__(self, channel: AgiChannel, menu: Menu, store: Any = None, start: str | None = None) -> None:
+    def __init__(self, channel: AgiChannel, menu: Menu, store: Any = None, start: str | None = None,
+                 policy: LinePolicy | None = None) -> None:
         self.ch = channel
         self.menu = menu
+        self.entered = start not in menu.nodes  # a new call, not one sent back to a node of the IVR
+        self.policy = policy
+        self.closed_reason: str | None = None
+        self.customer_class = ""
+        self.locked = False  # the customer number is locked after too many wrong PINs
         self.start = start if start in menu.nodes else menu.start  # "back to the IVR" at a chosen node
         self.store = store
         self.path: list[str] = []
@@ -54,7 +61,7 @@ class IvrSession:
 
     async def run(self) -> None:
         """Walk from the start node until a node ends the call; then mark the call routed."""
-        target: str | None = self.start
+        target: str | None = await self._entry()
         while target is not None:
             if target not in self.menu.nodes:      # the built-in "hangup"
                 break
@@ -82,6 +89,22 @@ class IvrSession:
         await self._report()
         await self.ch.set_variable("CTI_IVR_DONE", "yes")
         log.info("ivr_done", path=",".join(self.path), keys="".join(self.keys))
+
+    async def _entry(self) -> str:
+        """Where the call starts: the closed node (the menu's first) when the hotline is closed now."""
+        closed = next((n.name for n in self.menu.nodes.values() if n.type == "closed"), None)
+        if not self.entered or self.policy is None or closed is None:
+            return self.start
+        self.closed_reason = await self.policy.closed_reason(self.menu.name)
+        if self.closed_reason is None:
+            return self.start
+        log.info("ivr_line_closed", hotline=self.menu.name, reason=self.closed_reason)
+        await self._step("service_hours", Outcome="closed", Reason=self.closed_reason, Hotline=self.menu.name)
+        return closed
+
+    async def _step(self, step: str, **fields: str) -> None:
+        """Tell the work order what happened here (UserEvent CtiStep, see ctiserver/selfservice/steps.py)."""
+        await self._exec("UserEvent", ",".join([f"CtiStep,Step: {step}", *(f"{k}: {v}" for k, v in fields.items())]))
 
     # -- nodes --------------------------------------------------------------
     async def _menu(self, node: MenuNode) -> str:
@@ -114,6 +137,7 @@ class IvrSession:
         await self._report()
         known = self.customer_no or await self._identify()
         ms = int(node.timeout * 1000)
+        tried = known
         for attempt in range(1, node.tries + 1):
             number = known
             if not number:
@@ -121,16 +145,28 @@ class IvrSession:
                 if not typed.isdigit():
                     continue
                 number = node.customer_prefix + typed
+            tried = number
             pin, _ = await self.ch.get_data(node.pin_prompt, ms, node.pin_digits)
-            if pin.isdigit() and await self._verify(number, pin):
+            outcome = await self._verify(number, pin) if pin.isdigit() else "wrong"
+            if outcome == "ok":
                 self.customer_no, self.authenticated = number, True
+                await self._classify(number)
                 await self._report_customer()
                 log.info("ivr_authenticated", customer_no=number, attempt=attempt)
                 return node.next
-            log.info("ivr_auth_failed", customer_no=number, attempt=attempt)
+            log.info("ivr_auth_failed", customer_no=number, attempt=attempt, outcome=outcome)
+            if outcome == "locked":
+                # Locked (now or before this call): no more tries; the agent hears why from the pop.
+                self.customer_no, self.locked = number, True
+                await self._report_customer()
+                await self._step("pin", Outcome="locked", Customer=number, Attempt=str(attempt))
+                if node.locked_prompt:
+                    await self.ch.stream_file(node.locked_prompt)
+                return node.on_failure
             if node.failed_prompt:
                 await self.ch.stream_file(node.failed_prompt)
         await self._report_customer(attempted=True)
+        await self._step("pin", Outcome="failed", Customer=tried, Attempt=str(node.tries))
         return node.on_failure
 
     async def _queue(self, node: QueueNode) -> str | None:
@@ -143,9 +179,13 @@ class IvrSession:
             # QUEUESTATUS is only set on a failure: clear the previous attempt's value.
             await self.ch.set_variable("QUEUESTATUS", "")
         log.info("ivr_queue", queue=node.queue, attempt=self.fallbacks + 1)
+        await self._prioritise(node.queue)
         await self._record(node.queue)
         await self._exec("Queue", f"{node.queue},{node.options},,,{node.timeout}")
         status = (await self.ch.get_variable("QUEUESTATUS") or "").upper()
+        if status == "CONTINUE" and node.after_agent:  # option c: the agent hung up, the caller is still here
+            log.info("ivr_after_agent", queue=node.queue, target=node.after_agent)
+            return node.after_agent
         if status not in node.fallback_on:
             log.info("ivr_queue_left", queue=node.queue, status=status or None)
             return None
@@ -155,6 +195,15 @@ class IvrSession:
         await self._exec("UserEvent", f"IvrFallback,Queue: {node.queue},QueueStatus: {status},"
                                         f"Attempt: {self.fallbacks}")
         return target
+
+    async def _prioritise(self, queue: str) -> None:
+        """QUEUE_PRIO from the customer's class (app_queue seats a caller ahead of every lower priority)."""
+        prio = self.policy.priority(self.customer_class) if self.policy and self.customer_class else 0
+        if prio <= 0 or self._reported.get("QUEUE_PRIO") == str(prio):
+            return
+        await self._set("QUEUE_PRIO", str(prio))
+        log.info("ivr_priority", queue=queue, customer_class=self.customer_class, priority=prio)
+        await self._step("priority", Class=self.customer_class, Priority=str(prio), Queue=queue)
 
     async def _record(self, queue: str) -> None:
         """Record the call from here on, unless the queue's switch (global ``CTI_RECORD_<QUEUE>`` of
@@ -195,16 +244,31 @@ class IvrSession:
         if customer is None:
             return ""
         self.customer_no = str(customer.no)
-        log.info("ivr_identified", customer_no=self.customer_no)
+        self.customer_class = customer.class_ or ""
+        log.info("ivr_identified", customer_no=self.customer_no, customer_class=self.customer_class)
         return self.customer_no
 
-    async def _verify(self, number: str, pin: str) -> bool:
+    async def _verify(self, number: str, pin: str) -> str:
+        """``ok``, ``wrong``, ``locked`` (the policy counts wrong PINs across calls) or ``error``."""
+        if self.policy is not None:
+            return await self.policy.check_pin(number, pin)
         try:
             async with asyncio.timeout(STORE_TIMEOUT):
-                return bool(await self.store.verify_customer_pin(number, pin))
+                return "ok" if await self.store.verify_customer_pin(number, pin) else "wrong"
         except Exception as exc:
             log.warning("ivr_pin_check_failed", error=str(exc) or type(exc).__name__)
-            return False
+            return "error"
+
+    async def _classify(self, number: str) -> None:
+        """The authenticated customer's class (its queue priority)."""
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT):
+                customer = await self.store.find_customer_by_no(number)
+        except Exception as exc:
+            log.warning("ivr_lookup_failed", error=str(exc) or type(exc).__name__)
+            return
+        if customer is not None:
+            self.customer_class = customer.class_ or ""
 
     # -- reporting ------------------------------------------------------------
     async def _report(self) -> None:
@@ -219,7 +283,7 @@ class IvrSession:
         if self.customer_no:
             await self._set("CTI_CUSTOMER_NO", self.customer_no)
         if self.customer_no or attempted:
-            await self._set("CTI_AUTHENTICATED", "yes" if self.authenticated else "no")
+            await self._set("CTI_AUTHENTICATED", "yes" if self.authenticated else "locked" if self.locked else "no")
 
     async def _set(self, name: str, value: str) -> None:
         if self._reported.get(name) == value:
@@ -232,8 +296,9 @@ class IvrServer:
     """The FastAGI TCP server; ``menu`` is a Menu, a TOML path, or None for the hotline menu."""
 
     def __init__(self, store: Any = None, menu: Menu | str | Path | None = None, host: str = "127.0.0.1",
-                 port: int = 4573, *, command_timeout: float = 30.0) -> None:
+                 port: int = 4573, *, command_timeout: float = 30.0, policy: LinePolicy | None = None) -> None:
         self.store = store
+        self.policy = policy  # None: always open, no priorities, PINs checked without a lockout
         self.menu = menu if isinstance(menu, Menu) else load_menu(menu)
         self.host = host
         self._port = port
@@ -297,7 +362,8 @@ class IvrServer:
         with structlog.contextvars.bound_contextvars(uniqueid=channel.uniqueid, caller=channel.caller_number,
                                                      channel=env.get("agi_channel", "")):
             log.info("ivr_call", script=env.get("agi_network_script", ""), menu=self.menu.name)
-            session = IvrSession(channel, self.menu, self.store, start_node(env.get("agi_network_script", "")))
+            session = IvrSession(channel, self.menu, self.store, start_node(env.get("agi_network_script", "")),
+                                 self.policy)
             try:
                 await session.run()
             except AgiHangup as exc:

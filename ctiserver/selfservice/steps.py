@@ -19,7 +19,15 @@ from ctiserver.store.ops import WorkOrderOp
 log = structlog.get_logger(__name__)
 
 # step kind -> the UserEvent headers kept in the history event's data (lower-cased)
-STEPS: dict[str, tuple[str, ...]] = {"selfservice": ("node", "outcome", "seconds")}
+STEPS: dict[str, tuple[str, ...]] = {
+    "selfservice": ("node", "outcome", "seconds"),
+    # the line closed where the call entered (ivr/policy.py)
+    "service_hours": ("outcome", "reason", "hotline"),
+    # PIN authentication failed (all tries) or the number is locked
+    "pin": ("outcome", "customer", "attempt"),
+    # the queue priority the customer's class gave the caller
+    "priority": ("class", "priority", "queue"),
+}
 MAX_VALUE = 64
 
 
