@@ -11,6 +11,8 @@ import structlog
 from ctiserver.errors import NotFound
 from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
 from ctiserver.stats.queues import queue_days
+from ctiserver.stats.surveys import empty as no_surveys
+from ctiserver.stats.surveys import survey_figures
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +80,9 @@ class StatsService:
             fig.answered, fig.missed = answered.get(aid, 0), missed.get(aid, 0)
             figures.append(fig)
         log.debug("stats_agents", day=day.isoformat(), agent=agent_id, agents=len(figures))
-        return {"date": day.isoformat(), "generated_at": now.isoformat(), "agents": [f.to_json() for f in figures]}
+        surveys = survey_figures(await self._surveys(start, end), "agent")
+        return {"date": day.isoformat(), "generated_at": now.isoformat(),
+                "agents": [{**f.to_json(), "survey": surveys.get(f.agent_id, no_surveys())} for f in figures]}
 
     async def queues_day(self, day: dt.date) -> dict[str, Any]:
         """{"date", "generated_at", "service_level_seconds", "queues": [...]} from the day's work orders."""
@@ -86,8 +90,14 @@ class StatsService:
         start, end = day_bounds(day)
         orders = await self.store.work_orders_between(start, end)
         days = queue_days(orders, self.queues, self.service_level_seconds)
+        surveys = survey_figures(await self._surveys(start, end), "queue")
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
-                "service_level_seconds": self.service_level_seconds, "queues": [q.to_json() for q in days]}
+                "service_level_seconds": self.service_level_seconds,
+                "queues": [{**q.to_json(), "survey": surveys.get(q.queue, no_surveys())} for q in days]}
+
+    async def _surveys(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
+        """The day's post-call survey steps (asked that day)."""
+        return await self.store.events_of_kinds(("survey",), start, end, limit=1_000_000)
 
 
 def _role(account: Any) -> str:
