@@ -1,9 +1,10 @@
-// Alerts on the supervisor page (computed in supervision.js from the pushed calls and agents
-// against the thresholds): each names the call or agent, how long against the limit, and offers
-// its action — Force ready for an agent busy or in wrap-up too long (or, for a caller waiting, the
-// queue's agent busy the longest), Listen when retrieved for a call on hold too long. An alert
-// goes when its condition does. Items are kept by key and updated in place, so a button being
-// pressed is not replaced under the pointer by the one-second refresh.
+// Alerts on the supervisor page, as the server raises and clears them (``alert`` pushes, the
+// snapshot's ``alerts``; ctiserver/supervision/alerts.py holds the thresholds): each names the call
+// or agent, how long against the limit, and offers its action — Force ready for an agent busy or in
+// wrap-up too long (for a caller waiting, the queue's agent busy the longest), Listen for a call on
+// hold too long (armed until the agent retrieves it: a held call cannot be monitored). Items are
+// kept by key and updated in place, so a button being pressed is not replaced under the pointer by
+// the one-second refresh of the times.
 
 import { api, ApiError } from "./net.js";
 import * as f from "./format.js";
@@ -11,9 +12,10 @@ import * as sv from "./supervision.js";
 import { $, el, message, show } from "./dom.js";
 
 /**
- * The alert list's controller over the model ``S`` (``S.thresholds``, ``S.calls``, ``S.agents``).
- * ``nameOf(id)`` labels an agent; ``monitoring`` is monitor.js's controller (arming a listen).
- * Returns {render() (on pushes and every second), reset()}.
+ * The alert list's controller over the model ``S`` (``S.alerts``: key -> the server's alert,
+ * ``S.calls``). ``nameOf(id)`` labels an agent; ``monitoring`` is monitor.js's controller (a
+ * listen, or one armed until the call is retrieved). Returns {render() (on pushes and every
+ * second), onAlert(push), reset()}.
  */
 export function alertList(S, { nameOf, monitoring }) {
   const items = new Map(); // key -> {li, text, time, action, status, error, alert, sending}
@@ -22,8 +24,7 @@ export function alertList(S, { nameOf, monitoring }) {
   function render() {
     if (!S.isSupervisor()) return;
     const now = S.serverNow();
-    const alerts = sv.computeAlerts({ calls: [...S.calls.values()], agents: [...S.agents.values()],
-      thresholds: S.thresholds, now, me: S.me ? String(S.me.id) : null, nameOf });
+    const alerts = sv.alertViews(S.alerts.values(), { now, calls: S.calls, me: S.me ? String(S.me.id) : null, nameOf });
     const keys = new Set(alerts.map((a) => a.key));
     for (const [key, item] of items) {
       if (!keys.has(key)) {
@@ -92,6 +93,10 @@ export function alertList(S, { nameOf, monitoring }) {
     const action = a.action;
     if (!action || item.sending) return;
     message(item.error, "");
+    if (action.kind === "listen") {
+      monitoring.monitor(a.linkedid, "listen", item.error);
+      return;
+    }
     if (action.kind === "listen_when_retrieved") {
       if (monitoring.mine()) {
         message(item.error, "Stop your current monitoring first · 请先停止当前监控");
@@ -119,6 +124,13 @@ export function alertList(S, { nameOf, monitoring }) {
 
   return {
     render,
+    /** An ``alert`` push: {state: raised | cleared, ...the alert}. */
+    onAlert(d) {
+      if (!d || !d.key) return;
+      if (d.state === "cleared") S.alerts.delete(d.key);
+      else S.alerts.set(d.key, d);
+      render();
+    },
     reset() {
       for (const item of items.values()) item.li.remove();
       items.clear();

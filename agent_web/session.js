@@ -6,7 +6,7 @@
 
 import { api, ApiError, PushSocket } from "./net.js";
 import * as f from "./format.js";
-import { bannerText, thresholdsFrom } from "./supervision.js";
+import { bannerText } from "./supervision.js";
 import { $, el, fillChoices, message, show } from "./dom.js";
 
 const CONFIRM_TIMEOUT_MS = 15000;
@@ -29,7 +29,7 @@ export function createModel() {
     agents: new Map(), // supervisors: id -> view
     calls: new Map(), // supervisors: linkedid -> call view
     monitoring: new Map(), // supervisors: session id -> every supervisor's live monitoring session
-    thresholds: thresholdsFrom(null), // supervisors: when the alerts fire (supervision.js)
+    alerts: new Map(), // supervisors: key -> an alert the server raised (alerts.js)
     monitored: null, // the agent: the notice {kind: "monitoring", active, mode, by, linkedid} shown now
     ended: new Set(), // linkedids already ended: a late pop_update or call_update must not bring them back
     busyReasons: [],
@@ -181,7 +181,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
     S.agents = new Map((d.agents || []).map((a) => [String(a.id), a]));
     S.calls = new Map((d.calls || []).map((c) => [c.linkedid, c]));
     S.monitoring = new Map((d.monitoring || []).filter((m) => m.state !== "ended").map((m) => [m.id, m]));
-    S.thresholds = thresholdsFrom(d);
+    S.alerts = new Map((d.alerts || []).map((a) => [a.key, a]));
     // the banner a supervisor's monitoring shows the agent now (null when none is shown)
     S.monitored = d.monitored && d.monitored.active ? d.monitored : null;
     if (pending && matchesTarget(S.view, pending)) clearPending();
@@ -268,6 +268,10 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
     supervision(d) {
       // one monitoring session's view, to supervisors: ringing, active, intercepted, ended
       supervisor.onSession(d);
+    },
+    alert(d) {
+      // an alert raised (or changed) or cleared by the server, to supervisors
+      supervisor.onAlert(d);
     },
     notice(d) {
       if (!d || d.kind !== "monitoring") return;
@@ -456,6 +460,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
     S.agents = new Map();
     S.calls = new Map();
     S.monitoring = new Map();
+    S.alerts = new Map();
     renderMonitored();
     S.queues = [];
     supervisor.reset();

@@ -266,6 +266,9 @@ export function supervisorConsole(S, { tick }) {
     onSession(view) {
       if (S.isSupervisor()) monitoring.onSession(view);
     },
+    onAlert(d) {
+      if (S.isSupervisor()) alerts.onAlert(d);
+    },
     tick() {
       if (S.isSupervisor()) alerts.render();
     },

@@ -1,7 +1,8 @@
 // Monitoring and alerts, free of the page: which monitor buttons a live call offers and why not,
 // what the supervisor's monitoring strip says and allows, when a push confirms a monitoring
-// command, the words for sessions, audit entries and the agent's banner, and the alerts computed
-// from what the pushes say against the thresholds (ctiserver/supervision: the API these follow).
+// command, the words for sessions, audit entries and the agent's banner, and the words and action
+// of each alert the server raised (ctiserver/supervision: the API these follow; the server alone
+// decides when an alert is raised and cleared, against its configured thresholds).
 
 /** Monitoring modes, in the order the buttons show them (the server's names). */
 /** How long a live session may wait for its intercept's bridge before the page says it did not happen. */
@@ -17,44 +18,6 @@ const MODE = Object.fromEntries(MODES.map((m) => [m.value, m]));
 /** The label of a mode ("Whisper · 耳语"), or the raw value for one this page does not know. */
 export function modeLabel(mode) {
   return (MODE[mode] && MODE[mode].label) || String(mode || "");
-}
-
-/**
- * Alert thresholds in seconds, in one place: a caller waiting for an agent, a call on hold, an
- * agent busy (per busy reason, "*" for any other) or in wrap-up. The hold limit is the server's
- * ``hold_warning_seconds``; a snapshot's ``alert_thresholds`` (when the server sends it) replaces
- * any of them: {wait_seconds, hold_seconds, busy_seconds: n | {reason: n, "*": n}, wrapup_seconds}.
- */
-export const DEFAULT_THRESHOLDS = Object.freeze({
-  waitSeconds: 60,
-  holdSeconds: 30,
-  busySeconds: Object.freeze({ "*": 15 * 60 }),
-  wrapupSeconds: 2 * 60,
-});
-
-/** The thresholds a snapshot implies: the defaults, its hold limit, and whatever it sends of its own. */
-export function thresholdsFrom(snapshot) {
-  const t = { ...DEFAULT_THRESHOLDS, busySeconds: { ...DEFAULT_THRESHOLDS.busySeconds } };
-  const positive = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
-  if (!snapshot) return t;
-  if (positive(snapshot.hold_warning_seconds)) t.holdSeconds = snapshot.hold_warning_seconds;
-  const a = snapshot.alert_thresholds;
-  if (a && typeof a === "object") {
-    if (positive(a.wait_seconds)) t.waitSeconds = a.wait_seconds;
-    if (positive(a.hold_seconds)) t.holdSeconds = a.hold_seconds;
-    if (positive(a.wrapup_seconds)) t.wrapupSeconds = a.wrapup_seconds;
-    if (positive(a.busy_seconds)) t.busySeconds = { "*": a.busy_seconds };
-    else if (a.busy_seconds && typeof a.busy_seconds === "object") {
-      for (const [reason, s] of Object.entries(a.busy_seconds)) if (positive(s)) t.busySeconds[reason] = s;
-    }
-  }
-  return t;
-}
-
-/** The busy limit for a reason: its own, else "*". */
-export function busyLimit(thresholds, reason) {
-  const b = thresholds.busySeconds || {};
-  return b[reason] ?? b["*"] ?? DEFAULT_THRESHOLDS.busySeconds["*"];
 }
 
 const ANSWERED = "answered";
@@ -238,82 +201,40 @@ export function auditCells(entry, nameOf = String) {
   };
 }
 
-const WAITING = ["queued", "ringing"];
-
 /**
- * The alerts now, worst first: [{key, kind: wait|hold|busy|wrapup, level: warn|bad (past twice
- * the limit), text, seconds, limit, linkedid | agent, action: {kind: monitor|listen_when_retrieved|
- * force_ready, agent?, label} | null}]. ``calls`` and ``agents`` are the pushed views, ``now`` epoch
- * seconds on the server's clock, ``me`` the supervisor's id (their own state raises none),
- * ``nameOf(id)`` labels an agent.
+ * One alert the server raised ({key, kind: wait|hold|busy|wrapup, level: warn|bad, since, limit,
+ * linkedid?, agent?, reason?, caller_number?, caller_name?, queue?, action: {kind: force_ready, agent}
+ * | {kind: monitor, linkedid} | null}, see ctiserver/supervision/alerts.py) as the list shows it:
+ * {key, kind, level, text, seconds, limit, linkedid, agent, action: {kind: force_ready | listen |
+ * listen_when_retrieved, agent?, label} | null}. ``call`` is the live call's view (a held call is
+ * listened to once retrieved), ``now`` epoch seconds on the server's clock, ``me`` the supervisor.
  */
-export function computeAlerts({ calls = [], agents = [], thresholds = DEFAULT_THRESHOLDS, now, me = null,
-  nameOf = String }) {
-  const out = [];
-  const level = (seconds, limit) => (seconds >= 2 * limit ? "bad" : "warn");
-  const caller = (x) => [x.caller_number, x.caller_name].filter(Boolean).join(" ") || x.linkedid;
-  const epoch = (v) => toEpoch(v);
-  for (const x of calls) {
-    if (!x || !x.linkedid) continue;
-    if (WAITING.includes(x.state) && x.direction !== "outbound") {
-      // queued_since if the server says when the caller joined the queue; else the call's start
-      const from = epoch(x.queued_since ?? x.queued_at) ?? epoch(x.since);
-      const seconds = from === null ? 0 : now - from;
-      if (seconds > thresholds.waitSeconds) {
-        const helper = busiestForQueue(agents, x.queue, me);
-        out.push({ key: `wait:${x.linkedid}`, kind: "wait", linkedid: x.linkedid, seconds,
-          limit: thresholds.waitSeconds, level: level(seconds, thresholds.waitSeconds),
-          text: `${caller(x)} waiting${x.queue ? ` in ${x.queue}` : ""} · 客户等待`,
-          action: helper ? { kind: "force_ready", agent: String(helper.id),
-            label: `Force ${nameOf(helper.id)} ready · 强制示闲` } : null });
-      }
-    }
-    const heldFrom = x.held || x.state === "held" ? epoch(x.held_since) : null;
-    if (heldFrom !== null) {
-      const seconds = now - heldFrom;
-      if (seconds > thresholds.holdSeconds) {
-        const who = x.agent ? nameOf(x.agent) : "";
-        out.push({ key: `hold:${x.linkedid}`, kind: "hold", linkedid: x.linkedid, agent: x.agent || "", seconds,
-          limit: thresholds.holdSeconds, level: level(seconds, thresholds.holdSeconds),
-          text: `${caller(x)} on hold${who ? ` by ${who}` : ""} · 保持过长`,
-          // a held call cannot be monitored (the server says 409): listen as soon as it is retrieved
-          action: x.agent && String(x.agent) !== String(me)
-            ? { kind: "listen_when_retrieved", label: "Listen when retrieved · 恢复后监听" } : null });
-      }
-    }
+export function alertView(a, { now, call = null, me = null, nameOf = String }) {
+  const caller = [a.caller_number, a.caller_name].filter(Boolean).join(" ") || a.linkedid || "";
+  const who = a.agent ? nameOf(a.agent) : "";
+  const text = {
+    wait: `${caller} waiting${a.queue ? ` in ${a.queue}` : ""} · 客户等待`,
+    hold: `${caller} on hold${who ? ` by ${who}` : ""} · 保持过长`,
+    busy: `${who} busy${a.reason ? ` (${a.reason})` : ""} · 示忙过长`,
+    wrapup: `${who} in wrap-up · 话后过长`,
+  }[a.kind] || `${a.kind} ${caller || who}`;
+  let action = null;
+  const act = a.action;
+  if (act && act.kind === "force_ready" && act.agent && String(act.agent) !== String(me)) {
+    action = { kind: "force_ready", agent: String(act.agent),
+      label: a.kind === "wait" ? `Force ${nameOf(act.agent)} ready · 强制示闲` : "Force ready · 强制示闲" };
+  } else if (act && act.kind === "monitor" && !(a.agent && String(a.agent) === String(me))) {
+    // a held call cannot be monitored (the server says 409): listen as soon as it is retrieved
+    const held = !call || call.held || call.state === "held";
+    action = held ? { kind: "listen_when_retrieved", label: "Listen when retrieved · 恢复后监听" }
+      : { kind: "listen", label: "Listen · 监听" };
   }
-  for (const a of agents) {
-    if (!a || (me !== null && String(a.id) === String(me))) continue;
-    const since = epoch(a.since);
-    if (since === null) continue;
-    const seconds = now - since;
-    if (a.state === "not_ready") {
-      const limit = busyLimit(thresholds, a.reason);
-      if (seconds > limit) {
-        out.push({ key: `busy:${a.id}`, kind: "busy", agent: String(a.id), seconds, limit, level: level(seconds, limit),
-          text: `${nameOf(a.id)} busy${a.reason ? ` (${a.reason})` : ""} · 示忙过长`,
-          action: { kind: "force_ready", agent: String(a.id), label: "Force ready · 强制示闲" } });
-      }
-    } else if (a.state === "wrap_up" && seconds > thresholds.wrapupSeconds) {
-      out.push({ key: `wrapup:${a.id}`, kind: "wrapup", agent: String(a.id), seconds, limit: thresholds.wrapupSeconds,
-        level: level(seconds, thresholds.wrapupSeconds), text: `${nameOf(a.id)} in wrap-up · 话后过长`,
-        action: { kind: "force_ready", agent: String(a.id), label: "Force ready · 强制示闲" } });
-    }
-  }
-  return out.sort((p, q) => q.seconds / q.limit - p.seconds / p.limit || p.key.localeCompare(q.key));
+  return { key: a.key, kind: a.kind, level: a.level === "bad" ? "bad" : "warn", text, seconds: Math.max(0, now - a.since),
+    limit: a.limit, linkedid: a.linkedid || "", agent: a.agent ? String(a.agent) : "", action };
 }
 
-/** The agent of ``queue`` busy the longest (the one a supervisor would free for a waiting caller), or null. */
-function busiestForQueue(agents, queue, me) {
-  if (!queue) return null;
-  const busy = agents.filter((a) => a && a.state === "not_ready" && (a.queues || []).includes(queue)
-    && !(me !== null && String(a.id) === String(me)) && toEpoch(a.since) !== null);
-  busy.sort((p, q) => toEpoch(p.since) - toEpoch(q.since));
-  return busy[0] || null;
-}
-
-function toEpoch(value) {
-  if (value === null || value === undefined || value === "") return null;
-  const t = typeof value === "number" ? value : Date.parse(value) / 1000;
-  return Number.isFinite(t) && t > 0 ? t : null;
+/** The alerts' views, worst (against its limit) first. */
+export function alertViews(alerts, { now, calls = new Map(), me = null, nameOf = String }) {
+  return [...alerts].map((a) => alertView(a, { now, call: a.linkedid ? calls.get(a.linkedid) || null : null, me, nameOf }))
+    .sort((p, q) => q.seconds / q.limit - p.seconds / p.limit || p.key.localeCompare(q.key));
 }

@@ -20,9 +20,8 @@ from aiohttp import web
 from ctiserver.agents.accounts import Accounts
 from ctiserver.agents.book import AgentBook
 from ctiserver.agents.notifier import AgentStateNotifier
-from ctiserver.agents.service import AgentService
 from ctiserver.agents.signins import Signins
-from ctiserver.agents.wrapup import WrapupDue, Wrapups
+from ctiserver.agents.wrapup import GatedAgentService, WrapupDue, Wrapups
 from ctiserver.ami.client import AmiClient
 from ctiserver.ami.gateway import AmiGateway
 from ctiserver.calls.commands import CallCommands
@@ -60,6 +59,7 @@ from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import WorkOrderRecorder
 from ctiserver.workorders.service import WorkOrderQueries
 from ctiserver.workorders.today import TodayLists
+from ctiserver.workorders.writeups import WrapupChecks
 
 log = structlog.get_logger(__name__)
 
@@ -140,10 +140,12 @@ class App:
         self.link = link = LinkStatus(hub, lambda: core.ami_up, lambda: bool(getattr(store, "healthy", True)))
         self.marquee = MarqueeService(store, lambda items: hub.publish("marquee", {"items": items}, ALL))
         self.accounts = Accounts(store, book)
-        self.agents = AgentService(book, gateway, cc.busy_reasons, cc.queues)
         self.workorder_actions = WorkOrderActions(store, workorder_settings.build(cfg.workorders),
                                                   known_account=self.accounts.get, hub=hub,
                                                   agent_of=directory.agent_of)
+        writeups = WrapupChecks(self.workorder_actions, directory.agent_of)  # the wrap-up gate's work-order side
+        wrapups.expired = writeups.expired
+        self.agents = GatedAgentService(book, gateway, cc.busy_reasons, cc.queues, missing=writeups.missing)
 
         sv = cfg.supervision
         self.supervision = Supervision(tracker, book, gateway, workorders.on_call_event, hub,
@@ -160,7 +162,7 @@ class App:
         subs.ami += [IvrSteps(store)]  # what the IVR's nodes did (UserEvent CtiStep) on the work order
         subs.owners += [self.supervision.owns]
         subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
-                       CallLog(directory), self.workorder_actions]
+                       CallLog(directory), self.workorder_actions, writeups]
         subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due

@@ -147,6 +147,19 @@ class HoursConfig:
 
 
 @dataclass(frozen=True)
+class SurveyConfig:
+    low_rating: int = setting(2, "a post-call survey rating at or under this opens a callback work order (0: never)")
+    callback_category: str = setting("complaint=service", "category (=sub-category) of that callback work order")
+    callback_department: str = setting("audit", "department the callback work order is submitted to (empty: left a draft)")
+
+
+@dataclass(frozen=True)
+class VoicemailConfig:
+    claim_minutes: float = setting(60.0, "a voicemail nobody claimed within this many minutes is flagged to the supervisors")
+    spool_dir: str = setting("", "Asterisk's voicemail spool (…/voicemail/<context>/<box>/INBOX); empty: the simulator's, or /var/spool/asterisk/voicemail")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -171,6 +184,8 @@ class Config:
     workorders: WorkOrderConfig = field(default_factory=WorkOrderConfig)
     hours: HoursConfig = field(default_factory=HoursConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
+    voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
 
 
 ENV_PREFIX = "CTI_"

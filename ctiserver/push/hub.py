@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 MESSAGE_TYPES = frozenset({
     "agent_state", "call_ringing", "call_update", "call_ended", "marquee",
     "workorder_update", "workorder_task", "queue_stats", "link", "notice", "pop_update", "supervision",
+    "alert",  # a supervisors' alert raised or cleared (ctiserver/supervision/alerts.py)
 })
 
 #: Close code sent to a client whose queue overflowed; it should reconnect.

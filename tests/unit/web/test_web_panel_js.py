@@ -377,58 +377,47 @@ async def test_the_monitoring_strip_and_when_a_push_confirms_a_command(page: Any
     assert out["pendingText"] == "Calling your phone for Barge · 强插… waiting for Asterisk to confirm."
 
 
-async def test_alerts_are_computed_against_thresholds_and_go_when_the_condition_ends(page: Any) -> None:
+async def test_the_servers_alerts_are_worded_ordered_and_given_their_action(page: Any) -> None:
     out = await page.evaluate("""async () => {
         const sv = await import('/static/supervision.js');
         const now = 100000;
         const nameOf = (id) => `Agent ${id}`;
-        const t = sv.thresholdsFrom({hold_warning_seconds: 20,
-                                     alert_thresholds: {wait_seconds: 45, busy_seconds: {lunch: 3600}}});
-        const calls = [
-            {linkedid: 'Q1', state: 'queued', queue: 'support', caller_number: '137', since: now - 50},
-            {linkedid: 'Q2', state: 'ringing', queue: 'sales', caller_number: '136', since: now - 40},
-            {linkedid: 'O1', state: 'ringing', direction: 'outbound', caller_number: '1001', since: now - 500},
-            {linkedid: 'H1', state: 'held', held: true, held_since: now - 45, agent: '1002', caller_number: '139',
-             caller_name: 'Li Lei', since: now - 300},
-            {linkedid: 'H2', state: 'held', held: true, held_since: now - 10, agent: '1003', since: now - 300},
+        // as ctiserver/supervision/alerts.py raises them
+        const alerts = [
+            {key: 'wait:Q1', kind: 'wait', level: 'warn', since: now - 50, limit: 45, linkedid: 'Q1',
+             caller_number: '137', caller_name: '', queue: 'support', action: {kind: 'force_ready', agent: '1005'}},
+            {key: 'wait:Q2', kind: 'wait', level: 'warn', since: now - 50, limit: 45, linkedid: 'Q2',
+             caller_number: '136', queue: 'sales', action: null},
+            {key: 'hold:H1', kind: 'hold', level: 'bad', since: now - 45, limit: 20, linkedid: 'H1', agent: '1002',
+             caller_number: '139', caller_name: 'Li Lei', action: {kind: 'monitor', linkedid: 'H1'}},
+            {key: 'hold:H2', kind: 'hold', level: 'warn', since: now - 21, limit: 20, linkedid: 'H2', agent: '1900',
+             caller_number: '135', action: {kind: 'monitor', linkedid: 'H2'}},
+            {key: 'busy:1004', kind: 'busy', level: 'warn', since: now - 901, limit: 900, agent: '1004',
+             reason: 'break', action: {kind: 'force_ready', agent: '1004'}},
+            {key: 'wrapup:1007', kind: 'wrapup', level: 'warn', since: now - 130, limit: 120, agent: '1007',
+             reason: '', action: {kind: 'force_ready', agent: '1007'}},
         ];
-        const agents = [
-            {id: '1004', state: 'not_ready', reason: 'break', since: now - 901, queues: ['support']},
-            {id: '1005', state: 'not_ready', reason: 'break', since: now - 950, queues: ['support']},
-            {id: '1006', state: 'not_ready', reason: 'lunch', since: now - 1800, queues: ['sales']},
-            {id: '1007', state: 'wrap_up', since: now - 121},
-            {id: '1008', state: 'ready', since: now - 99999},
-            {id: '1900', state: 'not_ready', reason: 'break', since: now - 5000},
-        ];
-        const alerts = sv.computeAlerts({calls, agents, thresholds: t, now, me: '1900', nameOf});
+        const calls = new Map([['H1', {linkedid: 'H1', state: 'held', held: true}]]);
         const short = (list) => list.map((a) => [a.key, a.level, a.text, a.action && a.action.kind,
-                                                 a.action && a.action.agent || null]);
-        // the conditions end: retrieved, answered, forced ready, wrap-up over
-        const later = sv.computeAlerts({calls: [{...calls[0], state: 'answered', agent: '1004'},
-                                                {...calls[3], state: 'answered', held: false}],
-                                        agents: [{...agents[0], state: 'ready'}, {...agents[3], state: 'ready'}],
-                                        thresholds: t, now, me: '1900', nameOf});
-        return {
-            thresholds: t, defaults: sv.thresholdsFrom(null), limit: [sv.busyLimit(t, 'lunch'), sv.busyLimit(t, 'x')],
-            alerts: short(alerts), later: short(later),
-            hold: alerts.find((a) => a.kind === 'hold').action.label,
-        };
+                                                 a.action && (a.action.agent || null), Math.round(a.seconds)]);
+        const views = sv.alertViews(alerts, {now, calls, me: '1900', nameOf});
+        // the held call retrieved (the alert not cleared yet): listen at once
+        const retrieved = sv.alertView(alerts[2], {now, call: {linkedid: 'H1', state: 'answered', held: false},
+                                                   me: '1900', nameOf});
+        return {views: short(views), labels: views.map((a) => a.action && a.action.label),
+                retrieved: [retrieved.action.kind, retrieved.action.label]};
     }""")
-    assert out["thresholds"] == {"waitSeconds": 45, "holdSeconds": 20, "busySeconds": {"*": 900, "lunch": 3600},
-                                 "wrapupSeconds": 120}
-    assert out["defaults"] == {"waitSeconds": 60, "holdSeconds": 30, "busySeconds": {"*": 900}, "wrapupSeconds": 120}
-    assert out["limit"] == [3600, 900]
-    assert out["alerts"] == [  # worst (against its limit) first
-        ["hold:H1", "bad", "139 Li Lei on hold by Agent 1002 · 保持过长", "listen_when_retrieved", None],
-        # the longest-busy agent of the caller's queue is the one offered
-        ["wait:Q1", "warn", "137 waiting in support · 客户等待", "force_ready", "1005"],
-        ["busy:1005", "warn", "Agent 1005 busy (break) · 示忙过长", "force_ready", "1005"],
-        ["wrapup:1007", "warn", "Agent 1007 in wrap-up · 话后过长", "force_ready", "1007"],
-        ["busy:1004", "warn", "Agent 1004 busy (break) · 示忙过长", "force_ready", "1004"],
-    ]  # red past twice the limit; lunch has its own limit; an outbound call is nobody waiting; the
-    # supervisor's own state raises none
-    assert out["later"] == []
-    assert out["hold"] == "Listen when retrieved · 恢复后监听"
+    assert out["views"] == [  # worst (against its limit) first
+        ["hold:H1", "bad", "139 Li Lei on hold by Agent 1002 · 保持过长", "listen_when_retrieved", None, 45],
+        ["wait:Q1", "warn", "137 waiting in support · 客户等待", "force_ready", "1005", 50],
+        ["wait:Q2", "warn", "136 waiting in sales · 客户等待", None, None, 50],
+        ["wrapup:1007", "warn", "Agent 1007 in wrap-up · 话后过长", "force_ready", "1007", 130],
+        ["hold:H2", "warn", "135 on hold by Agent 1900 · 保持过长", None, None, 21],  # the supervisor's own call
+        ["busy:1004", "warn", "Agent 1004 busy (break) · 示忙过长", "force_ready", "1004", 901],
+    ]
+    assert out["labels"] == ["Listen when retrieved · 恢复后监听", "Force Agent 1005 ready · 强制示闲", None,
+                             "Force ready · 强制示闲", None, "Force ready · 强制示闲"]
+    assert out["retrieved"] == ["listen", "Listen · 监听"]
 
 
 async def test_session_banner_and_audit_words(page: Any) -> None:
