@@ -126,6 +126,8 @@ export class PushSocket {
       this.seq = msg.seq;
     }
     this.onMessage(msg.type, msg.data);
+    // Modules that keep their own part of the page (complaints.js) listen without session.js knowing them.
+    if (typeof window !== "undefined") window.dispatchEvent(new CustomEvent("cti:push", { detail: msg }));
   }
 
   send(obj) {
