@@ -4,21 +4,29 @@ When the agent model says an agent entered wrap-up, the agent is paused (no call
 routed) and a timer is set; when it runs out, a :class:`WrapupDue` item joins the ordered
 stream, so the end of a wrap-up is applied in order like any event. The pause is lifted
 only if wrap-up is the agent's only pause; Asterisk's QueueMemberPause confirms it.
+
+The gate: while the call's work order lacks a required field (``workorders.wrapup_required``)
+the agent cannot end wrap-up themselves (ready, busy or sign out answer 409 naming the fields);
+a supervisor's forced change still goes through. The wrap-up time running out is not held: the
+queue gets its agent back (a form left blank must not take an agent off the phones unseen) and
+the work order is flagged instead, in its history and by a push to the agent and supervisors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import structlog
 
-from ctiserver.agents.book import AgentBook, AgentChanged
+from ctiserver.agents.book import Account, AgentBook, AgentChanged
 from ctiserver.agents.model import WRAPUP_REASON, AgentState
+from ctiserver.agents.service import AgentService
 from ctiserver.ami import actions
 from ctiserver.ami.gateway import AmiGateway
+from ctiserver.errors import Conflict
 
 log = structlog.get_logger(__name__)
 
@@ -35,8 +43,10 @@ class Wrapups:
     """Starts and ends wrap-up pauses; ``enqueue`` puts a WrapupDue on the ordered stream."""
 
     def __init__(self, book: AgentBook, gateway: AmiGateway, enqueue: Callable[[object], None],
-                 on_changes: Callable[[list[AgentChanged]], None]) -> None:
+                 on_changes: Callable[[list[AgentChanged]], None],
+                 expired: Callable[[str], None] = lambda agent_id: None) -> None:
         self.book = book
+        self.expired = expired  # an agent's wrap-up time ran out (the work order may be flagged)
         self.gateway = gateway
         self.enqueue = enqueue
         self.on_changes = on_changes  # agent changes the end of a wrap-up causes
@@ -59,7 +69,14 @@ class Wrapups:
     def due(self, item: WrapupDue) -> None:
         """Applied in stream order: the wrap-up is over unless something newer replaced it."""
         self._timers.pop(item.interface, None)
+        current = self.book.status_of(item.interface).wrapup_until == item.until  # not replaced by a newer one
         self.on_changes(self.book.end_wrapup(item.interface, item.until, time.time()))
+        account = self.book.by_interface.get(item.interface)
+        if current and account is not None:
+            try:
+                self.expired(account.id)
+            except Exception:
+                log.exception("wrapup_expired_hook_failed", agent=account.id)
         self.end_pause(item.interface)
 
     def end_pause(self, interface: str) -> None:
@@ -73,3 +90,28 @@ class Wrapups:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+
+
+class WrapupIncomplete(Conflict):
+    """The agent tried to end wrap-up while the call's work order lacks required fields."""
+
+    code = "wrapup_incomplete"
+
+
+class GatedAgentService(AgentService):
+    """Agent commands with the wrap-up gate in front: ``missing(agent_id)`` gives (ref, fields lacking)."""
+
+    def __init__(self, *args: object, missing: Callable[[str], tuple[str | None, list[str]]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.missing = missing
+
+    async def change_state(self, agent_id: str, target: str, reason: str | None = None, *, by: Account,
+                           queues: list[str] | tuple[str, ...] | None = None) -> None:
+        view = self.book.view(agent_id)
+        if view is not None and view["state"] == AgentState.WRAP_UP.value and by.id == agent_id:
+            ref, lacking = self.missing(agent_id)
+            if lacking:
+                log.info("wrapup_end_refused", agent=agent_id, ref=ref, missing=lacking)
+                raise WrapupIncomplete(f"finish work order {ref} before ending wrap-up: "
+                                       f"{', '.join(lacking)} missing", field=lacking[0])
+        await super().change_state(agent_id, target, reason, by=by, queues=queues)

@@ -336,6 +336,11 @@ class Store:
                                                           limit, since))
         return [_work_order(r) for r in rows]
 
+    async def search_work_orders(self, condition: str, args: list[Any]) -> list[WorkOrder]:
+        """Work orders matching a condition on ``w`` built by ctiserver/workorders/search.py (its values
+        always as arguments), with its ORDER BY and LIMIT."""
+        return [_work_order(r) for r in await self._fetch(f"{_WO_SELECT} WHERE {condition}", *args)]
+
     async def work_orders_between(self, start: dt.datetime, end: dt.datetime) -> list[WorkOrder]:
         """Every work order of calls started in ``[start, end)`` (no limit: for the day's statistics)."""
         rows = await self._fetch(f"{_WO_SELECT} WHERE w.created_at >= $1 AND w.created_at < $2 "

@@ -13,15 +13,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
+from ctiserver.calendar import Duration
 from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from ctiserver.push.hub import SUPERVISORS, Audience
 from ctiserver.store.ops import WorkOrderChangeOp, WorkOrderOp
 from ctiserver.workorders import forms
-from ctiserver.workorders.lifecycle import Action, Command, Moved, Role, Status, decide
+from ctiserver.workorders.lifecycle import (
+    Action,
+    Command,
+    Moved,
+    Role,
+    Status,
+    allowed_actions,
+    decide,
+)
 from ctiserver.workorders.projection import ops_for, ref_for
 from ctiserver.workorders.settings import WorkOrderSettings
 from ctiserver.workorders.sheets import Sheets, as_time, record_of, row_of, to_json
@@ -43,7 +53,7 @@ def _role_name(account: Any) -> str:
 class WorkOrderActions:
     def __init__(self, store: Any, settings: WorkOrderSettings, *, known_account: Callable[[str], Any],
                  hub: Any = None, agent_of: Callable[[str], str] = lambda interface: "",
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
                  settle_seconds: float = 2.0) -> None:
         self.store = store
         self.settings = settings
@@ -53,6 +63,8 @@ class WorkOrderActions:
         self.now = now
         self.settle_seconds = settle_seconds
         self.sheets = Sheets(can_evict=lambda: not getattr(store, "pending", 0))
+        self.changed: list[Callable[[dict[str, Any]], None]] = []  # told of each committed change (the held row)
+        self._told_soon: dict[str, dt.datetime] = {}  # linkedid -> the due time its "due soon" push was for
 
     # -- what the service knows ----------------------------------------------------------------
 
@@ -60,7 +72,7 @@ class WorkOrderActions:
         """Follow calls as the projection writes them, so a call's work order is known before PostgreSQL has it."""
         try:
             self._follow(ce)
-        except Exception:  # noqa: BLE001 - a slip here must never stop the call flow's other listeners
+        except Exception:
             log.exception("work_order_follow_failed", event=type(ce).__name__)
 
     def _follow(self, ce: object) -> None:
@@ -111,10 +123,33 @@ class WorkOrderActions:
                                               as_time(row.get("due_at")), as_time(row.get("step_started_at")),
                                               self.now())
 
-    def view(self, data: dict[str, Any]) -> dict[str, Any]:
-        """A work order's JSON with its colour."""
+    def view(self, data: dict[str, Any], account: Any = None) -> dict[str, Any]:
+        """A work order's JSON with its colour and, for ``account``, the actions its roles allow now."""
         data["colour"] = self.colour(data)
+        if account is not None:
+            data["allowed_actions"] = self.allowed(account, data)
         return data
+
+    def allowed(self, account: Any, data: dict[str, Any]) -> list[str]:
+        """The lifecycle actions ``account`` may take on the work order now (the panel's buttons)."""
+        actions = allowed_actions(record_of(data), self.roles_of(account, data))
+        if not self.settings.deadlines.can_defer(data.get("category")):
+            actions = tuple(a for a in actions if a is not Action.DEFER)
+        return [a.value for a in actions]
+
+    def history_json(self, entries: list[Any]) -> list[dict[str, Any]]:
+        """History entries as JSON, each with the display name of who made it (``actor_name``)."""
+        out = []
+        for h in entries:
+            item = h.to_json()
+            who = self.known_account(str(item.get("actor")))
+            item["actor_name"] = getattr(who, "name", None) or ("system" if item.get("role") == "system" else None)
+            out.append(item)
+        return out
+
+    def my_departments(self, account: Any) -> list[str]:
+        """The departments ``account`` handles work for."""
+        return sorted(self.settings.departments_of(str(account.id)))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -122,21 +157,29 @@ class WorkOrderActions:
         """One work order with its call events and history, if the account has a part in it.
 
         While PostgreSQL is away a held work order is answered from memory (no events)."""
-        row = await self._load(key)
-        # A call nobody answered and nobody wrote up (abandoned) is anyone's to look at, as the pop shows it.
-        unowned = row.get("agent_id") is None and not row.get("status") and (row.get("channel") or "call") == "call"
-        if not self.roles_of(account, row) and not unowned:
-            raise Forbidden("this work order is none of yours")
+        row = await self._mine(account, key)
         try:
             wo = await self.store.get_work_order(row["linkedid"])
             history = await self.store.work_order_history(row["linkedid"])
         except Unavailable:
-            return {**self.view(to_json(row)), "history": None, "saved": "journal"}
+            return {**self.view(to_json(row), account), "history": None, "saved": "journal"}
         if wo is None:  # created while PostgreSQL was away, not written yet
-            return {**self.view(to_json(row)), "history": [], "saved": "journal"}
+            return {**self.view(to_json(row), account), "history": [], "saved": "journal"}
         if wo.version >= int(row.get("version") or 0):
             self.sheets.put(row_of(wo))
-        return {**self.view(wo.to_json()), "history": [h.to_json() for h in history], "saved": "database"}
+        return {**self.view(wo.to_json(), account), "history": self.history_json(history), "saved": "database"}
+
+    async def _mine(self, account: Any, key: str | int) -> dict[str, Any]:
+        """The row, if the account has a part in it; otherwise the same 404 as for no such work order.
+
+        Someone with no part in a work order is not told it exists (a reference or an id tried
+        at random answers like one that does not exist): see docs/security.md.
+        """
+        row = await self._load(key)
+        if not self.roles_of(account, row):
+            log.info("work_order_refused", ref=row.get("ref"), by=str(account.id))
+            raise NotFound(f"no work order {str(key)!r}", field="id")
+        return row
 
     async def waiting(self, account: Any, limit: int = 100) -> dict[str, Any]:
         """The task bar: what waits for this person, with counts by why."""
@@ -146,7 +189,7 @@ class WorkOrderActions:
                                                     limit=limit)
         items, counts = [], {"department": 0, "assigned": 0, "callback": 0, "to_forward": 0}
         for wo in rows:
-            item = self.view(wo.to_json())
+            item = self.view(wo.to_json(), account)
             if wo.status == "completed":
                 item["why"] = "callback"
             elif wo.assignee == aid:
@@ -166,7 +209,7 @@ class WorkOrderActions:
         rows = await self.store.overdue_work_orders(self.now(), account_id=None if everyone else aid,
                                                     departments=sorted(self.settings.departments_of(aid)),
                                                     limit=limit)
-        return [self.view(wo.to_json()) for wo in rows]
+        return [self.view(wo.to_json(), account) for wo in rows]
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -192,20 +235,19 @@ class WorkOrderActions:
                                                 {k: _iso(v) for k, v in fields.items()}, None, "draft",
                                                 data={"channel": who["channel"]}, create=True))
         self.sheets.put({"linkedid": linkedid, "version": 1, "repeats": 0, "deferred": False, **fields})
-        return await self._answer(linkedid)
+        return await self._answer(linkedid, account)
 
     async def act(self, account: Any, key: str | int, action: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Save the draft or take a lifecycle action; raises Forbidden, Conflict or InvalidInput with the reason."""
-        row = await self._load(key)
+        row = await self._mine(account, key)
         roles = self.roles_of(account, row)
-        if not roles:
-            raise Forbidden("this work order is none of yours")
         act = Action(action)
         if act is Action.SAVE:
             extra, params = forms.form_fields({k: v for k, v in body.items() if k in forms.FORM_KEYS},
                                               self.settings, row), {"comment": None}
         else:
             extra, params = {}, forms.action_params(action, body, self.settings, self.known_account)
+        days = forms.defer_days(body.get("days"), row.get("category"), self.settings) if act is Action.DEFER else None
         version = body.get("version")
         if version != row.get("version", 0):
             raise Conflict(f"the work order changed meanwhile (it is at version {row.get('version', 0)}, "
@@ -224,14 +266,15 @@ class WorkOrderActions:
         if not isinstance(outcome, Moved):
             raise _REFUSAL[outcome.cause](outcome.reason, code=f"not_allowed_{outcome.cause}", field=outcome.field)
         if act is Action.SAVE and all(row.get(k) == v for k, v in extra.items()):
-            return await self._answer(row["linkedid"])  # nothing new (an autosave of the same form)
+            return await self._answer(row["linkedid"], account)  # nothing new (an autosave of the same form)
         if act is Action.DEFER and not self.settings.deadlines.can_defer(row.get("category")):
             raise Conflict(f"a {row.get('category') or 'work order without category'} cannot be deferred",
                            code="not_allowed_state")
-        self._commit(row, outcome, extra, params)
-        return await self._answer(row["linkedid"])
+        self._commit(row, outcome, extra, params, days)
+        return await self._answer(row["linkedid"], account)
 
-    def _commit(self, row: dict[str, Any], moved: Moved, extra: dict[str, Any], params: dict[str, Any]) -> None:
+    def _commit(self, row: dict[str, Any], moved: Moved, extra: dict[str, Any], params: dict[str, Any],
+                days: int | None = None) -> None:
         old, new, entry = record_of(row), moved.record, moved.entry
         now = self.now()
         fields: dict[str, Any] = {"status": new.status.value, **extra}
@@ -252,8 +295,13 @@ class WorkOrderActions:
         category = fields.get("category", row.get("category"))
         started, due = self.settings.deadlines.schedule(old, new, category, now, row.get("step_started_at"),
                                                         row.get("due_at"))
+        if days is not None and started is not None:  # a deferral shorter than the category's most
+            due = self.settings.deadlines.calendar.due(started, Duration(self.settings.deadlines.calendar.day_length
+                                                                         * days))
         fields.update(step_started_at=started, due_at=due)
         data = dict(entry.data)
+        if days is not None:
+            data["days"] = days
         if extra:
             data["fields"] = {k: _iso(v) for k, v in extra.items()}
         op = WorkOrderChangeOp.new(row["linkedid"], entry.actor, entry.role.value, action.value, new.version,
@@ -264,18 +312,43 @@ class WorkOrderActions:
         log.info("work_order_changed", ref=row.get("ref"), action=action.value, by=entry.actor,
                  status=new.status.value, version=new.version)
         self._notify(held, action.value, entry.actor)
+        for listener in self.changed:
+            listener(held)
 
-    async def _answer(self, linkedid: str) -> tuple[dict[str, Any], str]:
-        """The work order after a change: from PostgreSQL once committed, else as held (in the journal)."""
+    async def _answer(self, linkedid: str, account: Any) -> tuple[dict[str, Any], str]:
+        """The work order after a change with its history: from PostgreSQL once committed, else as held
+        (in the journal: no history then)."""
         if getattr(self.store, "healthy", True):
             try:
                 await self.store.flush(timeout=self.settle_seconds)
                 wo = await self.store.work_order_row(linkedid)
                 if wo is not None:
-                    return self.view(to_json(self.sheets.put(row_of(wo)))), "database"
+                    history = self.history_json(await self.store.work_order_history(linkedid))
+                    return {**self.view(to_json(self.sheets.put(row_of(wo))), account), "history": history}, "database"
             except (TimeoutError, Unavailable):
                 pass
-        return self.view(to_json(self.sheets.get(linkedid) or {"linkedid": linkedid})), "journal"
+        held = self.sheets.get(linkedid) or {"linkedid": linkedid}
+        return {**self.view(to_json(held), account), "history": None}, "journal"
+
+    def flag_incomplete(self, linkedid: str, agent_id: str, missing: list[str]) -> None:
+        """The agent's wrap-up ran out with required fields missing: one history entry and a push say so.
+
+        The entry is the lasting flag (who, when, which fields); the push tells the agent and the
+        supervisors at once. The work order stays the agent's draft to finish.
+        """
+        row = self.sheets.get(linkedid)
+        if row is None:
+            return
+        old = record_of(row)
+        version = old.version + 1
+        op = WorkOrderChangeOp.new(linkedid, "system", "system", "wrapup_incomplete", version, {},
+                                   old.status.value, old.status.value,
+                                   f"wrap-up ended with {', '.join(missing)} missing", {"missing": missing,
+                                                                                         "agent": agent_id})
+        self.store.submit(op)
+        held = self.sheets.update(linkedid, {"version": version}) or row
+        log.warning("work_order_wrapup_incomplete", ref=row.get("ref"), agent=agent_id, missing=missing)
+        self._notify(held, "wrapup_incomplete", None, extra={"missing": missing, "agent": agent_id})
 
     # -- telling people -------------------------------------------------------------------------------
 
@@ -284,13 +357,20 @@ class WorkOrderActions:
         ids |= {row.get(k) for k in ("assignee", "submitted_by", "agent_id", "created_by")} - {None}
         return Audience.agents(ids) | SUPERVISORS
 
-    def _notify(self, row: dict[str, Any], why: str, by: str | None) -> None:
+    def _notify(self, row: dict[str, Any], why: str, by: str | None, extra: dict[str, Any] | None = None) -> None:
         if self.hub is None:
             return
         item = {k: _iso(row.get(k)) for k in ("id", "ref", "status", "category", "urgency", "department",
                                                "assignee", "due_at", "summary", "version")}
-        item.update(why=why, by=by, colour=self.colour(row))
-        self.hub.publish("workorder_task", item, self._audience(row))
+        item.update(why=why, by=by, colour=self.colour(row), **(extra or {}))
+        if why == "save" and by:
+            # A draft saved on every change concerns its writer's other tabs only: no task bar lists drafts.
+            audience = Audience.agents({by})
+        elif why == "wrapup_incomplete":
+            audience = Audience.agents({row.get("agent_id")} - {None}) | SUPERVISORS
+        else:
+            audience = self._audience(row)
+        self.hub.publish("workorder_task", item, audience)
 
     async def scan_overdue(self, since: dt.datetime | None, now: dt.datetime) -> int:
         """Tell the handlers and supervisors of each work order that fell due in ``(since, now]``."""
@@ -299,16 +379,40 @@ class WorkOrderActions:
             self._notify(row_of(wo), "overdue", None)
         return len(rows)
 
+    def _amber_horizon(self, now: dt.datetime) -> dt.datetime:
+        """The latest due time that can already be amber at ``now`` (the longest allowance's amber part)."""
+        d = self.settings.deadlines
+        ends = [d.calendar.due(now, Duration(a.amount * d.amber_fraction, a.working)) for a in d.allowances.values()]
+        return max(ends, default=now)
+
+    async def scan_due_soon(self, now: dt.datetime) -> int:
+        """Tell the handlers and supervisors of each open work order that has turned amber (once per due time)."""
+        rows = await self.store.overdue_work_orders(self._amber_horizon(now), since=now, limit=1000)
+        told = 0
+        for wo in rows:
+            row = row_of(wo)
+            if self._told_soon.get(wo.linkedid) == wo.due_at or self.colour(row) != "amber":
+                continue
+            self._told_soon[wo.linkedid] = wo.due_at
+            self._notify(row, "due_soon", None)
+            told += 1
+        for linkedid, due in list(self._told_soon.items()):
+            if due is None or due <= now:  # past: the overdue push takes over
+                del self._told_soon[linkedid]
+        return told
+
     async def watch_overdue(self, interval: float = 60.0) -> None:
-        """Every ``interval`` seconds, push what has fallen due since the last look (runs until cancelled)."""
+        """Every ``interval`` seconds, push what has fallen due since the last look, and what turned amber
+        (runs until cancelled)."""
         since = self.now()
         while True:
             await asyncio.sleep(interval)
             now = self.now()
             try:
                 count = await self.scan_overdue(since, now)
+                soon = await self.scan_due_soon(now)
             except Unavailable:
                 continue  # look again from the same point once PostgreSQL is back
-            if count:
-                log.info("work_orders_overdue", count=count)
+            if count or soon:
+                log.info("work_orders_overdue", count=count, due_soon=soon)
             since = now

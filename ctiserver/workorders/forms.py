@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ctiserver.errors import InvalidInput
 from ctiserver.workorders.lifecycle import SATISFACTION
@@ -95,6 +96,27 @@ def missing_for_submit(row: Mapping[str, Any], settings: WorkOrderSettings, reso
     if category and settings.categories.get(category) and not row.get("subcategory"):
         return "subcategory"
     return None
+
+
+def missing_fields(row: Mapping[str, Any], names: tuple[str, ...], settings: WorkOrderSettings) -> list[str]:
+    """Every one of ``names`` the work order lacks (a category with sub-categories needs one too), in form order."""
+    lacking = {n for n in names if row.get(n) in (None, "")}
+    category = row.get("category")
+    if "category" in names and category and settings.categories.get(category) and not row.get("subcategory"):
+        lacking.add("subcategory")
+    return [n for n in FORM_FIELDS if n in lacking]
+
+
+def defer_days(value: Any, category: str | None, settings: WorkOrderSettings) -> int | None:
+    """A deferral's length in working days: 1 up to the category's configured most (None: that most)."""
+    if value is None:
+        return None
+    longest = settings.deferrable().get(category or "")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("days must be a whole number of working days", code="wrong_type", field="days")
+    if longest is not None and not 1 <= value <= longest:
+        raise InvalidInput(f"days must be 1 to {longest} working days for a {category}", field="days")
+    return value
 
 
 def action_params(action: str, body: Mapping[str, Any], settings: WorkOrderSettings,

@@ -17,9 +17,10 @@ of its department or its assignee, ``agent`` the agent who took the call or crea
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 
 class Status(StrEnum):
@@ -272,3 +273,20 @@ def _successors(state: Status) -> set[Status]:
         if action is A.CALLBACK:
             out.add(S.SUBMITTED)
     return out
+
+
+def allowed_actions(record: Record, roles: Iterable[Role]) -> tuple[Action, ...]:
+    """The actions some role of the actor may take on the record now (inputs aside), in MOVES order.
+
+    The one answer the panel shows buttons from: a defer is left out once deferred (it is
+    allowed once); whether the category allows a deferral at all is the settings' to say.
+    """
+    held = set(roles)
+    out: list[Action] = []
+    for (action, frm), who in MOVES.items():
+        if frm is not record.status or not held & who or action in out:
+            continue
+        if action is A.DEFER and record.deferred:
+            continue
+        out.append(action)
+    return tuple(out)

@@ -13,9 +13,18 @@ from aiohttp import web
 
 from ctiserver import errors
 from ctiserver.web import validate as v
-from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, json, read_body, ref_param, role_of
+from ctiserver.web.common import (
+    AGENT_ID,
+    SUPERVISORS,
+    dumps,
+    json,
+    read_body,
+    ref_param,
+    role_of,
+)
 from ctiserver.web.keys import ACCOUNT, WORKORDER_ACTIONS, WORKORDERS
 from ctiserver.workorders.actions import ACTIONS
+from ctiserver.workorders.search import WorkOrderSearch
 
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
@@ -31,6 +40,7 @@ ACTION_FIELDS: dict[str, dict[str, v.Field]] = {a: dict(_VERSION) for a in ACTIO
 ACTION_FIELDS["submit"].update(resolved=v.Field(bool), department=_OPTIONAL_TEXT)
 ACTION_FIELDS["assign"].update(department=_OPTIONAL_TEXT, assignee=_OPTIONAL_TEXT)
 ACTION_FIELDS["callback"].update(satisfaction=v.Field(str))
+ACTION_FIELDS["defer"].update(days=v.Field(int, required=False))
 
 routes = web.RouteTableDef()
 
@@ -93,6 +103,38 @@ async def workorder_overdue(request: web.Request) -> web.Response:
     q = v.query(request.query, ("limit",))
     limit = v.integer(q.get("limit", "200"), "limit", minimum=1, maximum=1000)
     return json({"workorders": await request.app[WORKORDER_ACTIONS].overdue(request[ACCOUNT], limit)})
+
+
+@routes.get("/api/workorders/my_departments")
+async def my_departments(request: web.Request) -> web.Response:
+    """The departments the signed-in person handles work for (empty for most agents)."""
+    v.query(request.query, ())
+    return json({"my_departments": request.app[WORKORDER_ACTIONS].my_departments(request[ACCOUNT])})
+
+
+@routes.get("/api/workorders/search")
+async def search_workorders(request: web.Request) -> web.Response:
+    """Work orders by text, customer, caller, category, status, handler, due, date; newest first, keyset pages."""
+    found = WorkOrderSearch(request.app[WORKORDER_ACTIONS].store, request.app[WORKORDER_ACTIONS])
+    return json(await found.page(request[ACCOUNT], request.query))
+
+
+@routes.get("/api/workorders/export.csv")
+async def export_workorders(request: web.Request) -> web.StreamResponse:
+    """The same search as CSV, every match, streamed (UTF-8 with a BOM so spreadsheets read Chinese)."""
+    found = WorkOrderSearch(request.app[WORKORDER_ACTIONS].store, request.app[WORKORDER_ACTIONS])
+    flt = found.check(request.query)
+    rows = found.export(request[ACCOUNT], flt)
+    first = await anext(rows)  # PostgreSQL away: a 503 before the answer starts, not a cut file
+    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
+                                           "Content-Disposition": 'attachment; filename="workorders.csv"',
+                                           "Cache-Control": "no-store"})
+    await response.prepare(request)
+    await response.write(("\ufeff" + first).encode())
+    async for part in rows:
+        await response.write(part.encode())
+    await response.write_eof()
+    return response
 
 
 @routes.get("/api/workorders/{id}")

@@ -6,16 +6,19 @@ Configuration text (see ctiserver/config.py ``WorkOrderConfig``) is parsed once 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from ctiserver.calendar import WorkCalendar, parse_dates, parse_duration, parse_week
 from ctiserver.workorders.deadlines import STEPS, Deadlines
 
 NAME = re.compile(r"[^\s/=,.]{1,40}")  # a category, sub-category or department name
 FORM_FIELDS = ("category", "subcategory", "urgency", "request", "answer", "notes", "department", "summary")
+MAX_DEFERRAL_DAYS = 30  # seed 003: a deferred problem is answered within 30 working days at most
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class WorkOrderSettings:
     departments: Mapping[str, frozenset[str]]  # department -> the accounts that handle its work
     repeat_department: str | None               # where repeat complaints go (None: back to the same)
     required: tuple[str, ...]                   # fields a submit needs
+    wrapup_required: tuple[str, ...]            # fields the call's work order needs before the agent ends wrap-up
     deadlines: Deadlines
     text_max: int
 
@@ -32,11 +36,21 @@ class WorkOrderSettings:
         """The departments an account handles work for."""
         return frozenset(d for d, members in self.departments.items() if account_id in members)
 
+    def deferrable(self) -> dict[str, int]:
+        """Category -> the longest deferral it allows, in whole working days (only categories that allow one)."""
+        day = self.deadlines.calendar.day_length
+        out = {}
+        for (category, step), allowance in self.deadlines.allowances.items():
+            if step == "deferred":
+                out[category] = max(1, int(allowance.amount / (day if allowance.working else dt.timedelta(days=1))))
+        return out
+
     def form(self) -> dict[str, Any]:
         """What the wrap-up form offers (JSON-ready)."""
         return {"categories": [{"name": c, "subcategories": list(subs)} for c, subs in self.categories.items()],
                 "urgencies": list(self.urgencies), "departments": sorted(self.departments),
-                "required": list(self.required), "text_max": self.text_max}
+                "required": list(self.required), "wrapup_required": list(self.wrapup_required),
+                "deferrable": self.deferrable(), "text_max": self.text_max}
 
 
 def _named_lists(setting: str, items: tuple[str, ...], *, need_members: bool) -> dict[str, tuple[str, ...]]:
@@ -68,9 +82,11 @@ def build(cfg: Any) -> WorkOrderSettings:
     bad = [u for u in cfg.urgencies if not NAME.fullmatch(u)]
     if not cfg.urgencies or bad:
         raise ValueError("workorders.urgencies: give at least one, each a single word")
-    unknown = set(cfg.required) - set(FORM_FIELDS)
-    if unknown:
-        raise ValueError(f"workorders.required: {', '.join(sorted(unknown))} is not one of {', '.join(FORM_FIELDS)}")
+    for setting, names in (("required", cfg.required), ("wrapup_required", cfg.wrapup_required)):
+        unknown = set(names) - set(FORM_FIELDS)
+        if unknown:
+            raise ValueError(f"workorders.{setting}: {', '.join(sorted(unknown))} is not one of "
+                             f"{', '.join(FORM_FIELDS)}")
     try:
         calendar = WorkCalendar(parse_week(cfg.hours), parse_dates(cfg.holidays), parse_dates(cfg.workdays),
                                 cfg.timezone)
@@ -87,6 +103,9 @@ def build(cfg: Any) -> WorkOrderSettings:
             allowances[(category, step)] = parse_duration(value, calendar.day_length)
         except ValueError as exc:
             raise ValueError(f"workorders.deadlines: {exc}") from None
+        longest = calendar.day_length * MAX_DEFERRAL_DAYS
+        if step == "deferred" and allowances[(category, step)].amount > longest:
+            raise ValueError(f"workorders.deadlines: {item!r}: a deferral is at most {MAX_DEFERRAL_DAYS} working days")
     if not 0 <= cfg.amber_fraction < 1:
         raise ValueError("workorders.amber_fraction: must be from 0 up to (not including) 1")
     if not 1 <= cfg.overdue_scan_seconds <= 3600:
@@ -97,4 +116,5 @@ def build(cfg: Any) -> WorkOrderSettings:
         categories=MappingProxyType(categories), urgencies=tuple(cfg.urgencies),
         departments=MappingProxyType({d: frozenset(m) for d, m in departments.items()}),
         repeat_department=cfg.repeat_department or None, required=tuple(cfg.required),
+        wrapup_required=tuple(cfg.wrapup_required),
         deadlines=Deadlines(calendar, MappingProxyType(allowances), cfg.amber_fraction), text_max=cfg.text_max)

@@ -90,10 +90,10 @@ async def test_a_complaint_from_call_to_closing(stack: Any) -> None:
         status, one = await handler.get(f"/api/workorders/{ref}")
         assert status == 200 and one["workorder"]["events"] and len(one["workorder"]["history"]) == 9
 
-        # Another agent has no part in it: not to read, not to touch.
-        assert (await other.get(f"/api/workorders/{ref}"))[0] == 403
+        # Another agent has no part in it: not to read, not to touch, not even told it exists.
+        assert (await other.get(f"/api/workorders/{ref}"))[0] == 404
         status, body = await other.post(f"/api/workorders/{ref}/note", {"version": 9, "comment": "hi"})
-        assert status == 403 and err(body)["code"] == "forbidden"
+        assert status == 404 and err(body)["code"] == "not_found"
 
 
 async def test_bad_input_roles_states_and_versions_are_refused_with_the_reason(stack: Any) -> None:
