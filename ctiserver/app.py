@@ -33,6 +33,7 @@ from ctiserver.calls.notifier import CallNotifier
 from ctiserver.calls.reactions import CallReactions
 from ctiserver.calls.recording import Recorder, recordings_dir
 from ctiserver.calls.tracker import CallTracker
+from ctiserver.callbacks import plugin as callbacks_plugin
 from ctiserver.complaints.routes import routes as complaint_routes
 from ctiserver.complaints.service import ComplaintWatch
 from ctiserver.config import Config
@@ -151,6 +152,8 @@ class App:
         self.supervision = Supervision(tracker, book, gateway, workorders.on_call_event, hub,
                                        show_agent_modes=sv.show_agent_modes, ring_seconds=sv.ring_seconds,
                                        take_over=tracker.intend_takeover)
+        self.callbacks = callbacks_plugin.build(cfg, tracker, book, gateway, store, workorders.on_call_event, hub,
+                                                subs, self.workorder_actions)  # callbacks keeping the place in line
 
         self.metrics = Metrics(tracker, book, ami_up=lambda: core.ami_up, journal_depth=lambda: store.pending,
                                websockets=hub.connections)
@@ -174,8 +177,10 @@ class App:
         self.wallboard = Wallboard(tracker, book, self.stats, store, hub, self.marquee.active, cfg.wallboard,
                                    cc.queues)
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
+        self.snapshots.extras.append(self.callbacks.snapshot)
         self.snapshots.extras.append(self.supervision.snapshot)
         self._closers = [wrapups.close, self.marquee.close]
+        self._closers.append(self.callbacks.close)
         # Complaint early warning follows the work-order changes people make; reports; customer records.
         self.complaints = ComplaintWatch(store, hub, categories=self.workorder_actions.settings.categories,
                                          queues=cc.queues, timezone=cfg.workorders.timezone)
@@ -214,6 +219,7 @@ class App:
             await self.store.seed_demo()
         self.core = core = self._build(self.store)
         await self.accounts.load()
+        await self.callbacks.load()
         await self.marquee.load()
         await self.today.load(self.store)
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
@@ -240,7 +246,7 @@ class App:
         core.ami = self.gateway.link = self.ami
         await self.ami.start()  # AmiAuthError propagates: a wrong secret is fatal
 
-        self._runner = web.AppRunner(self._add_web(create_app(self.web_services())), access_log=None)
+        self._runner = web.AppRunner(self._add_web(callbacks_plugin.add_web(create_app(self.web_services()), self.callbacks)), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.http.host, cfg.http.port)
         await site.start()

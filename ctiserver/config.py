@@ -123,7 +123,6 @@ class WorkOrderConfig:
         "departments that handle work orders and their handlers' account ids: name=id/id/...")
     repeat_department: str = setting("audit", "department a repeat complaint (unsatisfied callback) goes to; empty: back to the same one")
     required: tuple[str, ...] = setting(("category", "request"), "fields a work order needs before it is submitted")
-    wrapup_required: tuple[str, ...] = setting((), "fields the call's work order needs before its agent may end wrap-up (ready, busy, sign out), e.g. category,request; empty: no gate")
     deadlines: tuple[str, ...] = setting(
         ("complaint.forward=0.5d", "complaint.answer=3d", "complaint.review=2d", "complaint.callback=0.5d",
          "complaint.repeat=5d", "consultation.forward=30min", "consultation.answer=24h clock",
@@ -161,6 +160,16 @@ class VoicemailConfig:
 
 
 @dataclass(frozen=True)
+class CallbackConfig:
+    retries: int = setting(2, "callbacks: times a caller who did not answer (busy, no answer) is dialled again")
+    retry_seconds: float = setting(120.0, "callbacks: seconds between a failed attempt and the next")
+    agent_ring_seconds: int = setting(20, "callbacks: seconds the reserved agent's phone rings before another agent is tried")
+    dial_seconds: int = setting(30, "callbacks: seconds the caller's phone rings on each attempt")
+    manual_category: str = setting("consultation", "category of the work order opened when every callback attempt failed")
+    manual_department: str = setting("", "department that work order is submitted to (empty: left a draft)")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
 
@@ -183,6 +192,7 @@ class Config:
     wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     workorders: WorkOrderConfig = field(default_factory=WorkOrderConfig)
+    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
     hours: HoursConfig = field(default_factory=HoursConfig)
     log: LogConfig = field(default_factory=LogConfig)
     survey: SurveyConfig = field(default_factory=SurveyConfig)
@@ -289,6 +299,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("settings wallboard.*: interval 1-60 minutes, 1-24 hours, refresh at least 1 s")
     if not config.server.stop_timeout > 0:
         raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
+    cbc = config.callbacks
+    if not (0 <= cbc.retries <= 10 and cbc.retry_seconds > 0 and 5 <= cbc.agent_ring_seconds <= 120
+            and 5 <= cbc.dial_seconds <= 120):
+        raise ConfigError("settings callbacks.*: retries 0-10, retry_seconds > 0, ring and dial seconds 5-120")
     if config.callcenter.wrapup_seconds < 0:
         raise ConfigError("setting callcenter.wrapup_seconds: must be 0 or more")
     if not config.callcenter.queues:

@@ -105,6 +105,7 @@ class QueueConf:
     leavewhenempty: frozenset[str] = frozenset()
     maxlen: int = 0
     musicclass: str = "default"
+    context: str = ""  # a waiting caller's single key that is an extension here lets them out (valid_exit)
 
 
 def _yes(v: str | None, default: bool) -> bool:
@@ -141,6 +142,7 @@ def parse_queues(text: str) -> dict[str, QueueConf]:
             leavewhenempty=_cond_set(sec.get("leavewhenempty")),
             maxlen=int(sec.get("maxlen", "0") or 0),
             musicclass=sec.get("musicclass", "default") or "default",
+            context=(sec.get("context", "") or "").strip(),
         )
     return out
 

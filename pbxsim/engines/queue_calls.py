@@ -7,6 +7,7 @@ Who is rung is the queue engine's (queues.py). Times are simulated seconds.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import structlog
@@ -40,6 +41,7 @@ class QueueCalls:
     def register(self, dp: Dialplan) -> None:
         """Offer the Queue application on ``dp``."""
         dp.register_app("Queue", self.app)
+        self.dp = dp
 
     async def app(self, dp: Dialplan, ch: Channel, data: str) -> None:
         """Queue(name,options,,,timeout): the queue engine; sets QUEUESTATUS."""
@@ -95,7 +97,9 @@ class QueueCalls:
                     # wait for a change (member freed, added, unpaused), a wrap-up end or the deadline
                     wake = [t for t in (deadline, self.engine.next_wrapup_end(q, now)) if t is not None]
                     limit = min([IDLE_POLL] + [t - now for t in wake])
-                    await wait_any(kernel.clock, [ch.hungup, q.changed], max(limit, 0.001))
+                    key = await self._wait_or_key(ch, q, max(limit, 0.001))
+                    if key is not None and self._exit_with_key(q, entry, key):
+                        return
                     continue
                 outcome = await self._ring(q, entry, members, deadline)
                 if outcome == "done":
@@ -111,6 +115,40 @@ class QueueCalls:
                 q.entries.remove(entry)
             if not q.entries:
                 kernel.devices.set(f"Queue:{name}", "NOT_INUSE")
+
+    async def _wait_or_key(self, ch: Channel, q: QueueState, limit: float) -> str | None:
+        """Wait for a change of the queue (or the caller's hangup); with a ``context`` the queue also
+        listens to the caller's keys (app_queue's wait_a_bit / valid_exit) and returns the one pressed."""
+        if not q.conf.context:
+            await wait_any(self.kernel.clock, [ch.hungup, q.changed], limit)
+            return None
+        if not ch.dtmf.empty():
+            return ch.dtmf.get_nowait()
+        waiters = [asyncio.ensure_future(ch.hungup.wait()), asyncio.ensure_future(q.changed.wait()),
+                   asyncio.ensure_future(ch.dtmf.get())]
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=self.kernel.clock.real(limit),
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                if not w.done():
+                    w.cancel()
+        return waiters[2].result() if waiters[2] in done else None
+
+    def _exit_with_key(self, q: QueueState, entry: Entry, key: str) -> bool:
+        """A key that is an extension of the queue's ``context`` lets the caller out (EXITWITHKEY): they
+        leave the queue (QueueCallerLeave, no abandon, QUEUESTATUS untouched, QUEUEPOSITION set) and the
+        dialplan goes on at ``context,key,1`` once Queue() returns (app_queue's ast_goto_if_exists;
+        inside an AGI EXEC the AGI goes on first). Any other key is ignored."""
+        if self.dp.find(q.conf.context, key) is None:
+            return False
+        ch = entry.channel
+        pos = q.entries.index(entry) + 1
+        ch.variables["QUEUEPOSITION"] = str(pos)
+        self._leave(q, entry)
+        ch.context, ch.exten, ch.priority = q.conf.context, key, 0  # the caller's next step is priority 1
+        log.info("pbxsim_queue_exit_with_key", queue=q.conf.name, channel=ch.name, key=key, call_id=ch.linkedid)
+        return True
 
     def _leave(self, q: QueueState, entry: Entry, abandon: bool = False) -> None:
         """The caller leaves the queue without an agent (timeout / leavewhenempty)."""

@@ -1,0 +1,35 @@
+"""Callbacks API.
+
+``GET /api/callbacks`` (supervisors and admins): the pending callbacks per queue in line order
+(``place``), the ones being made now, the last closed ones. ``POST /api/callbacks/{id}/cancel``
+``{}``: a supervisor takes a pending one off the list (409 ``callback_ringing`` while it is being
+made, ``no_callback`` when it is not open). Agents get 403. The same list is pushed to supervisors
+as a ``notice`` of kind ``callbacks`` on every change; the agent rung for one gets a ``notice`` of
+kind ``callback`` (the pop, marked callback).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ctiserver.web.common import json, read_body, require_supervisor
+from ctiserver.web.keys import ACCOUNT
+
+CALLBACKS = web.AppKey("callbacks", Any)
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/callbacks")
+async def pending(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "see the callbacks")
+    return json(request.app[CALLBACKS].per_queue())
+
+
+@routes.post("/api/callbacks/{id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    require_supervisor(request[ACCOUNT], "cancel callbacks")
+    await read_body(request, {})
+    return json(request.app[CALLBACKS].cancel(request[ACCOUNT], request.match_info["id"]))
