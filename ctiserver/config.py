@@ -123,6 +123,7 @@ class WorkOrderConfig:
         "departments that handle work orders and their handlers' account ids: name=id/id/...")
     repeat_department: str = setting("audit", "department a repeat complaint (unsatisfied callback) goes to; empty: back to the same one")
     required: tuple[str, ...] = setting(("category", "request"), "fields a work order needs before it is submitted")
+    wrapup_required: tuple[str, ...] = setting((), "fields the call's work order needs before its agent may end wrap-up (ready, busy, sign out), e.g. category,request; empty: no gate")
     deadlines: tuple[str, ...] = setting(
         ("complaint.forward=0.5d", "complaint.answer=3d", "complaint.review=2d", "complaint.callback=0.5d",
          "complaint.repeat=5d", "consultation.forward=30min", "consultation.answer=24h clock",
