@@ -92,6 +92,7 @@ class Entry:
     joined: float
     original_position: int
     ringing: bool = False
+    go_on: bool = False   # Queue option c: the caller goes on in the dialplan when the agent hangs up
 
 
 @dataclass(eq=False)  # identity: compared and looked up by object, never by value
