@@ -50,6 +50,8 @@ from ctiserver.reports.routes import routes as report_routes
 from ctiserver.reports.service import Reports
 from ctiserver.selfservice.steps import IvrSteps
 from ctiserver.stats.service import StatsService
+from ctiserver.survey.callbacks import LowRatingCallbacks
+from ctiserver.survey.service import Surveys
 from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
@@ -163,6 +165,9 @@ class App:
         subs.names += [self.metrics.on_raw_event]
         subs.ami += [self.recordings, self.supervision]
         subs.ami += [IvrSteps(store)]  # what the IVR's nodes did (UserEvent CtiStep) on the work order
+        self.surveys = self._surveys(workorders.on_call_event, directory.agent_of)
+        subs.ami += [self.surveys]
+        subs.calls += [self.surveys]
         subs.owners += [self.supervision.owns]
         subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
                        CallLog(directory), self.workorder_actions, writeups]
@@ -200,6 +205,14 @@ class App:
         for table in (complaint_routes, report_routes, customer_routes):
             webapp.add_routes(table)
         return webapp
+
+    def _surveys(self, record: Any, agent_of: Any) -> Surveys:
+        """Post-call survey ratings on the work order; a low one opens a callback work order."""
+        sc = self.config.survey
+        category, _, sub = sc.callback_category.partition("=")
+        callbacks = LowRatingCallbacks(self.workorder_actions, category=category, subcategory=sub or None,
+                                       department=sc.callback_department or None)
+        return Surveys(record, agent_of, low_rating=sc.low_rating, on_low=callbacks, run=self.gateway.run)
 
     def web_services(self) -> WebServices:
         return WebServices(config=self.config, hub=self.hub, accounts=self.accounts, agents=self.agents,
