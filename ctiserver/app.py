@@ -53,6 +53,7 @@ from ctiserver.stats.service import StatsService
 from ctiserver.survey.callbacks import LowRatingCallbacks
 from ctiserver.survey.service import Surveys
 from ctiserver.store import Store, StoreUnavailable
+from ctiserver.supervision.alerts import Alerts, thresholds_from
 from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
 from ctiserver.web import keys as web_keys
@@ -154,6 +155,8 @@ class App:
         self.supervision = Supervision(tracker, book, gateway, workorders.on_call_event, hub,
                                        show_agent_modes=sv.show_agent_modes, ring_seconds=sv.ring_seconds,
                                        take_over=tracker.intend_takeover)
+        self.alerts = Alerts(tracker.calls.values, book, hub, thresholds_from(sv, cc.hold_warning_seconds),
+                             check_seconds=sv.alert_check_seconds)
         self.callbacks = callbacks_plugin.build(cfg, tracker, book, gateway, store, workorders.on_call_event, hub,
                                                 subs, self.workorder_actions)  # callbacks keeping the place in line
 
@@ -172,6 +175,8 @@ class App:
         subs.calls += [workorders, customers, reactions, notifier, today, self.supervision, self.metrics,
                        CallLog(directory), self.workorder_actions, writeups]
         subs.agents += [AgentStateNotifier(book, store, hub), wrapups]
+        subs.calls += [self.alerts]  # supervisors' alerts: a call's own end or retrieve clears its alert at once
+        subs.agents += [self.alerts]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due
         subs.after_resync += [signins.restore]
@@ -183,7 +188,7 @@ class App:
                                    cc.queues)
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
         self.snapshots.extras.append(self.callbacks.snapshot)
-        self.snapshots.extras.append(self.supervision.snapshot)
+        self.snapshots.extras += [self.supervision.snapshot, self.alerts.snapshot]
         self._closers = [wrapups.close, self.marquee.close]
         self._closers.append(self.callbacks.close)
         # Complaint early warning follows the work-order changes people make; reports; customer records.
@@ -238,6 +243,7 @@ class App:
         self._tasks.append(asyncio.create_task(core.run(), name="core"))
         self._tasks.append(asyncio.create_task(self.metrics.sample_lag(), name="loop-lag"))
         self._tasks.append(asyncio.create_task(self.wallboard.run(), name="wallboard"))
+        self._tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         scan = self.workorder_actions.watch_overdue(cfg.workorders.overdue_scan_seconds)
         self._tasks.append(asyncio.create_task(scan, name="overdue-scan"))
         await self.complaints.load()

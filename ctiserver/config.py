@@ -97,6 +97,11 @@ class DemoConfig:
 class SupervisionConfig:
     show_agent_modes: tuple[str, ...] = setting(("whisper", "barge"), "monitoring modes the monitored agent's panel shows (listen, whisper, barge)")
     ring_seconds: int = setting(20, "seconds the supervisor's phone rings before a monitor or intercept gives up")
+    alert_wait_seconds: float = setting(60.0, "alert supervisors when a caller waits in a queue longer than this (seconds)")
+    alert_busy_seconds: float = setting(900.0, "alert supervisors when an agent is busy longer than this (seconds; per reason: alert_busy_per_reason)")
+    alert_busy_per_reason: tuple[str, ...] = setting(("lunch=3600",), "busy alert limit per busy reason, e.g. lunch=3600,training=7200 (others: alert_busy_seconds)")
+    alert_wrapup_seconds: float = setting(120.0, "alert supervisors when an agent is in wrap-up longer than this (seconds); a hold is alerted past callcenter.hold_warning_seconds")
+    alert_check_seconds: float = setting(1.0, "how often the alert thresholds are checked (seconds)")
 
 
 @dataclass(frozen=True)
@@ -295,6 +300,16 @@ def _validate(config: Config) -> None:
                           "is not listen, whisper or barge")
     if not 5 <= config.supervision.ring_seconds <= 120:
         raise ConfigError("setting supervision.ring_seconds: must be 5 to 120")
+    sv = config.supervision
+    for name in ("alert_wait_seconds", "alert_busy_seconds", "alert_wrapup_seconds", "alert_check_seconds"):
+        if not getattr(sv, name) > 0:
+            raise ConfigError(f"setting supervision.{name}: must be more than 0 seconds")
+    from ctiserver.supervision.alerts import parse_per_reason  # late: the parser lives with the alerts
+
+    try:
+        parse_per_reason(sv.alert_busy_per_reason)
+    except ValueError as exc:
+        raise ConfigError(f"setting supervision.alert_busy_per_reason: {exc}") from None
     wb = config.wallboard
     if not (1 <= wb.interval_minutes <= 60 and 1 <= wb.hours <= 24 and wb.refresh_seconds >= 1):
         raise ConfigError("settings wallboard.*: interval 1-60 minutes, 1-24 hours, refresh at least 1 s")
