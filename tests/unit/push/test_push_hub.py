@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import websockets
 
-from ctiserver.push.hub import ALL, CLOSE_TOO_SLOW, Audience, PushHub
+from ctiserver.push.hub import ALL, CLOSE_TOO_SLOW, SUPERVISORS, Audience, PushHub
 from tests.unit.push.conftest import User, eventually, recv_json, small_receive_buffer
 
 
@@ -44,6 +44,33 @@ async def test_pop_reaches_only_its_agent_and_roles_get_theirs(push_server):
         assert [(m["type"], m["seq"]) for m in sup_msgs] == [("agent_state", 2), ("notice", 3)]
     finally:
         for ws in (a1, a2, sup):
+            await ws.close()
+
+
+async def test_an_agents_every_socket_gets_its_pops_and_a_closed_one_is_forgotten(push_server):
+    # An agent with the panel open in two tabs; an admin counts as a supervisor.
+    hub = push_server.hub
+    tab1, tab2 = await push_server.connect("1001"), await push_server.connect("1001")
+    admin = await push_server.connect("9002", "admin")
+    try:
+        for ws in (tab1, tab2, admin):
+            assert (await recv_json(ws))["type"] == "snapshot"
+        hub.publish("call_ringing", {"linkedid": "L1"}, Audience.agents({"1001", "1999"}))
+        hub.publish("call_update", {"linkedid": "L1"}, SUPERVISORS)
+        assert (await recv_json(tab1))["data"] == {"linkedid": "L1"}
+        assert (await recv_json(tab2))["type"] == "call_ringing"
+        assert (await recv_json(admin))["type"] == "call_update"
+        await tab1.close()
+        await eventually(lambda: hub.connections() == 2, what="hub to forget the closed tab")
+        hub.publish("call_ended", {"linkedid": "L1"}, Audience.agents({"1001"}))
+        assert (await recv_json(tab2))["type"] == "call_ended"
+        await tab2.close()
+        await eventually(lambda: hub.connections() == 1, what="hub to forget the second tab")
+        hub.publish("call_ringing", {"linkedid": "L2"}, Audience.agents({"1001"}))  # nobody: no error
+        hub.publish("notice", {"text": "fence"}, ALL)
+        assert (await recv_json(admin))["type"] == "notice"
+    finally:
+        for ws in (tab1, tab2, admin):
             await ws.close()
 
 
