@@ -20,6 +20,9 @@ class AmiMessage:
     headers: tuple[tuple[str, str], ...]
     received_at: float = field(default_factory=time.time)
     raw: str = ""
+    # Lower-cased name -> first value, built on the first lookup: an event is read a dozen
+    # times on its way through the server, a scan per lookup was a tenth of its CPU.
+    _index: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, items: Iterable[tuple[str, str]] | dict[str, str], received_at: float | None = None,
@@ -29,11 +32,13 @@ class AmiMessage:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """Header value by case-insensitive name (AMI spells BridgeId/BridgeID/… inconsistently)."""
-        lk = key.lower()
-        for k, v in self.headers:
-            if k.lower() == lk:
-                return v
-        return default
+        index = self._index
+        if index is None:
+            index = {}
+            for k, v in self.headers:
+                index.setdefault(k.lower(), v)
+            object.__setattr__(self, "_index", index)
+        return index.get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:
         value = self.get(key)

@@ -33,6 +33,7 @@ live in panoramisk's Manager, which the client replaces: see ``client.py``.)
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -64,6 +65,7 @@ LIST_ACTIONS = frozenset(name.lower() for name in (
     "DAHDIShowChannels", "PresenceStateList", "FAXSessions", "ShowDialPlan",
 ))
 _OK_RESPONSES = frozenset({"success", "goodbye", "follows"})
+_SPACE = re.compile(r"\s").search  # a header name never holds white space
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def parse_packet(text: str) -> AmiMessage | None:
         key, sep, value = line.partition(": ")
         if not sep and line.endswith(":"):  # an empty value without the trailing space
             key, sep, value = line[:-1], ":", ""
-        if sep and key and not any(c.isspace() for c in key):
+        if sep and key and (key.isalnum() or not _SPACE(key)):
             headers.append((key, value))
             if not follows and key.lower() == "response" and value.lower() == "follows":
                 follows = True
