@@ -4,6 +4,7 @@
 
 import * as f from "./format.js";
 import { $, el, show } from "./dom.js";
+import { customerLinks } from "./customer.js";
 import { playControl } from "./recording.js";
 
 /**
@@ -11,6 +12,10 @@ import { playControl } from "./recording.js";
  * is drawn (the toolbar and the write-up follow the pop); ``openWorkOrder(ref)`` opens a past call's
  * work order (to write it up later or add a note). Returns {render(), announce(pop), renderToday(), tick()}.
  */
+/** What the IVR's PIN check said (CTI_AUTHENTICATED): verify the caller yourself unless verified. */
+const AUTH_LABELS = { yes: "Verified", no: "Authentication failed (wrong PIN)",
+  locked: "Locked: too many wrong PINs" };
+
 export function popCard(S, { onPop, openWorkOrder }) {
   function render() {
     const pop = S.pop;
@@ -26,6 +31,10 @@ export function popCard(S, { onPop, openWorkOrder }) {
     const c = pop.customer;
     $("pop-customer").textContent = c ? c.name || "—" : pop.lookup === "done" ? "Not a customer" : "—";
     $("pop-customer-no").textContent = f.customerNo(c) || "—";
+    customerLinks(pop); // the record's link, or creating the caller as a customer
+    const auth = $("pop-auth");
+    auth.textContent = AUTH_LABELS[pop.auth] || "—";
+    auth.dataset.auth = pop.auth || "";
     const ivr = $("pop-ivr");
     ivr.textContent = pop.ivr_keys || "—";
     ivr.title = (pop.ivr_path || []).join(" › ");

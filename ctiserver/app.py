@@ -41,6 +41,7 @@ from ctiserver.core import Core, Subscribers
 from ctiserver.customers.lookup import CustomerLookup
 from ctiserver.customers.records import CustomerRecords
 from ctiserver.customers.routes import routes as customer_routes
+from ctiserver.hours import plugin as hours_plugin
 from ctiserver.marquee.service import MarqueeService
 from ctiserver.metrics.collector import Metrics
 from ctiserver.push.hub import ALL, PushHub
@@ -198,6 +199,7 @@ class App:
         self.snapshots.extras.append(self.complaints.snapshot)
         self._closers.append(self.complaints.close)
         self.reports = Reports(store, timezone=cfg.workorders.timezone)
+        self.hours = hours_plugin.build(cfg, store, hub)
         customers.call_of = tracker.calls.get
         self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
         return core
@@ -207,6 +209,7 @@ class App:
         webapp[web_keys.COMPLAINTS] = self.complaints
         webapp[web_keys.REPORTS] = self.reports
         webapp[web_keys.CUSTOMERS] = self.customer_records
+        hours_plugin.add_web(webapp, self.hours)  # service hours and the closed-now switch
         for table in (complaint_routes, report_routes, customer_routes):
             webapp.add_routes(table)
         return webapp

@@ -139,6 +139,7 @@ class Call:
     ivr_reported: bool = False  # the IVR sets CTI_IVR_* itself: stop guessing from DTMF
     customer_no: str = ""
     authenticated: bool = False
+    auth: str = ""  # the IVR's PIN check as reported (CTI_AUTHENTICATED): yes, no (failed), locked
     queue: str = ""
     queued_at: float | None = None
     ringing: dict[str, str] = field(default_factory=dict)  # agent leg -> interface

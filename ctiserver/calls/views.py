@@ -29,6 +29,7 @@ def build_pop(call: Call, info: dict | None, now: float, ref: str, ringing_since
         "customer": info.get("customer"),
         "customer_class": customer_class(info),
         "authenticated": call.authenticated,
+        "auth": call.auth or None,  # yes / no (PIN failed) / locked (too many wrong PINs), None: no PIN asked
         "lookup": info.get("lookup", "pending"),
         "ivr_keys": call.ivr_keys_text,
         "ivr_path": list(call.ivr_path),

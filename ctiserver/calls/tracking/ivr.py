@@ -38,7 +38,8 @@ def variable_set(s: TrackerState, e: ev.VariableSet) -> list[CallEvent]:
     elif name == "CTI_CUSTOMER_NO":
         call.customer_no = e.value
     elif name == "CTI_AUTHENTICATED":
-        call.authenticated = e.value.strip().lower() in ("yes", "1")
+        call.auth = e.value.strip().lower()[:16]
+        call.authenticated = call.auth in ("yes", "1")
         if call.authenticated and call.customer_no:
             return [CallIdentified(call, e.at)]
     elif name == "QUEUESTATUS":
