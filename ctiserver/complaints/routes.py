@@ -32,7 +32,9 @@ def _id(request: web.Request) -> int:
 
 @routes.get("/api/complaints/thresholds")
 async def thresholds(request: web.Request) -> web.Response:
-    return json({"thresholds": await request.app[COMPLAINTS].thresholds(request[ACCOUNT])})
+    watch = request.app[COMPLAINTS]
+    return json({"thresholds": await watch.thresholds(request[ACCOUNT]),
+                 "categories": {c: list(subs) for c, subs in watch.categories.items()}, "queues": list(watch.queues)})
 
 
 @routes.post("/api/complaints/thresholds")
