@@ -68,6 +68,16 @@ async function create() {
   }
 }
 
+/** The pop's "Record" row (after the customer number), made once: the link or the create button go there. */
+function actionsCell() {
+  let cell = $("pop-customer-actions");
+  if (!cell) {
+    cell = el("dd", { id: "pop-customer-actions" });
+    $("pop-customer-no").after(el("dt", { textContent: "Record · 档案" }), cell);
+  }
+  return cell;
+}
+
 /** Called by the pop each time it is drawn: the record link, or the create button and its form. */
 export function customerLinks(pop) {
   const f = form();
@@ -75,11 +85,12 @@ export function customerLinks(pop) {
   const made = $("customer-made");
   if (made) show(made, Boolean(pop && pop.customer));
   if (!pop) return;
-  const cell = $("pop-customer");
+  const cell = actionsCell();
+  cell.replaceChildren();
   const c = pop.customer;
   const no = c ? c.customer_no || c.no : "";
   if (no) {
-    cell.append(" ", el("a", { href: recordUrl(no), target: "_blank", rel: "noopener", class: "customer-link",
+    cell.append(el("a", { href: recordUrl(no), target: "_blank", rel: "noopener", class: "customer-link",
       id: "pop-customer-link", textContent: "Record · 客户档案" }));
   } else if (pop.lookup === "done") {
     const b = el("button", { type: "button", class: "small", id: "pop-customer-create",
@@ -93,6 +104,6 @@ export function customerLinks(pop) {
       show(f, true);
       $("cn-name").focus();
     });
-    cell.append(" ", b);
+    cell.append(b);
   }
 }

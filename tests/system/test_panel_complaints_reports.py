@@ -145,7 +145,7 @@ async def test_an_agent_creates_the_caller_as_a_customer_from_the_pop_and_opens_
         await page.locator("#cn-phones").fill("13512345678\n010 6234 9999")
         await page.locator("#cn-class").select_option("vip")
         await page.locator("#cn-create").click()
-        await expect(page.locator("#pop-customer")).to_contain_text(f"{EVIL}王", timeout=WAIT_MS)
+        await expect(page.locator("#pop-customer")).to_have_text(f"{EVIL}王", timeout=WAIT_MS)
         await expect(page.locator("#pop-class")).to_have_text("VIP")
         link = page.locator("#pop-customer-link")
         await expect(link).to_be_visible()
