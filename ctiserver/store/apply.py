@@ -39,13 +39,12 @@ def _columns(op: WorkOrderOp) -> dict[str, Any]:
 
 
 async def apply_work_order(conn: asyncpg.Connection, op: WorkOrderOp) -> bool:
-    """Upsert the work order by linkedid and append its history event; False if already applied."""
+    """Append the op's history event and upsert the work order by linkedid; False if already applied.
+
+    One statement, one round trip: the upsert reads the event insert's row, so a replayed op
+    (its event already there) inserts nothing and changes nothing.
+    """
     at = to_datetime(op.at)
-    event_id = await conn.fetchval(
-        "INSERT INTO work_order_events (op_id, linkedid, kind, at, data) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (op_id) DO NOTHING RETURNING id", op.op_id, op.linkedid, op.kind, at, op.data)
-    if event_id is None:
-        return False  # a replay of an op already written
     cols = _columns(op)
     created = cols.pop("created_at", None) or at
     names = ["linkedid", "created_at", "updated_at", *cols]
@@ -60,11 +59,14 @@ async def apply_work_order(conn: asyncpg.Connection, op: WorkOrderOp) -> bool:
         else:
             updates.append(f"{name} = EXCLUDED.{name}")
     # Column names come from WORK_ORDER_FIELDS (checked when the op was built), never from input.
-    sql = (f"INSERT INTO work_orders ({', '.join(names)}) "
-           f"VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))}) "
-           f"ON CONFLICT (linkedid) DO UPDATE SET {', '.join(updates)}")
-    await conn.execute(sql, *values)
-    return True
+    # $1..$4 are the event's op_id, kind, at and data; the work order's values follow.
+    sql = ("WITH event AS (INSERT INTO work_order_events (op_id, linkedid, kind, at, data) "
+           "VALUES ($1, $5, $2, $3, $4) ON CONFLICT (op_id) DO NOTHING RETURNING id) "
+           f"INSERT INTO work_orders ({', '.join(names)}) "
+           f"SELECT {', '.join(f'${i}' for i in range(5, len(names) + 5))} FROM event "
+           f"ON CONFLICT (linkedid) DO UPDATE SET {', '.join(updates)} RETURNING true")
+    done = await conn.fetchval(sql, op.op_id, op.kind, at, op.data, *values)
+    return bool(done)
 
 
 async def apply_agent_state(conn: asyncpg.Connection, op: AgentStateOp) -> bool:
