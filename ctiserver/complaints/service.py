@@ -96,6 +96,8 @@ class ComplaintWatch:
         """A pushed message: a change to a complaint asks for an evaluation."""
         if type != "workorder_task" or data.get("why") not in _TOUCHING:
             return
+        if data.get("why") in ("save", "create") and data.get("status") in (None, "draft"):
+            return  # a draft counts for nothing yet (an autosave comes every few seconds while typing)
         category = data.get("category")
         if category is None or category not in self._watched_categories():
             return  # no threshold counts it (one being created evaluates by itself)

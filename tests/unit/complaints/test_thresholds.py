@@ -4,6 +4,7 @@ rates with no answered call, and what an admin may write as a threshold."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +15,7 @@ from ctiserver.errors import InvalidInput
 from ctiserver.reports.csvfile import cell, render
 
 SH = ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CATEGORIES = {"complaint": ("service", "fees"), "praise": ()}
 
 
@@ -48,7 +49,7 @@ def test_a_month_runs_from_the_first_across_year_ends_and_leap_days() -> None:
 def test_periods_between_cover_the_dates_without_gaps() -> None:
     weeks = periods_between("week", dt.date(2026, 11, 25), dt.date(2026, 12, 8), SH)
     assert [s for s, _ in weeks] == [local(2026, 11, 23), local(2026, 11, 30), local(2026, 12, 7)]
-    assert all(a[1] == b[0] for a, b in zip(weeks, weeks[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(weeks))
     assert len(periods_between("day", dt.date(2026, 11, 1), dt.date(2026, 11, 30), SH)) == 30
     assert periods_between("month", dt.date(2026, 12, 2), dt.date(2026, 12, 1), SH) == []
 
@@ -112,3 +113,30 @@ def test_csv_cells_never_run_as_formulas() -> None:
     assert [cell(v) for v in ("+1", "-2", "@a", None, 3, 0.5, "张伟")] == ["'+1", "'-2", "'@a", "", "3", "0.5", "张伟"]
     data = render(["a", "b"], [["x,y", "=1"]]).decode("utf-8")
     assert data == "\ufeffa,b\r\n\"x,y\",'=1\r\n"
+
+
+def test_only_changes_that_can_move_a_count_ask_for_an_evaluation() -> None:
+    from ctiserver.complaints.service import ComplaintWatch
+
+    sent: list[str] = []
+
+    class Hub:
+        def publish(self, type, data, audience):
+            sent.append(type)
+
+    watch = ComplaintWatch(None, Hub(), categories=CATEGORIES, queues=(), timezone="Asia/Shanghai")
+    watch.thresholds_cache = [{"category": "complaint"}]
+    poked: list[dict] = []
+    watch.poke = lambda: poked.append(True)  # type: ignore[method-assign]
+    observed = watch.observing(Hub())
+    for data in ({"why": "save", "status": "draft", "category": "complaint"},  # typing a draft
+                 {"why": "create", "status": "draft", "category": "complaint"},
+                 {"why": "submit", "status": "submitted", "category": "praise"},  # no threshold counts praise
+                 {"why": "accept", "status": "accepted", "category": "complaint"},  # moves no count
+                 {"why": "overdue", "status": "assigned", "category": "complaint"}):
+        observed.publish("workorder_task", data, None)
+    assert poked == []
+    observed.publish("workorder_task", {"why": "submit", "status": "submitted", "category": "complaint"}, None)
+    observed.publish("workorder_task", {"why": "callback", "status": "submitted", "category": "complaint"}, None)
+    assert len(poked) == 2
+    assert sent.count("workorder_task") == 7  # every message still reaches the sockets
