@@ -69,7 +69,7 @@ class QueueCalls:
             return
         kernel = self.kernel
         now = kernel.clock.now()
-        entry = Entry(ch, now, len(q.entries) + 1)
+        entry = Entry(ch, now, len(q.entries) + 1, go_on="c" in (args[1] if len(args) > 1 else ""))
         q.entries.append(entry)
         kernel.devices.set(f"Queue:{name}", "RINGING")
         kernel.emit("QueueCallerJoin", ch.fields() + [("Queue", name), ("Position", str(len(q.entries))),
@@ -335,10 +335,29 @@ class QueueCalls:
             kernel.hooks.queue_bridge_moved(bridge, ch, agent, complete, talk_start)  # raises Redirected for ch
             q.notify()
             return
+        if entry.go_on and not ch.hungup.is_set():
+            self._agent_left(bridge, ch, agent, complete)
+            log.info("pbxsim_agent_complete", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, talk=talk)
+            q.notify()
+            self._set_status(ch, "CONTINUE")  # app_queue.c: OPT_GO_ON, the caller's dialplan goes on
+            return
         self._end(bridge, ch, agent, complete)
         log.info("pbxsim_agent_complete", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, talk=talk)
         q.notify()
         raise ChannelHungUp(ch.name)
+
+    def _agent_left(self, bridge: Bridge, ch: Channel, agent: Channel, complete: Fields) -> None:
+        """Queue option c and the agent hung up: the agent's leg goes, the caller leaves the bridge alive."""
+        kernel = self.kernel
+        if agent.hangup_by_ami:
+            kernel.emit("SoftHangupRequest", agent.fields() + [("Cause", "16")])
+        else:
+            kernel.emit("HangupRequest", agent.fields())
+        kernel.emit("AgentComplete", complete + [("Reason", "agent")])
+        kernel.bridge_leave(bridge, agent)
+        kernel.bridge_leave(bridge, ch)
+        kernel.bridge_destroy(bridge)
+        kernel.emit_hangup(agent, 16)
 
     async def _talk(self, ch: Channel, agent: Channel, leg: Leg, talk_start: float) -> None:
         """Until one side hangs up (the agent's phone script may), or a Redirect moves one."""
