@@ -204,6 +204,7 @@ async function loadStats(event) {
   columnChart($("chart-stats"), body.rows.map((r) => ({ label: r.period_start, value: r.complaints })),
     { rates: body.rows.map((r) => r.rate) });
   fillTable($("table-stats"), [["period_start", "From · 起"], ["complaints", "Complaints · 投诉"],
+    ["repeats", "Repeats · 二次投诉"],
     ["answered", "Answered calls · 接通"], ["rate", "Rate · 投诉率", percent]], body.rows);
   show($("complaint-stats"), true);
 }

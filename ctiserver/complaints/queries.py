@@ -78,7 +78,10 @@ async def update_threshold(conn: Any, threshold_id: int, fields: dict[str, Any],
 
 async def counts(conn: Any, start: dt.datetime, end: dt.datetime, category: str, subcategory: str | None,
                  queue: str | None) -> tuple[int, int]:
-    """(complaints written up, answered calls) of work orders that came in during ``[start, end)``."""
+    """(complaints written up, answered calls) of work orders that came in during ``[start, end)``.
+
+    A repeat complaint (二次投诉: reopened by an unsatisfied callback) counts twice, as seed 001
+    counts an escalated complaint double: it is the same customer complaining again."""
     args: list[Any] = [start, end, category]
     cond = ""
     if subcategory:
@@ -89,7 +92,7 @@ async def counts(conn: Any, start: dt.datetime, end: dt.datetime, category: str,
         args.append(queue)
         queue_cond = f" AND queue = ${len(args)}"
     row = await conn.fetchrow(
-        f"SELECT (SELECT count(*) FROM work_orders WHERE category = $3 AND {WRITTEN} AND created_at >= $1 "
+        f"SELECT (SELECT count(*) + count(*) FILTER (WHERE repeats > 0) FROM work_orders WHERE category = $3 AND {WRITTEN} AND created_at >= $1 "
         f"        AND created_at < $2{cond}{queue_cond}) AS complaints,"
         f"       (SELECT count(*) FROM work_orders WHERE answered_at IS NOT NULL AND created_at >= $1 "
         f"        AND created_at < $2{queue_cond}) AS answered", *args)
@@ -145,7 +148,8 @@ async def buckets(conn: Any, period: str, tz: str, start: dt.datetime, end: dt.d
         base.append(queue)
         queue_cond = f" AND queue = ${len(base)}"
     complaints = await conn.fetch(
-        "SELECT date_trunc($1, created_at AT TIME ZONE $2) AS bucket, subcategory, count(*) AS n "
+        "SELECT date_trunc($1, created_at AT TIME ZONE $2) AS bucket, subcategory, count(*) AS n, "
+        "count(*) FILTER (WHERE repeats > 0) AS repeats "
         f"FROM work_orders WHERE category = ${len(base) + 1} AND {WRITTEN} AND created_at >= $3 AND created_at < $4"
         f"{queue_cond} GROUP BY 1, 2 ORDER BY 1, 2", *base, category)
     answered = await conn.fetch(

@@ -94,8 +94,8 @@ async def stats_csv(request: web.Request) -> web.Response:
     body = await _stats(request)
     subs = list(body["subcategories"]) + sorted({s for r in body["rows"] for s in r["by_subcategory"]}
                                                 - set(body["subcategories"]))
-    header = ["period_start", "complaints", "answered", "rate", *subs]
-    rows = ([r["period_start"], r["complaints"], r["answered"], r["rate"], *(r["by_subcategory"].get(s, 0)
+    header = ["period_start", "complaints", "repeats", "answered", "rate", *subs]
+    rows = ([r["period_start"], r["complaints"], r["repeats"], r["answered"], r["rate"], *(r["by_subcategory"].get(s, 0)
                                                                             for s in subs)] for r in body["rows"])
     name = safe_name(f"complaints-{body['period']}-{body['from']}-{body['to']}") + ".csv"
     return web.Response(body=render(header, rows), content_type="text/csv", charset="utf-8",

@@ -269,12 +269,13 @@ class ComplaintWatch:
         rows: dict[dt.datetime, dict[str, Any]] = {}
         for s, _ in spans:
             local = s.astimezone(self.tz).replace(tzinfo=None)
-            rows[local] = {"period_start": local.date().isoformat(), "complaints": 0, "answered": 0,
+            rows[local] = {"period_start": local.date().isoformat(), "complaints": 0, "repeats": 0, "answered": 0,
                            "by_subcategory": {}}
         for r in complaints:
             row = rows.get(r["bucket"])
             if row is not None:
                 row["complaints"] += int(r["n"])
+                row["repeats"] += int(r["repeats"])
                 sub = r["subcategory"] or "—"
                 row["by_subcategory"][sub] = row["by_subcategory"].get(sub, 0) + int(r["n"])
         for r in answered:

@@ -6,7 +6,8 @@ threshold, CSV exports, and a customer created from a live call's pop that the p
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -108,7 +109,7 @@ async def test_a_submitted_complaint_crossing_a_threshold_warns_the_supervisors(
         status, kind, text = await csv_of(boss, "/api/complaints/stats.csv?period=week")
         assert status == 200 and kind.startswith("text/csv"), text
         lines = text.lstrip("\ufeff").splitlines()
-        assert lines[0].startswith("period_start,complaints,answered,rate,service,fees")
+        assert lines[0].startswith("period_start,complaints,repeats,answered,rate,service,fees")
         assert sum(int(line.split(",")[1]) for line in lines[1:]) == 1
         status, report = await boss.get("/api/reports")
         assert status == 200 and {"category": "complaint", "status": "submitted", "count": 1} in \

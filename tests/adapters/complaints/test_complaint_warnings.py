@@ -25,7 +25,7 @@ class Pushes:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict, object]] = []
 
-    def publish(self, type: str, data: dict, audience: object) -> None:  # noqa: A002
+    def publish(self, type: str, data: dict, audience: object) -> None:
         self.sent.append((type, data, audience))
 
     def warnings(self) -> list[dict]:
@@ -71,9 +71,12 @@ async def test_a_count_threshold_fires_once_in_its_day_and_is_acknowledged(store
                                                           ("threshold_created", "9000")]
     # the next day is a new period: the threshold may fire again
     tomorrow = watch_for(store, hub, NOW + dt.timedelta(days=1))
-    for _ in range(3):
-        await work_order(db_dsn, NOW + dt.timedelta(days=1), category="complaint", subcategory="fees")
-    assert len(await tomorrow.evaluate()) == 1
+    await work_order(db_dsn, NOW + dt.timedelta(days=1), category="complaint", subcategory="fees")
+    assert await tomorrow.evaluate() == []
+    # a repeat complaint (reopened by an unsatisfied callback) counts twice: 1 + 2 reaches 3
+    await work_order(db_dsn, NOW + dt.timedelta(days=1), category="complaint", subcategory="fees", repeats=1)
+    again = await tomorrow.evaluate()
+    assert [w["complaints"] for w in again] == [3]
 
 
 async def test_a_rate_threshold_waits_for_answered_calls(store, db_dsn: str) -> None:
