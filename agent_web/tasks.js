@@ -3,7 +3,9 @@
 // counts in the header, refetched on each ``workorder_task`` push; a work order's fields, due
 // time, status colour, append-only history and the lifecycle actions this person's roles allow.
 // The API decides: a refusal (403 role, 409 state or stale version, 400 input) is shown with its
-// reason. A work order without a call is created here too. Text is set as text, never markup.
+// reason. A work order without a call is created here too, and work orders are searched (text,
+// caller, customer, category, status, overdue, dates; pages of 20, "More" for the next) with a
+// CSV export link of the same search. Text is set as text, never markup.
 
 import { api, ApiError } from "./net.js";
 import * as w from "./workorders.js";
@@ -30,6 +32,9 @@ export function taskBar(S, { writeup }) {
   let again = false;
   let foldTimer = null;
   let refetchTimer = null;
+  let found = []; // the search's results so far
+  let nextPage = null; // the cursor of the search's next page
+  let searching = false;
 
   // -- the list ---------------------------------------------------------------------------
 
@@ -47,6 +52,10 @@ export function taskBar(S, { writeup }) {
         counts = answer.counts || {};
         if (late) overdue = late.workorders || [];
         departments = w.departmentsFrom(tasks, departments);
+        if (!departments.length) {
+          const mine = await api("GET", "/api/workorders/my_departments").catch(() => null);
+          if (mine) departments = w.departmentsFrom([], mine.my_departments || []);
+        }
         message($("tasks-error"), "");
       } catch (err) {
         message($("tasks-error"), err instanceof ApiError && err.status === 503
@@ -278,6 +287,57 @@ export function taskBar(S, { writeup }) {
     }
   }
 
+  // -- search ---------------------------------------------------------------------------------
+
+  function searchInputs() {
+    return { q: $("wo-search-q").value, caller: $("wo-search-caller").value, customer: $("wo-search-customer").value,
+      category: $("wo-search-category").value, status: $("wo-search-status").value,
+      overdue: $("wo-search-overdue").checked, from: $("wo-search-from").value, to: $("wo-search-to").value };
+  }
+
+  function exportLink() {
+    const query = w.searchQuery(searchInputs());
+    $("wo-search-export").href = `/api/workorders/export.csv${query ? `?${query}` : ""}`;
+  }
+
+  async function search(event, more = false) {
+    if (event) event.preventDefault();
+    if (searching) return;
+    searching = true;
+    message($("wo-search-error"), "");
+    try {
+      const answer = await api("GET", `/api/workorders/search?${w.searchQuery(searchInputs(), more ? nextPage : null)}&limit=20`);
+      found = more ? [...found, ...(answer.workorders || [])] : answer.workorders || [];
+      nextPage = answer.next || null;
+      renderFound();
+    } catch (err) {
+      message($("wo-search-error"), `Search · 搜索: ${err instanceof ApiError ? err.describe() : err}`);
+      const field = err instanceof ApiError && `wo-search-${err.field}`;
+      if (field && document.getElementById(field)) $(field).focus();
+    } finally {
+      searching = false;
+    }
+  }
+
+  function renderFound() {
+    const now = S.serverNow();
+    $("wo-search-results").replaceChildren(...found.map((t) => taskItem(t, now)));
+    $("wo-search-total").textContent = found.length ? `${found.length}${nextPage ? "+" : ""} found · 条` : "Nothing found · 无结果";
+    show($("wo-search-more"), Boolean(nextPage));
+  }
+
+  async function fillSearchChoices() {
+    $("wo-search-status").replaceChildren(el("option", { value: "", textContent: "Any status · 全部状态" }),
+      ...Object.keys(w.STATUS_LABELS).map((k) => el("option", { value: k, textContent: w.statusLabel(k) })));
+    try {
+      const form = await writeup.formChoices();
+      $("wo-search-category").replaceChildren(el("option", { value: "", textContent: "Any category · 全部分类" }),
+        ...form.categories.map((c) => el("option", { value: c.name, textContent: w.nameLabel(c.name) })));
+    } catch (err) {
+      // no category list now: the search works without it
+    }
+  }
+
   // -- a work order without a call -------------------------------------------------------------
 
   function toggleNew(open) {
@@ -326,6 +386,10 @@ export function taskBar(S, { writeup }) {
         const ref = $("wo-find-ref").value.trim();
         if (ref) openRef(ref);
       });
+      $("wo-search").addEventListener("submit", (event) => search(event));
+      $("wo-search").addEventListener("input", exportLink);
+      $("wo-search").addEventListener("change", exportLink);
+      $("wo-search-more").addEventListener("click", () => search(null, true));
       $("wo-new-channel").replaceChildren(...w.CHANNELS.map((c) => el("option", { value: c.value, textContent: c.label })));
       $("wd-satisfaction").replaceChildren(el("option", { value: "", textContent: "— choose · 请选择 —" }),
         ...w.SATISFACTION.map((s) => el("option", { value: s.value, textContent: s.label })));
@@ -338,6 +402,8 @@ export function taskBar(S, { writeup }) {
     },
     signedIn() {
       render();
+      fillSearchChoices();
+      exportLink();
       clearInterval(refetchTimer);
       refetchTimer = setInterval(() => {
         if (document.visibilityState === "visible") refresh();
@@ -350,6 +416,10 @@ export function taskBar(S, { writeup }) {
       overdue = [];
       counts = {};
       departments = [];
+      found = [];
+      nextPage = null;
+      $("wo-search-results").replaceChildren();
+      $("wo-search-total").textContent = "";
       closeDetail();
       toggleNew(false);
       show($("tasks"), false);
@@ -380,8 +450,9 @@ export function taskBar(S, { writeup }) {
     tick() {
       if (!S.me) return;
       const now = S.serverNow();
-      for (const li of [...$("task-list").children, ...$("overdue-list").children]) {
-        const t = tasks.find((x) => x.ref === li.dataset.ref) || overdue.find((x) => x.ref === li.dataset.ref);
+      for (const li of [...$("task-list").children, ...$("overdue-list").children, ...$("wo-search-results").children]) {
+        const t = tasks.find((x) => x.ref === li.dataset.ref) || overdue.find((x) => x.ref === li.dataset.ref)
+          || found.find((x) => x.ref === li.dataset.ref);
         if (!t) continue;
         const colour = w.colourOf(t, now);
         const button = li.firstElementChild;

@@ -350,6 +350,7 @@ export const COMMENT_LABELS = {
 
 export function actionLabel(action) {
   if (action === "save") return "Saved · 保存";
+  if (action === "wrapup_incomplete") return "Wrap-up ended unfinished · 话后超时未填完";
   if (action === "submit") return "Submitted · 提交";
   if (action === "create") return "Created · 创建";
   const a = ACTIONS.find((x) => x.action === action);
@@ -381,8 +382,12 @@ export function departmentsFrom(tasks, known = []) {
   return [...out].sort();
 }
 
-/** The lifecycle actions (ACTIONS entries) any of ``roles`` may take on a work order in its state. */
+/**
+ * The lifecycle actions (ACTIONS entries) this person may take on a work order now: the server's
+ * ``allowed_actions`` when the answer has them (the one source), else what ``roles`` allow in its state.
+ */
 export function actionsFor(wo, roles) {
+  if (wo && Array.isArray(wo.allowed_actions)) return ACTIONS.filter((a) => wo.allowed_actions.includes(a.action));
   const status = (wo && wo.status) || "draft";
   const mine = [...roles];
   return ACTIONS.filter((a) => {
@@ -395,6 +400,7 @@ export function actionsFor(wo, roles) {
 
 /** Whether the write-up form (save and submit) is this person's for this work order. */
 export function canWriteUp(wo, roles) {
+  if (wo && Array.isArray(wo.allowed_actions)) return ((wo.status || "draft") === "draft") && wo.allowed_actions.includes("save");
   return ((wo && wo.status) || "draft") === "draft" && [...roles].some((r) => CENTER.includes(r));
 }
 
@@ -494,7 +500,8 @@ const FIELD_WORDS = { category: "category", subcategory: "sub-category", urgency
  * (people the page knows), else the id is shown.
  */
 export function historyLine(h, names = {}) {
-  const who = names[h.actor] ? `${names[h.actor]} (${h.actor})` : String(h.actor ?? "");
+  const name = h.actor_name && h.actor_name !== h.actor ? h.actor_name : names[h.actor];
+  const who = name ? `${name} (${h.actor})` : String(h.actor ?? "");
   const change = h.from && h.to && h.from !== h.to ? `${statusLabel(h.from)} → ${statusLabel(h.to)}` : "";
   const d = h.data || {};
   const details = [];
@@ -506,6 +513,8 @@ export function historyLine(h, names = {}) {
   if (d.repeats) details.push(`repeat complaint #${d.repeats} · 二次投诉`);
   if (d.deferred) details.push("deferred · 暂缓");
   if (d.channel) details.push(channelLabel(d.channel));
+  if (d.days) details.push(`${d.days} working days · 个工作日`);
+  if (Array.isArray(d.missing)) details.push(`missing ${d.missing.map((k) => FIELD_WORDS[k] || k).join(", ")} · 未填写`);
   return { when: `${f.day(h.at)} ${f.clockSeconds(h.at)}`, who: `${who}${h.role ? ` · ${h.role}` : ""}`,
     what: actionLabel(h.action), change, comment: h.comment || "", details: details.join("; ") };
 }
@@ -596,4 +605,45 @@ export function localDrafts(storage, user) {
       write(EDITS + ref, null);
     },
   };
+}
+
+// -- the wrap-up gate ---------------------------------------------------------------------------
+
+/**
+ * The fields the call's work order still needs before the agent may end wrap-up, in form order
+ * (the server's forms.missing_fields over ``form.wrapup_required``; a category with sub-categories
+ * needs one). [] when nothing is required or all is there.
+ */
+export function wrapupMissing(vals, form) {
+  const required = (form && form.wrapup_required) || [];
+  const lacking = new Set(required.filter((k) => clean(vals[k]) === ""));
+  if (required.includes("category") && clean(vals.category) && subcategoriesOf(form, vals.category).length
+    && !clean(vals.subcategory)) lacking.add("subcategory");
+  return FIELDS.filter((k) => lacking.has(k));
+}
+
+/** The words for a list of form fields ("category, request"). */
+export function fieldWords(fields) {
+  return fields.map((k) => FIELD_WORDS[k] || k).join(", ");
+}
+
+// -- search -----------------------------------------------------------------------------------
+
+/** The search filters the page offers, as GET /api/workorders/search names them. */
+export const SEARCH_FILTERS = ["q", "caller", "customer", "category", "status", "overdue", "from", "to"];
+
+/**
+ * The query string of a search from the page's inputs (empty ones left out; overdue only when
+ * ticked; ``after``: the next page's cursor). The export link takes the same filters.
+ */
+export function searchQuery(inputs, after = null) {
+  const params = new URLSearchParams();
+  for (const k of SEARCH_FILTERS) {
+    const v = inputs[k];
+    if (k === "overdue") {
+      if (v === true) params.set(k, "true");
+    } else if (clean(v) !== "") params.set(k, clean(v));
+  }
+  if (after) params.set("after", after);
+  return params.toString();
 }

@@ -3,7 +3,10 @@
 // letter, an e-mail, a walk-in). Every change is kept in localStorage at once and sent as a
 // draft shortly after (POST /api/workorders/{ref}/draft), so a reload or a dropped network loses
 // nothing; the status line says where the text is. Submit sends it to the department, or closes
-// it when it was resolved on the call. Everything shown is set as text, never as markup.
+// it when it was resolved on the call. In wrap-up, the fields the center requires before the
+// agent may end it (form.wrapup_required) are named and marked until they are filled; when the
+// wrap-up time ran out first the server flags the work order and the form says so. Everything
+// shown is set as text, never as markup.
 
 import { api, ApiError } from "./net.js";
 import * as w from "./workorders.js";
@@ -30,6 +33,7 @@ export function writeUp(S, { showDetail, onChange }) {
   let loading = null; // {ref, promise} of the fetch under way
   let hiddenByAgent = false; // "Later": the form folded away until something opens it again
   const autoOpened = new Set(); // calls whose write-up opened by itself once (not again after submit)
+  const flagged = new Map(); // ref -> the fields the wrap-up ended without (workorder_task wrapup_incomplete)
 
   const input = (k) => $(`wu-${k}`);
   const subsOf = (category) => w.subcategoriesOf(form, category);
@@ -102,6 +106,24 @@ export function writeUp(S, { showDetail, onChange }) {
     for (const k of w.FIELDS) input(k).disabled = !editable || (k === "subcategory" && subsOf(vals.category).length === 0);
     renderSubmit();
     renderStatus();
+    renderGate();
+  }
+
+  /** In wrap-up: what the call's work order still needs before the agent may end it (or what it ended without). */
+  function renderGate() {
+    const line = $("wu-gate");
+    const inWrapup = Boolean(S.view && S.view.state === "wrap_up");
+    const missing = st && st.status === "draft" && (!copy || (copy.channel || "call") === "call")
+      ? w.wrapupMissing(w.values(st), form) : [];
+    const gate = inWrapup ? missing : [];
+    for (const k of w.FIELDS) input(k).toggleAttribute("data-gate", gate.includes(k));
+    const late = st && flagged.get(st.ref);
+    let text = "";
+    if (gate.length) text = `To end wrap-up, fill in: ${w.fieldWords(gate)} · 结束话后前请填写`;
+    else if (late && missing.length) text = `Wrap-up ended with ${w.fieldWords(late)} missing: please finish it · 话后已结束，请补填`;
+    line.textContent = text;
+    line.dataset.kind = gate.length ? "gate" : late && missing.length ? "late" : "";
+    show(line, Boolean(text));
   }
 
   function renderSubmit() {
@@ -188,6 +210,7 @@ export function writeUp(S, { showDetail, onChange }) {
     message($("wu-error"), "");
     renderStatus();
     renderSubmit();
+    renderGate();
     schedule();
   }
 
@@ -425,6 +448,11 @@ export function writeUp(S, { showDetail, onChange }) {
     },
     /** A work order changed (workorder_task push): the form's own one, changed by someone else, is reloaded. */
     onTask(d) {
+      if (d.why === "wrapup_incomplete" && S.me && String(d.agent) === String(S.me.id)) {
+        flagged.set(d.ref, d.missing || []);
+        if (!st || st.ref !== d.ref) open(d.ref);
+        else renderGate();
+      }
       if (!st || d.ref !== st.ref || st.sending) return;
       if (Number(d.version) > st.version) reloadCopy(st).then(render);
     },
@@ -434,6 +462,7 @@ export function writeUp(S, { showDetail, onChange }) {
     current: () => (st ? st.ref : null),
     tick() {
       if (st && copy) $("wu-colour").dataset.colour = w.colourOf(copy, S.serverNow());
+      if (st) renderGate(); // wrap-up starts and ends with the agent's state
     },
   };
 }

@@ -204,8 +204,8 @@ async def test_a_complaint_from_the_call_to_closing_in_the_panels(stack: Any, br
     await act(handler, "start")
     await expect(handler.locator("#wd-status")).to_have_text("In progress · 处理中", timeout=WAIT_MS)
     await expect(handler.locator("#wd-facts")).to_contain_text("Assignee · 经办人1003")
-    await expect(actions).to_have_text(["Assign · 交办", "Log a step · 记录进展", "Defer · 暂缓", "Complete · 完成",
-                                        "Add a note · 备注"])
+    # No Defer: a complaint is not a category that may be deferred (the server's allowed_actions say so).
+    await expect(actions).to_have_text(["Assign · 交办", "Log a step · 记录进展", "Complete · 完成", "Add a note · 备注"])
     await act(handler, "log", "Asked the card centre for the statement.")
     await expect(history(handler).last).to_contain_text("Asked the card centre for the statement.", timeout=WAIT_MS)
     await expect(history(handler).last).to_contain_text("Log a step · 记录进展")
