@@ -8,6 +8,7 @@ Who is rung is the queue engine's (queues.py). Times are simulated seconds.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
 import structlog
@@ -29,6 +30,23 @@ class Leg(Ring):
     """One member being rung for one caller."""
 
     member: Member
+
+
+def queue_prio(ch: Channel) -> int:
+    """The caller's QUEUE_PRIO as app_queue.c reads it (sscanf %d: a leading number, else 0)."""
+    m = re.match(r"\s*([+-]?\d+)", ch.variables.get("QUEUE_PRIO") or "")
+    return int(m.group(1)) if m else 0
+
+
+def seat(entries: list[Entry], entry: Entry) -> int:
+    """Where app_queue.c join_queue() seats a caller: ahead of the first caller of a strictly lower
+    priority (behind every caller of the same or a higher one); returns the 1-based position."""
+    for i, other in enumerate(entries):
+        if entry.prio > other.prio:
+            entries.insert(i, entry)
+            return i + 1
+    entries.append(entry)
+    return len(entries)
 
 
 class QueueCalls:
@@ -70,9 +88,10 @@ class QueueCalls:
         kernel = self.kernel
         now = kernel.clock.now()
         entry = Entry(ch, now, len(q.entries) + 1, go_on="c" in (args[1] if len(args) > 1 else ""))
-        q.entries.append(entry)
+        entry.prio = queue_prio(ch)
+        entry.original_position = seat(q.entries, entry)
         kernel.devices.set(f"Queue:{name}", "RINGING")
-        kernel.emit("QueueCallerJoin", ch.fields() + [("Queue", name), ("Position", str(len(q.entries))),
+        kernel.emit("QueueCallerJoin", ch.fields() + [("Queue", name), ("Position", str(entry.original_position)),
                                                       ("Count", str(len(q.entries)))])
         kernel.emit("MusicOnHoldStart", ch.fields() + [("Class", q.conf.musicclass)])
         for hook in list(kernel.hooks.queue_joined):  # a caller moved back into a queue: its old agent leg goes (08 C)

@@ -93,6 +93,7 @@ class Entry:
     original_position: int
     ringing: bool = False
     go_on: bool = False   # Queue option c: the caller goes on in the dialplan when the agent hangs up
+    prio: int = 0         # QUEUE_PRIO: seated ahead of every caller with a lower one (queue_calls.seat)
 
 
 @dataclass(eq=False)  # identity: compared and looked up by object, never by value
