@@ -1,9 +1,11 @@
 """The local append-only journal behind ``Store.submit``: nothing submitted is lost.
 
 Format: JSON lines. ``{"seq": n, "op": {...}}`` is written (unbuffered, O_APPEND)
-the moment an op is submitted, so it survives a crash of the process; the writer
-task fsyncs off the event loop before each batch, so a power loss can only take
-the last few milliseconds. ``{"ack": n}`` follows once PostgreSQL has committed
+the moment an op is submitted, so it survives a crash of the process. The writer
+task fsyncs it off the event loop before a batch that waits (PostgreSQL away or
+retrying) and at least once a second under load, so a power loss can only take
+ops PostgreSQL had not committed yet: those of its last round trip, or of the
+last second at most. ``{"ack": n}`` follows once PostgreSQL has committed
 every op up to ``n``. When the queue is empty the file is truncated, so it only
 grows while PostgreSQL is away.
 

@@ -30,6 +30,7 @@ from ctiserver.store.ops import OP_TYPES, Op
 log = structlog.get_logger(__name__)
 
 BATCH = 200
+SYNC_INTERVAL = 1.0  # seconds: the journal is fsynced at least this often while ops wait
 MAX_ATTEMPTS = 5  # an op failing this often for a reason that is neither an outage nor its data is set aside
 
 
@@ -67,6 +68,16 @@ class Writer:
         self.on_batch: Callable[[int, float], None] | None = None  # (ops, seconds) of each committed batch
         self.applied = 0
         self.rejected = 0
+        self._synced_at = time.monotonic()
+        self._retrying = False
+
+    def _must_sync(self) -> bool:
+        # Every op is in the journal (in the OS: safe from our crash) from its submit on. An
+        # fsync makes it safe from a power loss too; while PostgreSQL commits at once that only
+        # matters for the milliseconds until its own commit, so it is paid when a batch waits:
+        # PostgreSQL away or retrying, or the last fsync a second old.
+        return (not self.healthy or bool(self._failures) or self._retrying
+                or time.monotonic() - self._synced_at >= SYNC_INTERVAL)
 
     @property
     def pending(self) -> int:
@@ -126,17 +137,20 @@ class Writer:
                     await self._probe()
                 continue
             batch = list(islice(self._pending, BATCH))
-            if self._journal is not None:
+            if self._journal is not None and self._must_sync():
                 await asyncio.to_thread(self._journal.sync)
+                self._synced_at = time.monotonic()
             started = time.perf_counter()
             try:
                 rejected = await self._apply(batch)
             except Exception as exc:  # noqa: BLE001 - every failure is retried, none is lost
                 self._failed(exc)
+                self._retrying = True
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.retry_max)
                 continue
             delay = self.retry_min
+            self._retrying = False
             if self.on_batch is not None:
                 self.on_batch(len(batch), time.perf_counter() - started)
             self._set_health(True)
