@@ -22,6 +22,8 @@ export const IVR_NODE_KINDS = {
   queue: "Queue · 人工队列",
   voicemail: "Voicemail · 语音留言",
   hangup: "Goodbye · 挂断",
+  survey: "Survey · 满意度",
+  selfservice: "Self-service · 自助查询",
 };
 
 export const DEFAULT_HOLD_WARNING = 30; // seconds: the manual's limit, unless the server says otherwise
@@ -149,7 +151,7 @@ export function canDial(view) {
 
 /**
  * What the toolbar shows: {visible, hold: {shown, label, action}, transfer, consult, consultComplete,
- * consultCancel, consultConference, conference, ivr, hangup} with
+ * consultCancel, consultConference, conference, ivr, survey, hangup} with
  * {shown, disabled} each; everything is disabled while a command waits or a link is down.
  */
 export function toolbar(call, { pending = null, linkUp = true } = {}) {
@@ -170,6 +172,7 @@ export function toolbar(call, { pending = null, linkUp = true } = {}) {
     consultConference: button(consulting && Boolean(call.consult.answered)),
     conference: button((inbound || conference) && !(call && call.held)),
     ivr: button(inbound),
+    survey: button(inbound && !(call && call.held)), // the caller to the post-call survey; the agent is released
     hangup: button(true),
   };
 }

@@ -14,7 +14,7 @@ import { readyAgentPicker } from "./targets.js";
 const BUTTONS = [["hold", "btn-hold"], ["transfer", "btn-transfer"], ["consult", "btn-consult"],
   ["consultComplete", "btn-consult-complete"], ["consultCancel", "btn-consult-cancel"],
   ["consultConference", "btn-consult-conference"], ["conference", "btn-conference"], ["ivr", "btn-ivr"],
-  ["hangup", "btn-hangup"]];
+  ["survey", "btn-survey"], ["hangup", "btn-hangup"]];
 // The parts that open under the buttons: [name, part, the button that opens it].
 const FORMS = [["transfer", "transfer-form", "btn-transfer"], ["ivr", "ivr-form", "btn-ivr"],
   ["consult", "consult-form", "btn-consult"], ["conference", "conference-form", "btn-conference"],
@@ -66,6 +66,7 @@ export function callToolbar(S) {
       $(button).disabled = bar[key].disabled;
       $(button).setAttribute("aria-busy", String(Boolean(pending && pending.button === button)));
     }
+    if (!surveyNode()) show($("btn-survey"), false); // the served menu has no survey node
     $("btn-hold").textContent = bar.hold.label;
     $("btn-hold").dataset.action = bar.hold.action;
     if (openForm && !(bar[openForm] && bar[openForm].shown)) open(null);
@@ -318,6 +319,16 @@ export function callToolbar(S) {
     onCall("ivr", "ivr", { node: check.value }, "btn-ivr");
   }
 
+  /** The menu's survey node ({name, type: "survey"}), where the survey button sends the caller; or none. */
+  const surveyNode = () => ivrNodes.find((n) => n.type === "survey");
+
+  function sendToSurvey() {
+    const node = surveyNode();
+    if (!currentCall() || !node) return;
+    open(null);
+    onCall("ivr", "ivr", { node: node.name }, "btn-survey"); // the caller rates; this agent's leg is released
+  }
+
   function confirmHangup() {
     if (!currentCall()) return;
     open(null);
@@ -363,6 +374,7 @@ export function callToolbar(S) {
     on("btn-hold", "click", holdOrRetrieve);
     on("btn-transfer", "click", () => toggle("transfer"));
     on("btn-ivr", "click", () => toggle("ivr"));
+    on("btn-survey", "click", sendToSurvey);
     on("btn-hangup", "click", () => toggle("hangup"));
     on("transfer-kind", "change", () => renderTransferKind(true));
     on("transfer-form", "submit", submitTransfer);

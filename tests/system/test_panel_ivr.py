@@ -29,6 +29,9 @@ SERVED = [{"name": "main", "label": "main", "type": "menu"},
           {"name": "verify", "label": "verify", "type": "authenticate"},
           {"name": "support", "label": "support", "type": "queue"},
           {"name": "voicemail", "label": "voicemail", "type": "voicemail"},
+          {"name": "closed", "label": "closed", "type": "closed"},
+          {"name": "callback", "label": "callback", "type": "callback"},
+          {"name": "survey", "label": "survey", "type": "survey"},
           {"name": "goodbye", "label": "goodbye", "type": "hangup"}]
 
 
@@ -77,7 +80,8 @@ async def test_the_ivr_picker_offers_the_served_menus_nodes(menu_stack: Any, bro
     await expect(page.locator("#ivr-node-text")).to_be_hidden()
     await expect(picker.locator("option")).to_have_text([
         "main — Menu · 语音菜单", "verify — PIN check · 密码验证", "support — Queue · 人工队列",
-        "voicemail — Voicemail · 语音留言", "goodbye — Goodbye · 挂断"])
+        "voicemail — Voicemail · 语音留言", "closed", "callback", "survey — Survey · 满意度",
+        "goodbye — Goodbye · 挂断"])
     await expect(picker).to_have_value("main")  # the menu's start
     await page.screenshot(path=str(artifacts / "panel_ivr_picker.png"), full_page=True)
 
