@@ -10,8 +10,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import running, stack_config
 from pbxsim.scripts import CallerScript
+from tests.conftest import running, stack_config
 from tests.support.calls import answered_call, is_state, panels, ready, sim_event
 
 
@@ -191,7 +191,7 @@ async def test_the_agent_cannot_end_wrap_up_before_the_required_fields_are_in(db
         async with panels(stack, "1001", "1900") as p:
             agent, boss = p["1001"], p["1900"]
             await ready(agent, "1001")
-            call, linkedid = await answered_call(stack, agent, hangup_after_answer=0.5)
+            _, linkedid = await answered_call(stack, agent, hangup_after_answer=0.5)
             ref = (await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid))["workorder_ref"]
             await agent.expect("agent_state", is_state("1001", "wrap_up"))
             for state in ("ready", "not_ready", "logged_out"):
@@ -211,7 +211,7 @@ async def test_the_agent_cannot_end_wrap_up_before_the_required_fields_are_in(db
 
             # A supervisor may force an agent out of wrap-up whatever the form holds.
             mark = len(agent.received)
-            call, linkedid = await answered_call(stack, agent, hangup_after_answer=0.5)
+            _, linkedid = await answered_call(stack, agent, hangup_after_answer=0.5)
             await agent.expect("agent_state", is_state("1001", "wrap_up"), after=mark)
             status, body = await agent.post("/api/agent/state", {"state": "ready"})
             assert status == 409 and err(body)["code"] == "wrapup_incomplete"
@@ -227,7 +227,7 @@ async def test_wrap_up_time_running_out_flags_the_work_order(db_dsn: str, tmp_pa
         async with panels(stack, "1001", "1900") as p:
             agent, boss = p["1001"], p["1900"]
             await ready(agent, "1001")
-            call, linkedid = await answered_call(stack, agent, hangup_after_answer=2.0)
+            _, linkedid = await answered_call(stack, agent, hangup_after_answer=2.0)
             ref = (await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid))["workorder_ref"]
             await act(agent, ref, "draft", 0, category="suggestion")  # during the call
             await agent.expect("agent_state", is_state("1001", "wrap_up"))
@@ -238,7 +238,7 @@ async def test_wrap_up_time_running_out_flags_the_work_order(db_dsn: str, tmp_pa
                 assert pushed["missing"] == ["request"] and pushed["agent"] == "1001"
             await agent.expect("agent_state", is_state("1001", "ready"), after=mark)
             await stack.store.flush()
-            status, body = await agent.get(f"/api/workorders/{ref}/history")
+            _, body = await agent.get(f"/api/workorders/{ref}/history")
             flag = body["history"][-1]
             assert (flag["action"], flag["actor"], flag["data"]["missing"], flag["actor_name"]) == (
                 "wrapup_incomplete", "system", ["request"], "system")
