@@ -15,12 +15,18 @@ def text(value: Any, field: str, *, max_len: int, min_len: int = 1) -> str:
         raise InvalidInput(f"{field} must be a string", code="wrong_type", field=field)
     for ch in value:
         if unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029":
-            raise InvalidInput(f"{field} must not contain control characters (found U+{ord(ch):04X})", field=field)
+            raise InvalidInput(
+                f"{field} must not contain control characters (found U+{ord(ch):04X})",
+                field=field,
+            )
     value = value.strip()
     if len(value) < min_len:
         raise InvalidInput(f"{field} must not be empty", field=field)
     if len(value) > max_len:
-        raise InvalidInput(f"{field} must be at most {max_len} characters (got {len(value)})", field=field)
+        raise InvalidInput(
+            f"{field} must be at most {max_len} characters (got {len(value)})",
+            field=field,
+        )
     return value
 
 
@@ -33,7 +39,11 @@ def choice(value: Any, field: str, choices: Iterable[str]) -> str:
 
 def integer(value: Any, field: str, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{field} must be an integer", code="wrong_type", field=field)
+        raise InvalidInput(
+            f"{field} must be an integer", code="wrong_type", field=field
+        )
     if not minimum <= value <= maximum:
-        raise InvalidInput(f"{field} must be between {minimum} and {maximum}", field=field)
+        raise InvalidInput(
+            f"{field} must be between {minimum} and {maximum}", field=field
+        )
     return value

@@ -17,7 +17,9 @@ PERIODS = ("day", "week", "month")
 MEASURES = ("count", "rate")
 
 
-def period_bounds(period: str, at: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def period_bounds(
+    period: str, at: dt.datetime, tz: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     """The ``[start, end)`` of the day, week (Monday first) or month holding ``at``, as aware UTC times."""
     if at.tzinfo is None:
         raise ValueError("a period needs an aware time")
@@ -31,7 +33,9 @@ def period_bounds(period: str, at: dt.datetime, tz: ZoneInfo) -> tuple[dt.dateti
         first = local.replace(day=1)
         after = (first + dt.timedelta(days=32)).replace(day=1)
     else:
-        raise ValueError(f"unknown period {period!r} (expected one of {', '.join(PERIODS)})")
+        raise ValueError(
+            f"unknown period {period!r} (expected one of {', '.join(PERIODS)})"
+        )
     return _midnight(first, tz), _midnight(after, tz)
 
 
@@ -39,7 +43,9 @@ def _midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
 
 
-def periods_between(period: str, start: dt.date, end: dt.date, tz: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+def periods_between(
+    period: str, start: dt.date, end: dt.date, tz: ZoneInfo
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """Every period that overlaps the local dates ``[start, end]``, oldest first (for statistics)."""
     out: list[tuple[dt.datetime, dt.datetime]] = []
     if end < start:
@@ -70,7 +76,9 @@ class Reading:
     crossed: bool
 
 
-def measure(kind: str, limit: float, complaints: int, answered: int, min_answered: int = 0) -> Reading:
+def measure(
+    kind: str, limit: float, complaints: int, answered: int, min_answered: int = 0
+) -> Reading:
     """Read one threshold: a count crosses when it reaches the limit, a rate when it reaches it too.
 
     "Reaching" (>=) is what an admin means by "warn at 5 complaints a day": the fifth fires it.

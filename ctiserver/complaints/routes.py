@@ -33,15 +33,22 @@ def _id(request: web.Request) -> int:
 @routes.get("/api/complaints/thresholds")
 async def thresholds(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
-    return json({"thresholds": await watch.thresholds(request[ACCOUNT]),
-                 "categories": {c: list(subs) for c, subs in watch.categories.items()}, "queues": list(watch.queues)})
+    return json(
+        {
+            "thresholds": await watch.thresholds(request[ACCOUNT]),
+            "categories": {c: list(subs) for c, subs in watch.categories.items()},
+            "queues": list(watch.queues),
+        }
+    )
 
 
 @routes.post("/api/complaints/thresholds")
 async def create(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
     account = request[ACCOUNT]
-    require_admin(account, "set complaint thresholds")  # before reading the body: a 403 says why at once
+    require_admin(
+        account, "set complaint thresholds"
+    )  # before reading the body: a 403 says why at once
     body = await read_body(request, dict.fromkeys(FIELDS, _SCALAR))
     return json(await watch.create(account, body), status=201)
 
@@ -49,22 +56,40 @@ async def create(request: web.Request) -> web.Response:
 @routes.post("/api/complaints/thresholds/{id}")
 async def change(request: web.Request) -> web.Response:
     require_admin(request[ACCOUNT], "change complaint thresholds")
-    body = await read_body(request, {**dict.fromkeys(FIELDS, _SCALAR), "version": v.Field(int)})
-    return json(await request.app[COMPLAINTS].change(request[ACCOUNT], _id(request), body))
+    body = await read_body(
+        request, {**dict.fromkeys(FIELDS, _SCALAR), "version": v.Field(int)}
+    )
+    return json(
+        await request.app[COMPLAINTS].change(request[ACCOUNT], _id(request), body)
+    )
 
 
 @routes.get("/api/complaints/warnings")
 async def warnings(request: web.Request) -> web.Response:
     q = v.query(request.query, ("open",))
     open_only = v.choice(q.get("open", "0"), "open", ("0", "1")) == "1"
-    return json({"warnings": await request.app[COMPLAINTS].warnings(request[ACCOUNT], open_only)})
+    return json(
+        {
+            "warnings": await request.app[COMPLAINTS].warnings(
+                request[ACCOUNT], open_only
+            )
+        }
+    )
 
 
 @routes.post("/api/complaints/warnings/{id}/acknowledge")
 async def acknowledge(request: web.Request) -> web.Response:
     body = await read_body(request, {"comment": v.Field(str, required=False)})
-    comment = v.text(body["comment"], "comment", max_len=500, min_len=0) if body.get("comment") is not None else ""
-    return json(await request.app[COMPLAINTS].acknowledge(request[ACCOUNT], _id(request), comment or None))
+    comment = (
+        v.text(body["comment"], "comment", max_len=500, min_len=0)
+        if body.get("comment") is not None
+        else ""
+    )
+    return json(
+        await request.app[COMPLAINTS].acknowledge(
+            request[ACCOUNT], _id(request), comment or None
+        )
+    )
 
 
 @routes.get("/api/complaints/audit")
@@ -78,10 +103,16 @@ async def _stats(request: web.Request) -> dict:
     period = v.choice(q.get("period", "day"), "period", PERIODS)
     today = dt.datetime.now(watch.tz).date()
     last = v.iso_date(q["to"], "to") if "to" in q else today
-    first = v.iso_date(q["from"], "from") if "from" in q else last - dt.timedelta(days=30)
-    category = v.choice(q.get("category", "complaint"), "category", tuple(watch.categories))
+    first = (
+        v.iso_date(q["from"], "from") if "from" in q else last - dt.timedelta(days=30)
+    )
+    category = v.choice(
+        q.get("category", "complaint"), "category", tuple(watch.categories)
+    )
     queue = v.choice(q["queue"], "queue", watch.queues) if q.get("queue") else None
-    return await watch.statistics(request[ACCOUNT], period, first, last, category, queue)
+    return await watch.statistics(
+        request[ACCOUNT], period, first, last, category, queue
+    )
 
 
 @routes.get("/api/complaints/stats")
@@ -92,11 +123,28 @@ async def stats(request: web.Request) -> web.Response:
 @routes.get("/api/complaints/stats.csv")
 async def stats_csv(request: web.Request) -> web.Response:
     body = await _stats(request)
-    subs = list(body["subcategories"]) + sorted({s for r in body["rows"] for s in r["by_subcategory"]}
-                                                - set(body["subcategories"]))
+    subs = list(body["subcategories"]) + sorted(
+        {s for r in body["rows"] for s in r["by_subcategory"]}
+        - set(body["subcategories"])
+    )
     header = ["period_start", "complaints", "repeats", "answered", "rate", *subs]
-    rows = ([r["period_start"], r["complaints"], r["repeats"], r["answered"], r["rate"], *(r["by_subcategory"].get(s, 0)
-                                                                            for s in subs)] for r in body["rows"])
-    name = safe_name(f"complaints-{body['period']}-{body['from']}-{body['to']}") + ".csv"
-    return web.Response(body=render(header, rows), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    rows = (
+        [
+            r["period_start"],
+            r["complaints"],
+            r["repeats"],
+            r["answered"],
+            r["rate"],
+            *(r["by_subcategory"].get(s, 0) for s in subs),
+        ]
+        for r in body["rows"]
+    )
+    name = (
+        safe_name(f"complaints-{body['period']}-{body['from']}-{body['to']}") + ".csv"
+    )
+    return web.Response(
+        body=render(header, rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -30,7 +30,9 @@ from ctiserver.push.hub import SUPERVISORS
 log = structlog.get_logger(__name__)
 
 # Lifecycle steps after which the complaint figures may have changed.
-_TOUCHING = frozenset({"submit", "create", "save", "reactivate", "withdraw", "callback"})
+_TOUCHING = frozenset(
+    {"submit", "create", "save", "reactivate", "withdraw", "callback"}
+)
 
 
 def _role(account: Any) -> str:
@@ -66,9 +68,17 @@ class _Observed:
 
 
 class ComplaintWatch:
-    def __init__(self, store: Any, hub: Any, *, categories: Mapping[str, tuple[str, ...]], queues: Iterable[str],
-                 timezone: str, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 settle_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Any,
+        hub: Any,
+        *,
+        categories: Mapping[str, tuple[str, ...]],
+        queues: Iterable[str],
+        timezone: str,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        settle_seconds: float = 5.0,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.categories = dict(categories)
@@ -77,8 +87,10 @@ class ComplaintWatch:
         self.timezone = timezone
         self.now = now
         self.settle_seconds = settle_seconds
-        self.thresholds_cache: list[dict[str, Any]] = []  # the enabled ones, as last read
-        self.open: list[dict[str, Any]] = []  # unacknowledged warnings, newest first (supervisors' snapshot)
+        # The enabled thresholds as last read; the unacknowledged warnings, newest first
+        # (what a supervisor's snapshot holds).
+        self.thresholds_cache: list[dict[str, Any]] = []
+        self.open: list[dict[str, Any]] = []
         self._task: asyncio.Task | None = None
         self._again = False
         self.evaluations = 0
@@ -96,7 +108,10 @@ class ComplaintWatch:
         """A pushed message: a change to a complaint asks for an evaluation."""
         if type != "workorder_task" or data.get("why") not in _TOUCHING:
             return
-        if data.get("why") in ("save", "create") and data.get("status") in (None, "draft"):
+        if data.get("why") in ("save", "create") and data.get("status") in (
+            None,
+            "draft",
+        ):
             return  # a draft counts for nothing yet (an autosave comes every few seconds while typing)
         category = data.get("category")
         if category is None or category not in self._watched_categories():
@@ -111,7 +126,9 @@ class ComplaintWatch:
         if self._task is not None and not self._task.done():
             self._again = True
             return
-        self._task = asyncio.get_running_loop().create_task(self._evaluate_soon(), name="complaint-evaluate")
+        self._task = asyncio.get_running_loop().create_task(
+            self._evaluate_soon(), name="complaint-evaluate"
+        )
 
     async def _evaluate_soon(self) -> None:
         while True:
@@ -156,7 +173,9 @@ class ComplaintWatch:
     async def load(self) -> None:
         """Read the thresholds and the unacknowledged warnings (at start; PostgreSQL may be away)."""
         try:
-            self.thresholds_cache = await self._run(lambda c: q.thresholds(c, enabled_only=True))
+            self.thresholds_cache = await self._run(
+                lambda c: q.thresholds(c, enabled_only=True)
+            )
             self.open = await self._run(lambda c: q.warnings(c, open_only=True))
         except Unavailable as exc:
             log.warning("complaint_watch_load_failed", error=str(exc))
@@ -165,26 +184,47 @@ class ComplaintWatch:
         """Read every enabled threshold over its current period; raise and push the new warnings."""
         now = at or self.now()
         self.evaluations += 1
-        thresholds = self.thresholds_cache = await self._run(lambda c: q.thresholds(c, enabled_only=True))
+        thresholds = self.thresholds_cache = await self._run(
+            lambda c: q.thresholds(c, enabled_only=True)
+        )
         raised: list[dict[str, Any]] = []
         for t in thresholds:
             start, end = period_bounds(t["period"], now, self.tz)
             complaints, answered = await self._run(
-                lambda c, t=t, s=start, e=end: q.counts(c, s, e, t["category"], t["subcategory"], t["queue"]))
-            reading = measure(t["measure"], t["limit"], complaints, answered, t["min_answered"])
+                lambda c, t=t, s=start, e=end: q.counts(
+                    c, s, e, t["category"], t["subcategory"], t["queue"]
+                )
+            )
+            reading = measure(
+                t["measure"], t["limit"], complaints, answered, t["min_answered"]
+            )
             if not reading.crossed:
                 continue
             assert reading.value is not None
-            warning = await self._run(lambda c, t=t, s=start, e=end, r=reading: q.raise_warning(
-                c, t["id"], s, e, r.complaints, r.answered, r.value, t["limit"], now))
+            warning = await self._run(
+                lambda c, t=t, s=start, e=end, r=reading: q.raise_warning(
+                    c, t["id"], s, e, r.complaints, r.answered, r.value, t["limit"], now
+                )
+            )
             if warning is None:
                 continue  # already raised in this period
             raised.append(warning)
             self.open.insert(0, warning)
-            log.warning("complaint_warning_raised", threshold=t["id"], name=t["name"], queue=t["queue"],
-                        category=t["category"], period=t["period"], value=reading.value, limit=t["limit"],
-                        complaints=complaints, answered=answered)
-            self.hub.publish("notice", {"kind": "complaint_warning", "warning": warning}, SUPERVISORS)
+            log.warning(
+                "complaint_warning_raised",
+                threshold=t["id"],
+                name=t["name"],
+                queue=t["queue"],
+                category=t["category"],
+                period=t["period"],
+                value=reading.value,
+                limit=t["limit"],
+                complaints=complaints,
+                answered=answered,
+            )
+            self.hub.publish(
+                "notice", {"kind": "complaint_warning", "warning": warning}, SUPERVISORS
+            )
         return raised
 
     def snapshot(self, account: Any) -> dict[str, Any]:
@@ -203,49 +243,103 @@ class ComplaintWatch:
         require_admin(account, "set complaint thresholds")
         fields = threshold_fields(body, categories=self.categories, queues=self.queues)
         row = await self._run(lambda c: q.create_threshold(c, fields, str(account.id)))
-        log.info("complaint_threshold_created", threshold=row["id"], by=str(account.id), fields=body)
+        log.info(
+            "complaint_threshold_created",
+            threshold=row["id"],
+            by=str(account.id),
+            fields=body,
+        )
         self.poke()
         return row
 
-    async def change(self, account: Any, threshold_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    async def change(
+        self, account: Any, threshold_id: int, body: dict[str, Any]
+    ) -> dict[str, Any]:
         require_admin(account, "change complaint thresholds")
         version = body.get("version")
         if isinstance(version, bool) or not isinstance(version, int):
-            raise InvalidInput("version (the threshold's version you changed) is required", field="version")
-        current = next((t for t in await self._run(lambda c: q.thresholds(c)) if t["id"] == threshold_id), None)
+            raise InvalidInput(
+                "version (the threshold's version you changed) is required",
+                field="version",
+            )
+        current = next(
+            (
+                t
+                for t in await self._run(lambda c: q.thresholds(c))
+                if t["id"] == threshold_id
+            ),
+            None,
+        )
         if current is None:
             raise NotFound(f"no threshold {threshold_id}", field="id")
-        fields = threshold_fields(body, categories=self.categories, queues=self.queues, partial=True, current=current)
+        fields = threshold_fields(
+            body,
+            categories=self.categories,
+            queues=self.queues,
+            partial=True,
+            current=current,
+        )
         if not fields:
             raise InvalidInput("nothing to change", field="name")
-        out = await self._run(lambda c: q.update_threshold(c, threshold_id, fields, version, str(account.id)))
+        out = await self._run(
+            lambda c: q.update_threshold(
+                c, threshold_id, fields, version, str(account.id)
+            )
+        )
         if out is None:
             raise NotFound(f"no threshold {threshold_id}", field="id")
         if isinstance(out, int):
-            raise Conflict(f"the threshold changed meanwhile (it is at version {out}): reload it",
-                           code="stale_version", field="version")
-        log.info("complaint_threshold_changed", threshold=threshold_id, by=str(account.id), fields=body)
+            raise Conflict(
+                f"the threshold changed meanwhile (it is at version {out}): reload it",
+                code="stale_version",
+                field="version",
+            )
+        log.info(
+            "complaint_threshold_changed",
+            threshold=threshold_id,
+            by=str(account.id),
+            fields=body,
+        )
         self.poke()
         return out
 
     # -- warnings (supervisors) ----------------------------------------------------------------
 
-    async def warnings(self, account: Any, open_only: bool = False) -> list[dict[str, Any]]:
+    async def warnings(
+        self, account: Any, open_only: bool = False
+    ) -> list[dict[str, Any]]:
         require_supervisor(account, "see complaint warnings")
         return await self._run(lambda c: q.warnings(c, open_only=open_only))
 
-    async def acknowledge(self, account: Any, warning_id: int, comment: str | None) -> dict[str, Any]:
+    async def acknowledge(
+        self, account: Any, warning_id: int, comment: str | None
+    ) -> dict[str, Any]:
         require_supervisor(account, "acknowledge complaint warnings")
-        out = await self._run(lambda c: q.acknowledge(c, warning_id, str(account.id), comment, self.now()))
+        out = await self._run(
+            lambda c: q.acknowledge(c, warning_id, str(account.id), comment, self.now())
+        )
         if out is None:
             raise NotFound(f"no warning {warning_id}", field="id")
         if out == "done":
-            raise Conflict("this warning was acknowledged already", code="already_acknowledged", field="id")
+            raise Conflict(
+                "this warning was acknowledged already",
+                code="already_acknowledged",
+                field="id",
+            )
         assert isinstance(out, dict)
         self.open = [w for w in self.open if w["id"] != warning_id]
-        log.info("complaint_warning_acknowledged", warning=warning_id, by=str(account.id))
-        self.hub.publish("notice", {"kind": "complaint_warning_acknowledged", "id": warning_id,
-                                    "by": str(account.id)}, SUPERVISORS)
+        log.info(
+            "complaint_warning_acknowledged", warning=warning_id, by=str(account.id)
+        )
+        self.hub.publish(
+            "notice",
+            {
+                "kind": "complaint_warning_acknowledged",
+                "id": warning_id,
+                "by": str(account.id),
+            },
+            SUPERVISORS,
+        )
         return out
 
     async def audit(self, account: Any) -> list[dict[str, Any]]:
@@ -254,8 +348,15 @@ class ComplaintWatch:
 
     # -- statistics ------------------------------------------------------------------------------
 
-    async def statistics(self, account: Any, period: str, first: dt.date, last: dt.date, category: str,
-                         queue: str | None) -> dict[str, Any]:
+    async def statistics(
+        self,
+        account: Any,
+        period: str,
+        first: dt.date,
+        last: dt.date,
+        category: str,
+        queue: str | None,
+    ) -> dict[str, Any]:
         """Complaints, answered calls and the rate per day, week or month over local dates [first, last]."""
         require_supervisor(account, "see complaint statistics")
         if last < first:
@@ -265,25 +366,40 @@ class ComplaintWatch:
             raise InvalidInput("at most 400 periods at once", field="from")
         start, end = spans[0][0], spans[-1][1]
         complaints, answered = await self._run(
-            lambda c: q.buckets(c, period, self.timezone, start, end, category, queue))
+            lambda c: q.buckets(c, period, self.timezone, start, end, category, queue)
+        )
         rows: dict[dt.datetime, dict[str, Any]] = {}
         for s, _ in spans:
             local = s.astimezone(self.tz).replace(tzinfo=None)
-            rows[local] = {"period_start": local.date().isoformat(), "complaints": 0, "repeats": 0, "answered": 0,
-                           "by_subcategory": {}}
+            rows[local] = {
+                "period_start": local.date().isoformat(),
+                "complaints": 0,
+                "repeats": 0,
+                "answered": 0,
+                "by_subcategory": {},
+            }
         for r in complaints:
             row = rows.get(r["bucket"])
             if row is not None:
                 row["complaints"] += int(r["n"])
                 row["repeats"] += int(r["repeats"])
                 sub = r["subcategory"] or "—"
-                row["by_subcategory"][sub] = row["by_subcategory"].get(sub, 0) + int(r["n"])
+                row["by_subcategory"][sub] = row["by_subcategory"].get(sub, 0) + int(
+                    r["n"]
+                )
         for r in answered:
             if r["bucket"] in rows:
                 rows[r["bucket"]]["answered"] = int(r["n"])
         out = list(rows.values())
         for row in out:
             row["rate"] = rate(row["complaints"], row["answered"])
-        return {"period": period, "from": first.isoformat(), "to": last.isoformat(), "category": category,
-                "queue": queue, "timezone": self.timezone, "subcategories": list(self.categories.get(category, ())),
-                "rows": out}
+        return {
+            "period": period,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "category": category,
+            "queue": queue,
+            "timezone": self.timezone,
+            "subcategories": list(self.categories.get(category, ())),
+            "rows": out,
+        }

@@ -22,22 +22,33 @@ log = structlog.get_logger(__name__)
 class CustomerReader(Protocol):
     async def find_customer_by_no(self, customer_no: str) -> Any: ...
     async def find_customer_by_phone(self, phone: str) -> Any: ...
-    async def recent_work_orders(self, *, caller_number: str | None, customer_id: Any, limit: int) -> list: ...
+    async def recent_work_orders(
+        self, *, caller_number: str | None, customer_id: Any, limit: int
+    ) -> list: ...
 
 
 class CustomerLookup:
     """Per live call: {"customer", "recent", "lookup": pending | done | unavailable}."""
 
-    def __init__(self, store: CustomerReader, *, recent: int, is_live: Callable[[str], bool],
-                 run: Callable[[Any], None], record: Callable[[cm.CallStep], None]) -> None:
+    def __init__(
+        self,
+        store: CustomerReader,
+        *,
+        recent: int,
+        is_live: Callable[[str], bool],
+        run: Callable[[Any], None],
+        record: Callable[[cm.CallStep], None],
+    ) -> None:
         self.store = store
         self.recent = recent
         self.is_live = is_live
         self.run = run  # runs a coroutine as a tracked task
         self.record = record  # the work-order projection
         self.on_found: Callable[[cm.Call], None] = lambda call: None
-        self.info: dict[str, dict] = {}  # linkedid -> what the pop shows of the customer
-        self.call_of: Callable[[str], cm.Call | None] = lambda linkedid: None  # a live call by linkedid
+        # linkedid -> what the pop shows of the customer
+        self.info: dict[str, dict] = {}
+        # a live call by its linkedid (the call tracker's), to look its caller up again
+        self.call_of: Callable[[str], cm.Call | None] = lambda linkedid: None
 
     def on_call_event(self, ce: object) -> None:
         match ce:
@@ -46,7 +57,9 @@ class CustomerLookup:
             case cm.CallIdentified(call=call):
                 self._start(call, customer_no=call.customer_no)
             case cm.CallerChanged(call=call) if not call.customer_no:
-                self._start(call, phone=call.caller_num)  # the customer behind the number the caller has now
+                self._start(
+                    call, phone=call.caller_num
+                )  # the customer behind the number the caller has now
             case cm.CallEnded(call=call):
                 self.info.pop(call.linkedid, None)
 
@@ -69,16 +82,27 @@ class CustomerLookup:
             if customer_no:
                 found = await self.store.find_customer_by_no(customer_no)
             else:
-                found = await self.store.find_customer_by_phone(phone) if phone else None
+                found = (
+                    await self.store.find_customer_by_phone(phone) if phone else None
+                )
             customer = found.to_json() if found else None
             recent = await self.store.recent_work_orders(
-                caller_number=None if customer else phone, customer_id=customer["id"] if customer else None,
-                limit=self.recent + 1)
+                caller_number=None if customer else phone,
+                customer_id=customer["id"] if customer else None,
+                limit=self.recent + 1,
+            )
             rows = [r.to_json() if hasattr(r, "to_json") else dict(r) for r in recent]
-            info = {"customer": customer, "lookup": "done",
-                    "recent": [r for r in rows if r.get("linkedid") != call.linkedid][: self.recent]}
+            info = {
+                "customer": customer,
+                "lookup": "done",
+                "recent": [r for r in rows if r.get("linkedid") != call.linkedid][
+                    : self.recent
+                ],
+            }
         except StoreUnavailable as exc:
-            log.warning("customer_lookup_failed", linkedid=call.linkedid, error=str(exc))
+            log.warning(
+                "customer_lookup_failed", linkedid=call.linkedid, error=str(exc)
+            )
             info = {"customer": None, "recent": [], "lookup": "unavailable"}
         if not self.is_live(call.linkedid):
             return

@@ -34,7 +34,9 @@ def new_customer_fields(body: dict[str, Any]) -> dict[str, Any]:
     klass = v.choice(body.get("class", "ordinary"), "class", CLASSES)
     phones = body.get("phones")
     if not isinstance(phones, list) or not phones:
-        raise InvalidInput("phones must be a list of 1 to 5 phone numbers", field="phones")
+        raise InvalidInput(
+            "phones must be a list of 1 to 5 phone numbers", field="phones"
+        )
     if len(phones) > MAX_PHONES:
         raise InvalidInput(f"at most {MAX_PHONES} phone numbers", field="phones")
     keys: list[str] = []
@@ -43,18 +45,29 @@ def new_customer_fields(body: dict[str, Any]) -> dict[str, Any]:
         text = v.text(raw, field, max_len=32)
         key = normalize_phone(text)
         if not _PHONE.fullmatch(text) or not 5 <= len(key) <= 20:
-            raise InvalidInput(f"{field} is not a phone number (digits, optionally +, spaces, dashes)", field=field)
+            raise InvalidInput(
+                f"{field} is not a phone number (digits, optionally +, spaces, dashes)",
+                field=field,
+            )
         if key in keys:
             raise InvalidInput(f"{field} repeats {text}", field=field)
         keys.append(key)
-    note = v.text(body["note"], "note", max_len=500, min_len=0) if body.get("note") is not None else ""
+    note = (
+        v.text(body["note"], "note", max_len=500, min_len=0)
+        if body.get("note") is not None
+        else ""
+    )
     return {"name": name, "class": klass, "phones": keys, "note": note}
 
 
 class CustomerRecords:
-    def __init__(self, store: Any, *, refresh_pop: Callable[[str], bool] = lambda linkedid: False) -> None:
+    def __init__(
+        self, store: Any, *, refresh_pop: Callable[[str], bool] = lambda linkedid: False
+    ) -> None:
         self.store = store
-        self.refresh_pop = refresh_pop  # the call's customer lookup again (True when the call is live)
+        self.refresh_pop = (
+            refresh_pop  # the call's customer lookup again (True when the call is live)
+        )
 
     async def _run(self, fn: Callable[[Any], Any]) -> Any:
         return await self.store._run(fn)
@@ -68,27 +81,52 @@ class CustomerRecords:
     async def history(self, no: str, kind: str, page: int, size: int) -> dict[str, Any]:
         """One page (from 1) of the customer's calls, work orders or both, newest first."""
         customer = await self.get(no)
-        items, total = await self._run(lambda c: q.history(c, customer["id"], kind, size, (page - 1) * size))
-        return {"customer_no": customer["customer_no"], "kind": kind, "page": page, "size": size, "total": total,
-                "pages": max(1, -(-total // size)), "items": items}
+        items, total = await self._run(
+            lambda c: q.history(c, customer["id"], kind, size, (page - 1) * size)
+        )
+        return {
+            "customer_no": customer["customer_no"],
+            "kind": kind,
+            "page": page,
+            "size": size,
+            "total": total,
+            "pages": max(1, -(-total // size)),
+            "items": items,
+        }
 
     async def create(self, account: Any, body: dict[str, Any]) -> dict[str, Any]:
         fields = new_customer_fields(body)
         linkedid = body.get("linkedid")  # checked by the route (a call id)
         try:
-            out = await self._run(lambda c: q.create(c, fields["name"], fields["class"], fields["phones"],
-                                                     fields["note"]))
+            out = await self._run(
+                lambda c: q.create(
+                    c, fields["name"], fields["class"], fields["phones"], fields["note"]
+                )
+            )
         except Exception as exc:
-            if getattr(exc, "sqlstate", None) == "23505":  # a phone claimed at the same moment by another
-                raise Conflict("one of these phone numbers was just given to another customer: reload",
-                               code="phone_taken", field="phones") from exc
+            if (
+                getattr(exc, "sqlstate", None) == "23505"
+            ):  # a phone claimed at the same moment by another
+                raise Conflict(
+                    "one of these phone numbers was just given to another customer: reload",
+                    code="phone_taken",
+                    field="phones",
+                ) from exc
             raise
         if isinstance(out, tuple):
             phone, owner = out
             index = fields["phones"].index(phone)
-            raise Conflict(f"{phone} belongs to customer {owner} already", code="phone_taken",
-                           field=f"phones[{index}]")
-        log.info("customer_created", customer=out["customer_no"], by=str(account.id), linkedid=linkedid,
-                 phones=len(fields["phones"]))
+            raise Conflict(
+                f"{phone} belongs to customer {owner} already",
+                code="phone_taken",
+                field=f"phones[{index}]",
+            )
+        log.info(
+            "customer_created",
+            customer=out["customer_no"],
+            by=str(account.id),
+            linkedid=linkedid,
+            phones=len(fields["phones"]),
+        )
         out["pop_refreshed"] = bool(linkedid) and self.refresh_pop(linkedid)
         return out

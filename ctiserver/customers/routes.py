@@ -21,8 +21,13 @@ PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "customer.html"
 
 
 def _no(request: web.Request) -> str:
-    return v.token(request.match_info["no"], "customer_no", pattern=CUSTOMER_NO, max_len=32,
-                   what="a customer number (letters, digits, -)")
+    return v.token(
+        request.match_info["no"],
+        "customer_no",
+        pattern=CUSTOMER_NO,
+        max_len=32,
+        what="a customer number (letters, digits, -)",
+    )
 
 
 @routes.get("/api/customers/{no}")
@@ -41,11 +46,24 @@ async def history(request: web.Request) -> web.Response:
 
 @routes.post("/api/customers")
 async def create(request: web.Request) -> web.Response:
-    body = await read_body(request, {"name": v.Field(str), "class": v.Field(str, required=False),
-                                     "phones": v.Field(list), "note": v.Field(str, required=False),
-                                     "linkedid": v.Field(str, required=False)})
+    body = await read_body(
+        request,
+        {
+            "name": v.Field(str),
+            "class": v.Field(str, required=False),
+            "phones": v.Field(list),
+            "note": v.Field(str, required=False),
+            "linkedid": v.Field(str, required=False),
+        },
+    )
     if body.get("linkedid") is not None:
-        v.token(body["linkedid"], "linkedid", pattern=r"[A-Za-z0-9_.:-]+", max_len=150, what="a call id")
+        v.token(
+            body["linkedid"],
+            "linkedid",
+            pattern=r"[A-Za-z0-9_.:-]+",
+            max_len=150,
+            what="a call id",
+        )
     return json(await request.app[CUSTOMERS].create(request[ACCOUNT], body), status=201)
 
 

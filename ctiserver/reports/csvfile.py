@@ -35,4 +35,9 @@ def render(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> bytes:
 
 def safe_name(text: str) -> str:
     """A file name made of the characters every browser keeps."""
-    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in text)[:80] or "export"
+    return (
+        "".join(
+            ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in text
+        )[:80]
+        or "export"
+    )

@@ -24,11 +24,33 @@ PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "reports.html"
 COLUMNS: dict[str, tuple[str, ...]] = {
     "by_category_status": ("category", "status", "count"),
     "on_time": ("category", "closed", "with_deadline", "on_time"),
-    "overdue": ("ref", "category", "subcategory", "status", "department", "assignee", "urgency", "due_at",
-                "late_seconds", "summary"),
+    "overdue": (
+        "ref",
+        "category",
+        "subcategory",
+        "status",
+        "department",
+        "assignee",
+        "urgency",
+        "due_at",
+        "late_seconds",
+        "summary",
+    ),
     "satisfaction": ("category", "satisfaction", "count"),
-    "repeats": ("at", "ref", "category", "subcategory", "department", "repeats", "status", "customer_no",
-                "customer_name", "caller_number", "actor", "comment"),
+    "repeats": (
+        "at",
+        "ref",
+        "category",
+        "subcategory",
+        "department",
+        "repeats",
+        "status",
+        "customer_no",
+        "customer_name",
+        "caller_number",
+        "actor",
+        "comment",
+    ),
 }
 
 
@@ -37,7 +59,9 @@ async def _report(request: web.Request, extra: tuple[str, ...] = ()) -> dict[str
     q = v.query(request.query, ("from", "to", *extra))
     today = dt.datetime.now(reports.tz).date()
     last = v.iso_date(q["to"], "to") if "to" in q else today
-    first = v.iso_date(q["from"], "from") if "from" in q else last - dt.timedelta(days=29)
+    first = (
+        v.iso_date(q["from"], "from") if "from" in q else last - dt.timedelta(days=29)
+    )
     return await reports.report(request[ACCOUNT], first, last)
 
 
@@ -53,8 +77,12 @@ async def table_csv(request: web.Request) -> web.Response:
     columns = COLUMNS[table]
     rows = ([r.get(c) for c in columns] for r in body[table])
     name = safe_name(f"{table}-{body['from']}-{body['to']}") + ".csv"
-    return web.Response(body=render(columns, rows), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return web.Response(
+        body=render(columns, rows),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @routes.get("/reports")

@@ -28,8 +28,13 @@ def _role(account: Any) -> str:
 
 
 class Reports:
-    def __init__(self, store: Any, *, timezone: str,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        timezone: str,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         self.store = store
         self.tz = ZoneInfo(timezone)
         self.timezone = timezone
@@ -42,10 +47,14 @@ class Reports:
         if (last - first).days >= MAX_DAYS:
             raise InvalidInput(f"a report covers at most {MAX_DAYS} days", field="from")
         start = dt.datetime.combine(first, dt.time(), self.tz).astimezone(dt.UTC)
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), self.tz).astimezone(dt.UTC)
+        end = dt.datetime.combine(
+            last + dt.timedelta(days=1), dt.time(), self.tz
+        ).astimezone(dt.UTC)
         return start, end
 
-    async def report(self, account: Any, first: dt.date, last: dt.date) -> dict[str, Any]:
+    async def report(
+        self, account: Any, first: dt.date, last: dt.date
+    ) -> dict[str, Any]:
         """Every table of the page for local dates ``[first, last]``."""
         if _role(account) not in ("supervisor", "admin"):
             raise Forbidden("only supervisors may see reports")
@@ -59,10 +68,21 @@ class Reports:
         closed = sum(r["with_deadline"] for r in on_time)
         in_time = sum(r["on_time"] for r in on_time)
         answers = sum(r["count"] for r in satisfaction)
-        happy = sum(r["count"] for r in satisfaction if r["satisfaction"] in ("satisfied", "basically_satisfied"))
-        log.info("report_read", by=str(account.id), first=first.isoformat(), last=last.isoformat())
+        happy = sum(
+            r["count"]
+            for r in satisfaction
+            if r["satisfaction"] in ("satisfied", "basically_satisfied")
+        )
+        log.info(
+            "report_read",
+            by=str(account.id),
+            first=first.isoformat(),
+            last=last.isoformat(),
+        )
         return {
-            "from": first.isoformat(), "to": last.isoformat(), "timezone": self.timezone,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "timezone": self.timezone,
             "generated_at": self.now().isoformat(),
             "by_category_status": counts,
             "on_time": on_time,
@@ -71,14 +91,27 @@ class Reports:
             "satisfaction": satisfaction,
             "satisfaction_rate": (happy / answers) if answers else None,
             "repeats": repeats,
-            "totals": {"work_orders": sum(r["count"] for r in counts), "closed_with_deadline": closed,
-                       "closed_on_time": in_time, "callbacks": answers, "repeats": len(repeats),
-                       "overdue": len(overdue)},
+            "totals": {
+                "work_orders": sum(r["count"] for r in counts),
+                "closed_with_deadline": closed,
+                "closed_on_time": in_time,
+                "callbacks": answers,
+                "repeats": len(repeats),
+                "overdue": len(overdue),
+            },
         }
 
     def _overdue(self, wo: Any) -> dict[str, Any]:
         late = (self.now() - wo.due_at).total_seconds() if wo.due_at else None
-        return {"ref": wo.ref, "category": wo.category, "subcategory": wo.subcategory, "status": wo.status,
-                "department": wo.department, "assignee": wo.assignee, "urgency": wo.urgency,
-                "due_at": wo.due_at.isoformat() if wo.due_at else None, "late_seconds": late,
-                "summary": wo.summary}
+        return {
+            "ref": wo.ref,
+            "category": wo.category,
+            "subcategory": wo.subcategory,
+            "status": wo.status,
+            "department": wo.department,
+            "assignee": wo.assignee,
+            "urgency": wo.urgency,
+            "due_at": wo.due_at.isoformat() if wo.due_at else None,
+            "late_seconds": late,
+            "summary": wo.summary,
+        }

@@ -24,12 +24,24 @@ EVIL = '<img src=x onerror="window.__pwned=1">'
 
 
 async def add_admin(stack: Any) -> None:
-    await stack.store.upsert_agents([(ADMIN, "管理员 Admin", "admin", await asyncio.to_thread(hash_password, ADMIN),
-                                      "", {})])
+    await stack.store.upsert_agents(
+        [
+            (
+                ADMIN,
+                "管理员 Admin",
+                "admin",
+                await asyncio.to_thread(hash_password, ADMIN),
+                "",
+                {},
+            )
+        ]
+    )
 
 
 async def signed_in(browser: Any, url: str, login: str, width: int = 1280) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    context = await browser.new_context(
+        viewport={"width": width, "height": 900}, locale="zh-CN"
+    )
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -43,40 +55,68 @@ async def signed_in(browser: Any, url: str, login: str, width: int = 1280) -> Pa
 
 
 async def submit_complaint(client: Any, request: str = "charged twice") -> str:
-    status, body = await client.post("/api/workorders", {"channel": "letter", "customer_no": "C0002",
-                                                         "category": "complaint", "subcategory": "fees",
-                                                         "request": request})
+    status, body = await client.post(
+        "/api/workorders",
+        {
+            "channel": "letter",
+            "customer_no": "C0002",
+            "category": "complaint",
+            "subcategory": "fees",
+            "request": request,
+        },
+    )
     assert status == 201, body
     ref = body["workorder"]["ref"]
-    status, body = await client.post(f"/api/workorders/{ref}/submit", {"version": 1, "resolved": False,
-                                                                       "department": "cards"})
+    status, body = await client.post(
+        f"/api/workorders/{ref}/submit",
+        {"version": 1, "resolved": False, "department": "cards"},
+    )
     assert status == 200, body
     return ref
 
 
-async def test_a_warning_pops_up_on_the_supervisor_panel_and_goes_when_acknowledged(stack: Any, browser: Any,
-                                                                                   artifacts: Path) -> None:
+async def test_a_warning_pops_up_on_the_supervisor_panel_and_goes_when_acknowledged(
+    stack: Any, browser: Any, artifacts: Path
+) -> None:
     await add_admin(stack)
     boss = await signed_in(browser, stack.url, "1900")
     await expect(boss.locator("#reports-link")).to_be_visible()
     await expect(boss.locator("#complaint-popup")).to_be_hidden()
     async with panels(stack, "1001", ADMIN) as p:
-        status, t = await p[ADMIN].post("/api/complaints/thresholds", {
-            "name": f"Fees {EVIL}", "measure": "count", "period": "day", "limit": 1, "subcategory": "fees"})
+        status, t = await p[ADMIN].post(
+            "/api/complaints/thresholds",
+            {
+                "name": f"Fees {EVIL}",
+                "measure": "count",
+                "period": "day",
+                "limit": 1,
+                "subcategory": "fees",
+            },
+        )
         assert status == 201, t
         await submit_complaint(p["1001"])
     popup = boss.locator("#complaint-popup")
     await expect(popup).to_be_visible(timeout=WAIT_MS)
-    await expect(popup.locator(".complaint-name")).to_have_text(f"Fees {EVIL}")  # the markup is text
-    await expect(popup.locator(".complaint-what")).to_contain_text("1 complaints (limit 1)")
-    await expect(boss.locator("#complaint-badge")).to_contain_text("1 complaint warning")
+    await expect(popup.locator(".complaint-name")).to_have_text(
+        f"Fees {EVIL}"
+    )  # the markup is text
+    await expect(popup.locator(".complaint-what")).to_contain_text(
+        "1 complaints (limit 1)"
+    )
+    await expect(boss.locator("#complaint-badge")).to_contain_text(
+        "1 complaint warning"
+    )
     await boss.screenshot(path=str(artifacts / "complaint-warning.png"))
     await popup.get_by_label("Comment").fill("fees team told")
     await popup.get_by_role("button", name="Acknowledge · 确认").click()
     await expect(popup).to_be_hidden(timeout=WAIT_MS)
     await expect(boss.locator("#complaint-badge")).to_be_hidden()
-    warnings = await boss.evaluate("async () => (await (await fetch('/api/complaints/warnings')).json()).warnings")
-    assert [(w["acknowledged_by"], w["ack_comment"]) for w in warnings] == [("1900", "fees team told")]
+    warnings = await boss.evaluate(
+        "async () => (await (await fetch('/api/complaints/warnings')).json()).warnings"
+    )
+    assert [(w["acknowledged_by"], w["ack_comment"]) for w in warnings] == [
+        ("1900", "fees team told")
+    ]
     await boss.reload()
     await expect(boss.locator("#who-login")).to_have_text("1900")
     await expect(boss.locator("#complaint-popup")).to_be_hidden()
@@ -84,27 +124,40 @@ async def test_a_warning_pops_up_on_the_supervisor_panel_and_goes_when_acknowled
     assert boss.js_errors == []  # type: ignore[attr-defined]
 
 
-async def test_the_reports_page_draws_the_period_and_exports_csv(stack: Any, browser: Any, artifacts: Path) -> None:
+async def test_the_reports_page_draws_the_period_and_exports_csv(
+    stack: Any, browser: Any, artifacts: Path
+) -> None:
     await add_admin(stack)
     async with panels(stack, "1001") as p:
         await submit_complaint(p["1001"], request=EVIL)
     agent = await signed_in(browser, stack.url, "1001")
     await agent.goto(stack.url + "reports")
-    await expect(agent.locator("#page-error")).to_have_text("Reports are for supervisors · 仅限班长查看")
+    await expect(agent.locator("#page-error")).to_have_text(
+        "Reports are for supervisors · 仅限班长查看"
+    )
     await expect(agent.locator("#report")).to_be_hidden()
 
     admin = await signed_in(browser, stack.url, ADMIN)
     await admin.goto(stack.url + "reports")
-    await expect(admin.locator("body[data-ready='1']")).to_have_count(1, timeout=WAIT_MS)
+    await expect(admin.locator("body[data-ready='1']")).to_have_count(
+        1, timeout=WAIT_MS
+    )
     counts = admin.locator("#table-by_category_status")
     await expect(counts.locator("tbody tr")).to_have_count(1)
     await expect(counts.locator("tbody tr")).to_contain_text("complaint")
     await expect(counts.locator("tbody tr")).to_contain_text("submitted")
-    await expect(admin.locator("#chart-counts rect[data-key='submitted']")).to_have_count(1)
+    await expect(
+        admin.locator("#chart-counts rect[data-key='submitted']")
+    ).to_have_count(1)
     await expect(admin.locator("#total-work")).to_have_text("1")
     await expect(admin.locator("#on-time-rate")).to_have_text("—")
-    href = await admin.locator("a.csv[data-table='by_category_status']").get_attribute("href")
-    csv = await admin.evaluate("async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }", href)
+    href = await admin.locator("a.csv[data-table='by_category_status']").get_attribute(
+        "href"
+    )
+    csv = await admin.evaluate(
+        "async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }",
+        href,
+    )
     assert csv[0] == 200 and "complaint,submitted,1" in csv[1]
     # complaint statistics: this month's complaint in the table and chart
     await expect(admin.locator("#table-stats tbody tr")).not_to_have_count(0)
@@ -129,11 +182,14 @@ async def test_the_reports_page_draws_the_period_and_exports_csv(stack: Any, bro
 
 
 async def test_an_agent_creates_the_caller_as_a_customer_from_the_pop_and_opens_the_record(
-        stack: Any, browser: Any, artifacts: Path) -> None:
+    stack: Any, browser: Any, artifacts: Path
+) -> None:
     page = await signed_in(browser, stack.url, "1001", width=500)
     async with panels(stack, "1001") as p:
         await ready(p["1001"], "1001")
-        await answered_call(stack, p["1001"], number="13512345678", hangup_after_answer=60)
+        await answered_call(
+            stack, p["1001"], number="13512345678", hangup_after_answer=60
+        )
         create = page.locator("#pop-customer-create")
         await expect(create).to_be_visible(timeout=WAIT_MS)
         await create.click()
@@ -141,11 +197,15 @@ async def test_an_agent_creates_the_caller_as_a_customer_from_the_pop_and_opens_
         await page.locator("#cn-name").fill(f"{EVIL}王")
         await page.locator("#cn-phones").fill("13512345678\n12")
         await page.locator("#cn-create").click()
-        await expect(page.locator("#cn-error")).to_contain_text("phones[1]")  # the server named the bad one
+        await expect(page.locator("#cn-error")).to_contain_text(
+            "phones[1]"
+        )  # the server named the bad one
         await page.locator("#cn-phones").fill("13512345678\n010 6234 9999")
         await page.locator("#cn-class").select_option("vip")
         await page.locator("#cn-create").click()
-        await expect(page.locator("#pop-customer")).to_have_text(f"{EVIL}王", timeout=WAIT_MS)
+        await expect(page.locator("#pop-customer")).to_have_text(
+            f"{EVIL}王", timeout=WAIT_MS
+        )
         await expect(page.locator("#pop-class")).to_have_text("VIP")
         link = page.locator("#pop-customer-link")
         await expect(link).to_be_visible()
@@ -154,9 +214,13 @@ async def test_an_agent_creates_the_caller_as_a_customer_from_the_pop_and_opens_
             await link.click()
         record = await opened.value
         record.on("pageerror", lambda exc: page.js_errors.append(str(exc)))  # type: ignore[attr-defined]
-        await expect(record.locator("body[data-ready='1']")).to_have_count(1, timeout=WAIT_MS)
+        await expect(record.locator("body[data-ready='1']")).to_have_count(
+            1, timeout=WAIT_MS
+        )
         await expect(record.locator("#c-name")).to_have_text(f"{EVIL}王")
-        await expect(record.locator("#c-phones")).to_have_text("01062349999, 13512345678")
+        await expect(record.locator("#c-phones")).to_have_text(
+            "01062349999, 13512345678"
+        )
         await expect(record.locator("#h-table tbody tr")).to_have_count(1)
         await expect(record.locator("#h-table tbody tr")).to_contain_text("1001")
         await record.screenshot(path=str(artifacts / "customer-record.png"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -27,17 +28,37 @@ async def store(db_dsn: str, tmp_path: Path) -> AsyncIterator[Store]:
         await s.close()
 
 
-async def work_order(dsn: str, at: dt.datetime, *, category: str | None = None, status: str | None = "submitted",
-                     queue: str | None = "support", answered: bool = True, **cols: Any) -> str:
+async def work_order(
+    dsn: str,
+    at: dt.datetime,
+    *,
+    category: str | None = None,
+    status: str | None = "submitted",
+    queue: str | None = "support",
+    answered: bool = True,
+    **cols: Any,
+) -> str:
     """One work order as the projection and the lifecycle leave it (the columns the reports read)."""
     n = next(_ids)
     linkedid = f"t.{n:06d}"
-    values = {"linkedid": linkedid, "ref": f"WO-T-{n:08d}", "created_at": at, "updated_at": at, "category": category,
-              "status": status, "queue": queue, "answered_at": at if answered else None, **cols}
+    values = {
+        "linkedid": linkedid,
+        "ref": f"WO-T-{n:08d}",
+        "created_at": at,
+        "updated_at": at,
+        "category": category,
+        "status": status,
+        "queue": queue,
+        "answered_at": at if answered else None,
+        **cols,
+    }
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"INSERT INTO work_orders ({', '.join(values)}) "
-                           f"VALUES ({', '.join(f'${i + 1}' for i in range(len(values)))})", *values.values())
+        await conn.execute(
+            f"INSERT INTO work_orders ({', '.join(values)}) "
+            f"VALUES ({', '.join(f'${i + 1}' for i in range(len(values)))})",
+            *values.values(),
+        )
     finally:
         await conn.close()
     return linkedid
