@@ -280,3 +280,16 @@ def test_only_changes_that_can_move_a_count_ask_for_an_evaluation() -> None:
     )
     assert len(poked) == 2
     assert sent.count("workorder_task") == 7  # every message still reaches the sockets
+
+
+def test_a_day_that_changes_the_clock_is_still_one_local_day() -> None:
+    berlin = ZoneInfo(
+        "Europe/Berlin"
+    )  # summer time starts on 2026-03-29: that day has 23 hours
+    start, end = period_bounds(
+        "day", dt.datetime(2026, 3, 29, 12, tzinfo=berlin), berlin
+    )
+    assert end - start == dt.timedelta(hours=23)
+    assert start.astimezone(berlin).hour == 0 and end.astimezone(berlin).hour == 0
+    week = period_bounds("week", dt.datetime(2026, 3, 29, 12, tzinfo=berlin), berlin)
+    assert week[1] - week[0] == dt.timedelta(days=7, hours=-1)
