@@ -267,9 +267,10 @@ class Store:
 
     async def list_work_orders(self, date: dt.date | str | None = None, agent_id: str | None = None,
                                caller: str | None = None, disposition: str | None = None, limit: int = 50,
-                               offset: int = 0) -> list[WorkOrder]:
+                               offset: int = 0, status: tuple[str, ...] = ()) -> list[WorkOrder]:
         """Work orders newest first. ``date`` is the UTC calendar day of the call's start;
-        ``caller`` matches part of the number or name, or the number in another written form."""
+        ``caller`` matches part of the number or name, or the number in another written form;
+        ``status`` any of these lifecycle states (``draft`` includes a call nobody wrote up)."""
         conds, args = [], []
         if date is not None:
             day = dt.date.fromisoformat(date) if isinstance(date, str) else date
@@ -290,6 +291,9 @@ class Store:
         if disposition:
             args.append(disposition)
             conds.append(f"w.disposition = ${len(args)}")
+        if status:
+            args.append(list(status))
+            conds.append(f"(w.status = ANY(${len(args)}::text[])" + (" OR w.status IS NULL)" if "draft" in status else ")"))
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
         args += [max(0, int(limit)), max(0, int(offset))]
         rows = await self._fetch(f"{_WO_SELECT} {where} ORDER BY w.created_at DESC, w.id DESC "

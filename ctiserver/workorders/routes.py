@@ -24,10 +24,12 @@ from ctiserver.web.common import (
 )
 from ctiserver.web.keys import ACCOUNT, WORKORDER_ACTIONS, WORKORDERS
 from ctiserver.workorders.actions import ACTIONS
+from ctiserver.workorders.lifecycle import Status
 from ctiserver.workorders.search import WorkOrderSearch
 
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
+STATUSES = tuple(s.value for s in Status)
 
 _OPTIONAL_TEXT = v.Field(str, required=False)
 FORM = {name: _OPTIONAL_TEXT for name in ("category", "subcategory", "urgency", "department", "request", "answer",
@@ -54,7 +56,7 @@ def _saved(data: dict[str, Any], saved: str, created: bool = False) -> web.Respo
 async def list_workorders(request: web.Request) -> web.Response:
     """Search work orders; agents only ever see their own."""
     account = request[ACCOUNT]
-    q = v.query(request.query, ("date", "agent", "caller", "disposition", "limit", "offset"))
+    q = v.query(request.query, ("date", "agent", "caller", "disposition", "status", "limit", "offset"))
     kwargs: dict[str, Any] = {
         "date": v.iso_date(q["date"], "date") if "date" in q else None,
         "agent": v.token(q["agent"], "agent", pattern=AGENT_ID, max_len=32, what="an agent id")
@@ -64,6 +66,8 @@ async def list_workorders(request: web.Request) -> web.Response:
         "disposition": v.choice(q["disposition"], "disposition", DISPOSITIONS) if "disposition" in q else None,
         "limit": v.integer(q.get("limit", "50"), "limit", minimum=1, maximum=200),
         "offset": v.integer(q.get("offset", "0"), "offset", minimum=0, maximum=1_000_000),
+        "status": tuple(v.choice(s.strip(), "status", STATUSES) for s in q["status"].split(","))
+        if "status" in q else (),
     }
     if role_of(account) not in SUPERVISORS:
         if kwargs["agent"] not in (None, str(account.id)):

@@ -20,7 +20,8 @@ class WorkOrderQueries:
         self.store = store
 
     async def list(self, date: dt.date | None = None, agent: str | None = None, caller: str | None = None,
-                   disposition: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+                   disposition: str | None = None, limit: int = 50, offset: int = 0,
+                   status: tuple[str, ...] = ()) -> list[dict]:
         """Work orders, newest first, filtered; raises InvalidInput naming a bad filter."""
         if disposition is not None and disposition not in DISPOSITIONS:
             raise InvalidInput(f"disposition must be one of {', '.join(DISPOSITIONS)}", field="disposition")
@@ -29,7 +30,7 @@ class WorkOrderQueries:
         if offset < 0:
             raise InvalidInput("offset must not be negative", field="offset")
         rows = await self.store.list_work_orders(date=date, agent_id=agent, caller=caller, disposition=disposition,
-                                                 limit=limit, offset=offset)
+                                                 limit=limit, offset=offset, status=status)
         return [_json(r) for r in rows]
 
     async def get(self, id_or_ref: str) -> dict:

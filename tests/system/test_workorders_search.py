@@ -84,6 +84,13 @@ async def test_each_answer_says_what_the_person_may_do_and_who_did_what(stack: A
         wo2 = await act(handler, wo2["ref"], "start", 3)
         assert "defer" not in wo2["allowed_actions"] and "complete" in wo2["allowed_actions"]
 
+        # The agent's list filtered by status.
+        status, body = await agent.get("/api/workorders", status="in_progress")
+        assert status == 200 and {w["ref"] for w in body["workorders"]} == {ref, wo2["ref"]}
+        assert (await agent.get("/api/workorders", status="draft,closed"))[1]["workorders"] == []
+        status, body = await agent.get("/api/workorders", status="in_progress,lost")
+        assert status == 400 and err(body)["field"] == "status"
+
         # Someone with no part in a work order is not told it exists: the same 404 as a made-up one.
         for path in (f"/api/workorders/{ref}", f"/api/workorders/{wo['id']}", f"/api/workorders/{ref}/history"):
             status, body = await other.get(path)
