@@ -53,6 +53,7 @@ from ctiserver.selfservice.steps import IvrSteps
 from ctiserver.stats.service import StatsService
 from ctiserver.survey.callbacks import LowRatingCallbacks
 from ctiserver.survey.service import Surveys
+from ctiserver.voicemail import plugin as voicemail_plugin
 from ctiserver.store import Store, StoreUnavailable
 from ctiserver.supervision.alerts import Alerts, thresholds_from
 from ctiserver.supervision.service import Supervision
@@ -202,6 +203,7 @@ class App:
         self.hours = hours_plugin.build(cfg, store, hub)
         customers.call_of = tracker.calls.get
         self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
+        self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
         return core
 
     def _add_web(self, webapp: web.Application) -> web.Application:
@@ -212,6 +214,7 @@ class App:
         hours_plugin.add_web(webapp, self.hours)  # service hours and the closed-now switch
         for table in (complaint_routes, report_routes, customer_routes):
             webapp.add_routes(table)
+        voicemail_plugin.add_web(webapp, self.voicemails)
         return webapp
 
     def _surveys(self, record: Any, agent_of: Any) -> Surveys:
@@ -252,6 +255,7 @@ class App:
         await self.complaints.load()
         watch = self.complaints.watch(cfg.workorders.complaint_check_seconds)
         self._tasks.append(asyncio.create_task(watch, name="complaint-watch"))
+        self._tasks.append(await voicemail_plugin.start(self.voicemails))
 
         if cfg.ivr.enabled or self.demo:
             from ivr.agi import IvrServer
@@ -285,7 +289,8 @@ class App:
         self.sim = PbxSim(SimConfig(conf_dir=str(ASTERISK_CONF), ami_host="127.0.0.1", ami_port=cfg.demo.ami_port,
                                     username=cfg.ami.username, secret=cfg.ami.secret, timestamp_events=True,
                                     time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port,
-                                    monitor_dir=str(recordings_dir(cfg))))  # the IVR always runs in demo mode
+                                    monitor_dir=str(recordings_dir(cfg)),
+                                    voicemail_dir=str(voicemail_plugin.spool_dir(cfg))))  # the IVR always runs in demo mode
         await self.sim.start()
         if self.demo_traffic:
             from pbxsim.demo import DemoTraffic

@@ -28,6 +28,8 @@ class SimConfig:
     extra_agent_template: str = "1001"
     # where MixMonitor writes a silent WAV of each recording's length (None: no file)
     monitor_dir: str | None = None
+    # Asterisk's voicemail spool (<dir>/<context>/<box>/INBOX/msgNNNN.wav + .txt); None: no files
+    voicemail_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.extra_agents < 0 or self.extra_agent_first < 0:

@@ -33,6 +33,7 @@ from .features.local import LocalChannels
 from .features.mixmonitor import MixMonitors
 from .features.moves import Moves
 from .features.talk import Talks
+from .features.voicemail import Voicemails
 from .kernel.devices import DeviceRegistry
 from .kernel.kernel import Kernel
 from .scripts import CallerScript, Phone
@@ -67,6 +68,7 @@ class PbxSim:
         self.confbridge = Conferences(kernel, self.dialplan)
         self.chanspy = ChanSpy(kernel, self.dialplan)
         self.dtmf = Dtmf(kernel)
+        self.voicemail = Voicemails(kernel, self.dialplan)  # replaces apps.py's VoiceMail that kept nothing
         self.ami: AmiServer | None = None
         self.restarting = False
         self.restart_task: asyncio.Task | None = None

@@ -76,6 +76,7 @@ def stack_config(dsn: str, tmp_path: Path, **overrides: Any) -> Any:
         "http.session_secret": "test-secret", "demo.rate": 0, "demo.agents": (), "demo.time_scale": 1.0,
         "ami.reconnect_min": 0.05, "ami.reconnect_max": 0.5, "log.format": "console",
         "callcenter.recordings_dir": str(tmp_path / "monitor"),  # issue 4: the simulator's recordings
+        "voicemail.spool_dir": str(tmp_path / "voicemail"),  # the simulator's voicemail spool
     }
     values.update(overrides)
     return config_mod.load(env={}, overrides=values)

@@ -34,6 +34,7 @@ MESSAGE_TYPES = frozenset({
     "workorder_update", "workorder_task", "queue_stats", "link", "notice", "pop_update", "supervision",
     "alert",  # a supervisors' alert raised or cleared (ctiserver/supervision/alerts.py)
     "service_hours",  # a hotline's closed-now switch flipped (ctiserver/hours/)
+    "voicemail", "voicemail_overdue",  # a message left in the IVR and its claim deadline (ctiserver/voicemail/)
 })
 
 #: Close code sent to a client whose queue overflowed; it should reconnect.
