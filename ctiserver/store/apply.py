@@ -141,6 +141,86 @@ async def apply_change(conn: asyncpg.Connection, op: WorkOrderChangeOp) -> bool:
     return True
 
 
+async def apply_ops(conn: asyncpg.Connection, ops: list[Op]) -> None:
+    """Apply ops in order, as :func:`apply_op` one by one would, in a few round trips.
+
+    A run of call work-order ops and agent state ops (nearly everything a call writes) is
+    applied set-wise: every history row of the run in one statement, then one upsert per
+    work order with the run's fields folded in order, sent as pipelined statements. Any other
+    op ends the run and is applied alone, so ops of different kinds keep their order.
+    """
+    run: list[WorkOrderOp | AgentStateOp] = []
+    for op in ops:
+        if isinstance(op, (WorkOrderOp, AgentStateOp)):
+            run.append(op)
+            continue
+        await _apply_run(conn, run)
+        run = []
+        await apply_op(conn, op)
+    await _apply_run(conn, run)
+
+
+async def _apply_run(conn: asyncpg.Connection, run: list[WorkOrderOp | AgentStateOp]) -> None:
+    states = [op for op in run if isinstance(op, AgentStateOp)]
+    if states:
+        await conn.execute(
+            "INSERT INTO agent_state_log (op_id, agent_id, at, from_state, to_state, reason, cause, by_agent_id) "
+            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], "
+            "$7::text[], $8::text[]) ON CONFLICT (op_id) DO NOTHING",
+            [op.op_id for op in states], [op.agent_id for op in states], [to_datetime(op.at) for op in states],
+            [op.from_state for op in states], [op.to_state for op in states], [op.reason for op in states],
+            [op.cause for op in states], [op.by for op in states])
+    calls = [op for op in run if isinstance(op, WorkOrderOp)]
+    if not calls:
+        return
+    fresh = {str(row[0]) for row in await conn.fetch(
+        "INSERT INTO work_order_events (op_id, linkedid, kind, at, data) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) "
+        "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+        [op.op_id for op in calls], [op.linkedid for op in calls], [op.kind for op in calls],
+        [to_datetime(op.at) for op in calls], [op.data for op in calls])}
+    # Fold each work order's new ops in order, as the upserts one by one would: the earliest
+    # start, the latest update, the first reference, otherwise the last value of each column.
+    folded: dict[str, tuple[datetime, datetime, dict[str, Any]]] = {}
+    for op in calls:
+        if op.op_id not in fresh:
+            continue  # a replay of an op already written (or of one earlier in this run)
+        fresh.discard(op.op_id)
+        at = to_datetime(op.at)
+        cols = _columns(op)
+        created = cols.pop("created_at", None) or at
+        if op.linkedid in folded:
+            first, last, merged = folded[op.linkedid]
+            if "ref" in cols and merged.get("ref") is not None:
+                del cols["ref"]
+            merged.update(cols)
+            folded[op.linkedid] = (min(first, created), max(last, at), merged)
+        else:
+            folded[op.linkedid] = (created, at, cols)
+    by_columns: dict[tuple[str, ...], list[list[Any]]] = {}
+    for linkedid, (created, updated, cols) in folded.items():
+        by_columns.setdefault(tuple(cols), []).append([linkedid, created, updated, *cols.values()])
+    for names, rows in by_columns.items():
+        await conn.executemany(_upsert_sql(names), rows)
+
+
+def _upsert_sql(cols: tuple[str, ...]) -> str:
+    names = ["linkedid", "created_at", "updated_at", *cols]
+    updates = [
+        "created_at = LEAST(work_orders.created_at, EXCLUDED.created_at)",  # the earliest sighting is the start
+        "updated_at = GREATEST(work_orders.updated_at, EXCLUDED.updated_at)",
+    ]
+    for name in cols:
+        if name == "ref":
+            updates.append("ref = COALESCE(work_orders.ref, EXCLUDED.ref)")  # a reference never changes
+        else:
+            updates.append(f"{name} = EXCLUDED.{name}")
+    # Column names come from WORK_ORDER_FIELDS (checked when the op was built), never from input.
+    return (f"INSERT INTO work_orders ({', '.join(names)}) "
+            f"VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))}) "
+            f"ON CONFLICT (linkedid) DO UPDATE SET {', '.join(updates)}")
+
+
 async def apply_op(conn: asyncpg.Connection, op: Op) -> bool:
     """Apply any op; True when it changed the database, False for a replay."""
     if isinstance(op, WorkOrderOp):

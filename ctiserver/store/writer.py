@@ -1,9 +1,10 @@
 """The one ordered writer: applies submitted ops to PostgreSQL in order, retrying through outages.
 
 Ops wait in memory (and in the journal) until committed. A batch of up to
-``BATCH`` ops is one transaction. It is first applied plainly; if PostgreSQL refuses
-an op for its data (class 22/23) the transaction is rolled back and the batch is
-applied again with a savepoint per op, so that op is set aside in
+``BATCH`` ops is one transaction. It is first applied set-wise (``apply_ops``: a few
+statements for the whole batch); if that fails for anything but an outage, the
+transaction is rolled back and the batch is applied again op by op, each on a
+savepoint, so an op PostgreSQL refuses for its data (class 22/23) is set aside in
 ``<journal>.rejected`` and the others still land. While PostgreSQL is unreachable the batch is retried with
 capped exponential backoff and jitter, the queue is kept, and ``healthy`` turns
 False (the core shows it on every panel). While idle, a ``SELECT 1`` every
@@ -22,7 +23,7 @@ from typing import Callable
 import asyncpg
 import structlog
 
-from ctiserver.store.apply import apply_op
+from ctiserver.store.apply import apply_op, apply_ops
 from ctiserver.store.errors import is_data_error, is_outage, reason
 from ctiserver.store.journal import Journal
 from ctiserver.store.ops import OP_TYPES, Op
@@ -35,7 +36,7 @@ MAX_ATTEMPTS = 5  # an op failing this often for a reason that is neither an out
 
 
 class _DataRefused(Exception):
-    """An op of a batch applied without savepoints was refused for its data: redo it guarded."""
+    """A batch applied set-wise failed for something else than an outage: redo it op by op."""
 
 
 class _OpFailed(Exception):
@@ -183,18 +184,15 @@ class Writer:
             return await self._apply_guarded(conn, batch)
 
     async def _apply_plain(self, conn: asyncpg.Connection, batch: list[tuple[int, Op]]) -> list[tuple[Op, str]]:
-        # The common case, every op good: one transaction, no savepoints (a savepoint and its
-        # release are two more round trips per op, half the writer's time).
-        async with conn.transaction():
-            for _, op in batch:
-                try:
-                    await apply_op(conn, op)
-                except Exception as exc:
-                    if is_data_error(exc):
-                        raise _DataRefused from exc
-                    if is_outage(exc):
-                        raise
-                    raise _OpFailed(op, exc) from exc
+        # The common case, every op good: one transaction, no savepoints, the ops set-wise (a
+        # round trip per op, and a savepoint's two, were most of the writer's time).
+        try:
+            async with conn.transaction():
+                await apply_ops(conn, [op for _, op in batch])
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            raise _DataRefused from exc  # find the op to blame, one by one
         return []
 
     async def _apply_guarded(self, conn: asyncpg.Connection, batch: list[tuple[int, Op]]) -> list[tuple[Op, str]]:
