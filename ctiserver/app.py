@@ -169,7 +169,9 @@ class App:
 
         subs.names += [self.metrics.on_raw_event]
         subs.ami += [self.recordings, self.supervision]
-        subs.ami += [IvrSteps(store)]  # what the IVR's nodes did (UserEvent CtiStep) on the work order
+        ivr_steps = IvrSteps(store)  # what the IVR's nodes did (UserEvent CtiStep) on the work order
+        subs.ami += [ivr_steps]
+        subs.calls += [ivr_steps]
         self.surveys = self._surveys(workorders.on_call_event, directory.agent_of)
         subs.ami += [self.surveys]
         subs.calls += [self.surveys]

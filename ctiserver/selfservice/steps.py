@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from ctiserver.ami.events import UserEvent
+from ctiserver.calls.model import CallEnded
 from ctiserver.store.ops import WorkOrderOp
 
 log = structlog.get_logger(__name__)
@@ -32,10 +33,35 @@ MAX_VALUE = 64
 
 
 class IvrSteps:
-    """Writes each known IVR step to the work order of the call it was sent on."""
+    """Writes each known IVR step to the work order of the call it was sent on.
+
+    The self-service node says ``Outcome: asking`` before it asks its back-end: a call that ends
+    before the answer's step (the caller hung up meanwhile, and a dead channel sends nothing)
+    gets the step with outcome ``hung_up`` then.
+    """
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self.asking: dict[str, str] = {}  # linkedid -> the self-service node asking now
+
+    def on_call_event(self, ce: object) -> None:
+        if isinstance(ce, CallEnded) and ce.call.linkedid in self.asking:
+            node = self.asking.pop(ce.call.linkedid)
+            log.info(
+                "ivr_step",
+                step="selfservice",
+                linkedid=ce.call.linkedid,
+                node=node,
+                outcome="hung_up",
+            )
+            self.store.submit(
+                WorkOrderOp.new(
+                    ce.call.linkedid,
+                    "selfservice",
+                    data={"node": node, "outcome": "hung_up"},
+                    at=ce.at,
+                )
+            )
 
     def on_ami_event(self, e: object) -> None:
         if not isinstance(e, UserEvent) or e.name != "CtiStep" or not e.linkedid:
@@ -47,6 +73,11 @@ class IvrSteps:
             log.warning("ivr_step_unknown", step=kind[:MAX_VALUE], linkedid=e.linkedid)
             return
         data: dict[str, Any] = {k: fields[k][:MAX_VALUE] for k in keep if k in fields}
+        if kind == "selfservice":
+            if data.get("outcome") == "asking":
+                self.asking[e.linkedid] = data.get("node", "")
+                return
+            self.asking.pop(e.linkedid, None)
         if "seconds" in data:
             try:
                 data["seconds"] = round(float(data["seconds"]), 3)

@@ -246,6 +246,10 @@ async def run(session: Any, node: SelfServiceNode) -> str | None:
     if node.authenticated and not session.authenticated:
         outcome, steps = "not_authenticated", None
     else:
+        # told first: if the caller hangs up while the back-end thinks, the server still knows
+        await session._exec(
+            "UserEvent", f"CtiStep,Step: selfservice,Node: {node.name},Outcome: asking"
+        )
         values = {
             "customer_no": session.customer_no,
             "caller": session.ch.caller_number,

@@ -61,13 +61,20 @@ async def test_answer_read_or_fallback_to_an_agent_each_on_the_work_order(
     async def broken(request: web.Request) -> web.Response:
         return web.Response(status=503)
 
+    never = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await never.wait()
+        return web.json_response({"balance": 1})
+
     app = web.Application()
     app.router.add_get("/ok/{caller}", ok)
     app.router.add_get("/broken/{caller}", broken)
+    app.router.add_get("/slow/{caller}", slow)
     backend = TestServer(app, host="127.0.0.1")
     await backend.start_server()
     try:
-        for path in ("ok", "broken"):
+        for path in ("ok", "broken", "slow"):
             menu = tmp_path / f"{path}.toml"
             menu.write_text(MENU.format(port=backend.port, path=path))
             cfg = stack_config(db_dsn, tmp_path, **{"ivr.menu_file": str(menu)})
@@ -82,6 +89,12 @@ async def test_answer_read_or_fallback_to_an_agent_each_on_the_work_order(
                     )
                     assert asked == ["13900000001"]
                     await _check_step(stack, "13900000001", "ok")
+                elif path == "slow":  # the caller hangs up while the back-end thinks
+                    call = await stack.sim.place_call(
+                        CallerScript(number="13900000003", keys="3", hangup_at=2.0)
+                    )
+                    await call.ended()
+                    await _check_step(stack, "13900000003", "hung_up")
                 else:
                     agent = stack.client()
                     try:
@@ -106,6 +119,7 @@ async def test_answer_read_or_fallback_to_an_agent_each_on_the_work_order(
                         await agent.close()
                     await _check_step(stack, "13900000002", "http_503")
     finally:
+        never.set()
         await backend.close()
 
 
