@@ -133,15 +133,15 @@ async def update_threshold(
     return threshold_json(row)
 
 
-async def counts(
+async def complaints(
     conn: Any,
     start: dt.datetime,
     end: dt.datetime,
     category: str,
     subcategory: str | None,
     queue: str | None,
-) -> tuple[int, int]:
-    """(complaints written up, answered calls) of work orders that came in during ``[start, end)``.
+) -> int:
+    """The complaints written up among the work orders that came in during ``[start, end)``.
 
     A repeat complaint (二次投诉: reopened by an unsatisfied callback) counts twice, as seed 001
     counts an escalated complaint double: it is the same customer complaining again."""
@@ -150,18 +150,37 @@ async def counts(
     if subcategory:
         args.append(subcategory)
         cond += f" AND subcategory = ${len(args)}"
-    queue_cond = ""
     if queue:
         args.append(queue)
-        queue_cond = f" AND queue = ${len(args)}"
-    row = await conn.fetchrow(
-        f"SELECT (SELECT count(*) + count(*) FILTER (WHERE repeats > 0) FROM work_orders WHERE category = $3 AND {WRITTEN} AND created_at >= $1 "
-        f"        AND created_at < $2{cond}{queue_cond}) AS complaints,"
-        f"       (SELECT count(*) FROM work_orders WHERE answered_at IS NOT NULL AND created_at >= $1 "
-        f"        AND created_at < $2{queue_cond}) AS answered",
+        cond += f" AND queue = ${len(args)}"
+    n = await conn.fetchval(
+        "SELECT count(*) + count(*) FILTER (WHERE repeats > 0) FROM work_orders "
+        f"WHERE category = $3 AND {WRITTEN} AND created_at >= $1 AND created_at < $2{cond}",
         *args,
     )
-    return int(row["complaints"]), int(row["answered"])
+    return int(n)
+
+
+async def answered(
+    conn: Any, start: dt.datetime, end: dt.datetime, queue: str | None
+) -> int:
+    """The calls answered among those that came in during ``[start, end)`` (of one queue, or all)."""
+    if queue:
+        n = await conn.fetchval(
+            "SELECT count(*) FROM work_orders WHERE answered_at IS NOT NULL AND created_at >= $1 "
+            "AND created_at < $2 AND queue = $3",
+            start,
+            end,
+            queue,
+        )
+    else:
+        n = await conn.fetchval(
+            "SELECT count(*) FROM work_orders WHERE answered_at IS NOT NULL AND created_at >= $1 "
+            "AND created_at < $2",
+            start,
+            end,
+        )
+    return int(n)
 
 
 async def raise_warning(

@@ -78,6 +78,7 @@ class ComplaintWatch:
         timezone: str,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         settle_seconds: float = 5.0,
+        pace_seconds: float = 5.0,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -87,6 +88,8 @@ class ComplaintWatch:
         self.timezone = timezone
         self.now = now
         self.settle_seconds = settle_seconds
+        self.pace_seconds = pace_seconds
+        self._last_start = float("-inf")
         # The enabled thresholds as last read; the unacknowledged warnings, newest first
         # (what a supervisor's snapshot holds).
         self.thresholds_cache: list[dict[str, Any]] = []
@@ -131,8 +134,15 @@ class ComplaintWatch:
         )
 
     async def _evaluate_soon(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._again = False
+            wait = self._last_start + self.pace_seconds - loop.time()
+            if (
+                wait > 0
+            ):  # complaints arriving one after another: one evaluation per pace
+                await asyncio.sleep(wait)
+            self._last_start = loop.time()
             try:
                 await self.store.flush(timeout=self.settle_seconds)
             except (TimeoutError, RuntimeError):
@@ -188,12 +198,30 @@ class ComplaintWatch:
             lambda c: q.thresholds(c, enabled_only=True)
         )
         raised: list[dict[str, Any]] = []
+        answered_memo: dict[tuple[dt.datetime, str | None], int] = {}
+
+        async def answered_in(
+            start: dt.datetime, end: dt.datetime, queue: str | None
+        ) -> int:
+            # thresholds of the same period and queue share one count of answered calls
+            if (start, queue) not in answered_memo:
+                answered_memo[start, queue] = await self._run(
+                    lambda c: q.answered(c, start, end, queue)
+                )
+            return answered_memo[start, queue]
+
         for t in thresholds:
             start, end = period_bounds(t["period"], now, self.tz)
-            complaints, answered = await self._run(
-                lambda c, t=t, s=start, e=end: q.counts(
+            complaints = await self._run(
+                lambda c, t=t, s=start, e=end: q.complaints(
                     c, s, e, t["category"], t["subcategory"], t["queue"]
                 )
+            )
+            # a count needs the answered calls only for the warning's record
+            answered = (
+                await answered_in(start, end, t["queue"])
+                if t["measure"] == "rate" or complaints >= t["limit"]
+                else 0
             )
             reading = measure(
                 t["measure"], t["limit"], complaints, answered, t["min_answered"]
