@@ -254,6 +254,8 @@ class App:
         self._tasks.append(asyncio.create_task(self.alerts.run(), name="alerts"))
         scan = self.workorder_actions.watch_overdue(cfg.workorders.overdue_scan_seconds)
         self._tasks.append(asyncio.create_task(scan, name="overdue-scan"))
+        if self.demo_traffic:  # the demo's callers complain: something to watch
+            await self.complaints.seed_demo()
         await self.complaints.load()
         watch = self.complaints.watch(cfg.workorders.complaint_check_seconds)
         self._tasks.append(asyncio.create_task(watch, name="complaint-watch"))

@@ -180,6 +180,31 @@ class ComplaintWatch:
 
     # -- evaluation --------------------------------------------------------------------------
 
+    async def seed_demo(self) -> None:
+        """Demo mode: two thresholds to watch while none is set (the demo has no admin to set one)."""
+        if await self._run(lambda c: q.thresholds(c)):
+            return
+        for fields in (
+            {
+                "name": "3 complaints today · 今日投诉3件",
+                "measure": "count",
+                "period": "day",
+                "category": "complaint",
+                "limit_value": 3.0,
+            },
+            {
+                "name": "Complaint rate this week 10% · 本周投诉率10%",
+                "measure": "rate",
+                "period": "week",
+                "category": "complaint",
+                "limit_value": 0.1,
+                "min_answered": 20,
+            },
+        ):
+            if fields["category"] in self.categories:
+                await self._run(lambda c, f=fields: q.create_threshold(c, f, "demo"))
+        log.info("complaint_thresholds_seeded")
+
     async def load(self) -> None:
         """Read the thresholds and the unacknowledged warnings (at start; PostgreSQL may be away)."""
         try:

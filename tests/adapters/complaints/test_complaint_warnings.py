@@ -266,3 +266,16 @@ async def test_statistics_by_day_week_and_month(store, db_dsn: str) -> None:
         await watch.statistics(
             AGENT, "day", dt.date(2026, 11, 29), dt.date(2026, 12, 1), "complaint", None
         )
+
+
+async def test_the_demo_watches_two_thresholds_until_an_admin_sets_some(store) -> None:
+    watch = watch_for(store, Pushes())
+    await watch.seed_demo()
+    await watch.seed_demo()  # once
+    assert [
+        (t["measure"], t["period"], t["created_by"])
+        for t in await watch.thresholds(CHEN)
+    ] == [
+        ("count", "day", "demo"),
+        ("rate", "week", "demo"),
+    ]
