@@ -96,6 +96,9 @@ class ComplaintWatch:
         self.open: list[dict[str, Any]] = []
         self._task: asyncio.Task | None = None
         self._again = False
+        self._one_at_a_time = (
+            asyncio.Lock()
+        )  # the periodic pass and one a complaint asked for
         self.evaluations = 0
 
     async def _run(self, fn: Callable[[Any], Any]) -> Any:
@@ -111,11 +114,10 @@ class ComplaintWatch:
         """A pushed message: a change to a complaint asks for an evaluation."""
         if type != "workorder_task" or data.get("why") not in _TOUCHING:
             return
-        if data.get("why") in ("save", "create") and data.get("status") in (
-            None,
-            "draft",
-        ):
-            return  # a draft counts for nothing yet (an autosave comes every few seconds while typing)
+        draft = data.get("status") in (None, "draft")
+        if draft and data.get("why") in ("save", "create"):
+            # a draft counts for nothing yet (an autosave comes every few seconds while typing)
+            return
         category = data.get("category")
         if category is None or category not in self._watched_categories():
             return  # no threshold counts it (one being created evaluates by itself)
@@ -137,10 +139,9 @@ class ComplaintWatch:
         loop = asyncio.get_running_loop()
         while True:
             self._again = False
+            # complaints arriving one after another: one evaluation per pace
             wait = self._last_start + self.pace_seconds - loop.time()
-            if (
-                wait > 0
-            ):  # complaints arriving one after another: one evaluation per pace
+            if wait > 0:
                 await asyncio.sleep(wait)
             self._last_start = loop.time()
             try:
@@ -217,6 +218,10 @@ class ComplaintWatch:
 
     async def evaluate(self, at: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Read every enabled threshold over its current period; raise and push the new warnings."""
+        async with self._one_at_a_time:
+            return await self._evaluate(at)
+
+    async def _evaluate(self, at: dt.datetime | None) -> list[dict[str, Any]]:
         now = at or self.now()
         self.evaluations += 1
         thresholds = self.thresholds_cache = await self._run(

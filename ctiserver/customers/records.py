@@ -104,9 +104,8 @@ class CustomerRecords:
                 )
             )
         except Exception as exc:
-            if (
-                getattr(exc, "sqlstate", None) == "23505"
-            ):  # a phone claimed at the same moment by another
+            # a unique violation: a phone claimed at the same moment by another
+            if getattr(exc, "sqlstate", None) == "23505":
                 raise Conflict(
                     "one of these phone numbers was just given to another customer: reload",
                     code="phone_taken",
