@@ -178,6 +178,7 @@ const AUDIT_WHAT = {
   monitor_failed: "Monitoring failed · 监控失败",
   intercept: "Intercepted · 拦截",
   intercept_failed: "Intercept failed · 拦截失败",
+  intercept_confirmed: "Intercept confirmed after a link loss · 拦截已确认",
 };
 
 /**
@@ -193,6 +194,7 @@ export function auditCells(entry, nameOf = String) {
   if (d.why) detail.push(END_REASONS[d.why] || d.why);
   if (typeof d.seconds === "number" && entry.kind === "monitor_ended") detail.push(`${Math.round(d.seconds)} s`);
   if (d.error) detail.push(d.error);
+  if (d.caller_with) detail.push(`the caller is with ${d.caller_with === "supervisor" || d.caller_with === "agent" ? `the ${d.caller_with}` : "nobody"}`);
   if (entry.kind === "intercept" && d.from) detail.push(`from ${nameOf(d.from)}`);
   return {
     at: entry.at, supervisor: d.supervisor ? nameOf(d.supervisor) : "", agent: d.agent ? nameOf(d.agent) : "",

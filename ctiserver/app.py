@@ -183,7 +183,7 @@ class App:
         subs.agents += [self.alerts]
         subs.members += [signins.changed]
         subs.items[WrapupDue] = wrapups.due
-        subs.after_resync += [signins.restore]
+        subs.after_resync += [signins.restore, self.supervision.reconcile]
         subs.link += [link.changed]
         store.on_health = link.changed
         core.followups = lambda: list(gateway.tasks)

@@ -35,6 +35,11 @@ class Session:
     ended_at: float | None = None
     end_reason: str = ""
     hung_up: bool = False  # the server asked Asterisk to hang the spy channel up
+    # the intercept's Bridge went out but the AMI link went before Asterisk answered: whether the
+    # caller is with the supervisor or still with the agent is known again after the resync
+    unsure: bool = False
+    pause_before: tuple[bool, str] = (False, "")  # the agent's pause before the intercept (to give back)
+    previous_move: str = ""  # the call's move intent the intercept replaced (given back if it fails)
 
     def view(self, now: float) -> dict:
         return {"id": self.id, "supervisor": self.supervisor, "supervisor_name": self.supervisor_name,
@@ -42,4 +47,5 @@ class Session:
                 "requested_at": self.requested_at, "since": self.started_at, "switching_to": self.switching_to or None,
                 "intercepting": self.intercepting,
                 "seconds": round(now - self.started_at, 1) if self.started_at is not None else 0.0,
-                "ended_at": self.ended_at, "end_reason": self.end_reason or None, "error": self.error or None}
+                "ended_at": self.ended_at, "end_reason": self.end_reason or None, "error": self.error or None,
+                "unsure": self.unsure}

@@ -20,7 +20,7 @@ from ctiserver.web.common import json, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, STORE_READER, SUPERVISION
 
 AUDIT_KINDS = ("monitor_requested", "monitor_started", "monitor_mode", "monitor_ended", "monitor_failed",
-               "intercept", "intercept_failed")
+               "intercept", "intercept_failed", "intercept_confirmed")
 
 routes = web.RouteTableDef()
 

@@ -73,6 +73,8 @@ class Supervision:
         self.take_over = take_over  # the call is the supervisor's from now on (tracker intent)
         self.sessions: dict[str, Session] = {}  # spy channel id -> session (live ones)
         self.by_supervisor: dict[str, str] = {}
+        # agents paused for an intercept that did not happen while Asterisk was away: interface -> pause before
+        self.pauses_to_restore: dict[str, tuple[bool, str]] = {}
 
     # -- what the routes call --------------------------------------------------------------
 
@@ -319,30 +321,107 @@ class Supervision:
         agent = self.tracker.legs.get(agent_leg)
         self._step(session, "intercept", {"from": session.agent})
         before = self.book.status_of(session.agent_interface)
+        reasons = [m.reason for m in before.memberships if m.paused and m.reason]
+        session.pause_before = (before.paused, reasons[-1] if reasons else "")
         # paused first: the agent stays busy ('intercepted') through the wrap-up that follows
         await self.gateway.send(actions.queue_pause(session.agent_interface, True, INTERCEPTED))
-        previous = self.tracker.intend_move(call, "intercept")
+        session.previous_move = self.tracker.intend_move(call, "intercept")
         session.state = "intercepted"
+        sent = False
         try:
             # when the supervisor hangs up, the customer's after-bridge goto is the step after its
             # Queue(): for the IVR's EXEC Queue that is [ivr]'s CTI_IVR_DONE check, which hangs up
             # rather than queue the caller again (trace 18 B and D)
             await self.gateway.send(actions.setvar(customer.channel, "CTI_IVR_DONE", "yes"))
+            sent = True
             await self.gateway.send(actions.bridge(customer.channel, session.channel))
+        except Unavailable:
+            if not sent:  # the Bridge never went out: the caller is with the agent
+                self._not_intercepted(session, call, "Asterisk went away before the intercept")
+                raise
+            # the Bridge went out and the link went before the answer: Asterisk may have done it.
+            # Whether the caller is with the supervisor or the agent is read after the resync
+            # (reconcile); meanwhile nothing is hung up on either side.
+            session.unsure = True
+            log.warning("intercept_unsure", linkedid=session.linkedid, agent=session.agent,
+                        supervisor=session.supervisor)
+            self._publish(session)
+            raise
         except BaseException as exc:
-            self.tracker.drop_move(call, previous)
-            session.state, session.intercepting = "active", False
-            session.error = getattr(exc, "message", None) or repr(exc)
-            self._step(session, "intercept_failed", {"error": session.error})
-            # the agent is still on the call: not left busy for an intercept that did not happen
-            reasons = [m.reason for m in before.memberships if m.paused and m.reason]
-            self.gateway.spawn(actions.queue_pause(session.agent_interface, before.paused,
-                                                   reasons[-1] if reasons else ""), linkedid=call.linkedid)
+            self._not_intercepted(session, call, getattr(exc, "message", None) or repr(exc))
             raise
         if agent is not None:  # Asterisk hangs it up as the queue's bridge dissolves (trace 18); in case not
             self._hang_up(agent.channel, call.linkedid, None)
         log.info("intercepted", linkedid=session.linkedid, agent=session.agent, supervisor=session.supervisor)
         self._publish(session)
+
+    def _not_intercepted(self, session: Session, call: cm.Call | None, error: str, **data: Any) -> None:
+        """The intercept did not happen: the caller is with the agent, who is not left busy for it."""
+        if call is not None:
+            self.tracker.drop_move(call, session.previous_move)
+        session.state, session.intercepting, session.unsure = "active", False, False
+        session.error = error
+        self._step(session, "intercept_failed", {"error": error, **data})
+        self._restore_pause(session.agent_interface, session.pause_before)
+
+    def _restore_pause(self, interface: str, pause: tuple[bool, str]) -> None:
+        """Give the agent their pause back; if Asterisk is away, again after the resync (reconcile)."""
+        self.pauses_to_restore[interface] = pause
+
+        async def restore() -> None:
+            done = await self.gateway.send_quietly(actions.queue_pause(interface, *pause), interface=interface)
+            if done and self.pauses_to_restore.get(interface) == pause:
+                del self.pauses_to_restore[interface]
+        if self.gateway.connected:
+            self.gateway.run(restore())
+
+    async def reconcile(self) -> None:
+        """After a resync: what happened to each session while the AMI link was away, from Asterisk's channels.
+
+        A spy channel that is gone ended its session (for an intercepted call the supervisor hung
+        up); a ringing one now live in ChanSpy started; an intercept whose answer was lost is done
+        if the spy channel shares the customer's bridge, else undone (the caller is with the agent).
+        """
+        for interface, pause in list(self.pauses_to_restore.items()):
+            self._restore_pause(interface, pause)
+        if not self.sessions:
+            return
+        try:
+            reply = await self.gateway.send({"Action": "CoreShowChannels"})
+        except (Conflict, Unavailable) as exc:  # the link went again: the next resync tries again
+            log.warning("supervision_reconcile_failed", error=exc.message)
+            return
+        channels = {e.uniqueid: e for m in getattr(reply, "events", []) if m.name == "CoreShowChannel"
+                    and isinstance(e := ev.translate(m), ev.ChannelSnapshot)}
+        now = time.time()
+        for session in list(self.sessions.values()):
+            ch = channels.get(session.id)
+            call = self.tracker.calls.get(session.linkedid)
+            if session.unsure:
+                customer = self.tracker.legs.get(self.tracker.customer_leg(call)) if call is not None else None
+                theirs = channels.get(customer.uniqueid) if customer is not None else None
+                if ch is not None and ch.bridge_id and theirs is not None and theirs.bridge_id == ch.bridge_id:
+                    session.unsure, session.channel = False, ch.channel
+                    self._step(session, "intercept_confirmed", {"caller_with": "supervisor"})
+                    for uid in list(call.legs) if call is not None else []:  # the agent's leg, if Asterisk left it
+                        leg = self.tracker.legs.get(uid)
+                        if leg is not None and leg.endpoint == session.agent_interface and uid in channels:
+                            self._hang_up(leg.channel, session.linkedid, None)
+                    log.info("intercepted", linkedid=session.linkedid, agent=session.agent,
+                             supervisor=session.supervisor, after_resync=True)
+                    self._publish(session)
+                    continue
+                self._not_intercepted(session, call, "the link to Asterisk went away before the intercept",
+                                      caller_with="agent" if theirs is not None else "nobody")
+                self._publish(session)
+                if ch is None:
+                    self._ended(session, now)
+                continue
+            if ch is None:
+                self._ended(session, now)
+            elif session.state == "ringing" and ch.state == 6 and ch.application == "ChanSpy":
+                session.channel = ch.channel
+                self._started(session, now)
 
     async def _bridge_quietly(self, session: Session) -> None:
         try:
