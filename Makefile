@@ -20,6 +20,13 @@ bench-pop:
 	@bash scripts/bootstrap.sh test
 	@.venv/bin/python bench/pop_latency.py $(ARGS)
 
+# Supervision latency under call load (bench/supervision.py: monitor, mode switch, intercept through
+# the server beside a bare AMI client doing the same); ARGS e.g. '--rate 30 --seconds 120'.
+.PHONY: bench-supervision
+bench-supervision:
+	@bash scripts/bootstrap.sh test
+	@.venv/bin/python bench/supervision.py $(ARGS)
+
 clean:
 	@bash scripts/pg.sh stop || true
 	rm -rf .run test-artifacts

@@ -80,7 +80,9 @@ export function stripView(s, { call = null, nameOf = String, pending = null, lin
     state = stalled ? "Live · 监控中 — the intercept has not happened (see Audit); you can try again"
       : "Live · 监控中 — taking the caller over…";
   } else if (active) state = "Live · 监控中";
-  else if (intercepted) state = "Intercepted · 已拦截 — you are talking with the caller";
+  else if (intercepted && s.unsure) {
+    state = "Intercept sent; Asterisk's answer was lost — checking once the link is back · 确认中";
+  } else if (intercepted) state = "Intercepted · 已拦截 — you are talking with the caller";
   else state = "Ended · 已结束";
   const what = intercepted ? `Taken over from ${agent}${caller ? ` — ${caller}` : ""}`
     : `${modeLabel(s.mode)} — ${agent}${caller ? ` with ${caller}` : ""}`;
