@@ -417,6 +417,8 @@ class Supervision:
                 if ch is None:
                     self._ended(session, now)
                 continue
+            if ch is None and not session.channel and session.state == "ringing":
+                continue  # its Originate may be on its way now (asked for just after the link came back)
             if ch is None:
                 self._ended(session, now)
             elif session.state == "ringing" and ch.state == 6 and ch.application == "ChanSpy":

@@ -117,3 +117,24 @@ async def test_the_link_gone_before_the_bridge_the_caller_stays_with_the_agent_w
         assert wo["agent_id"] == "1001"
         assert [e["kind"] for e in wo["events"] if e["kind"].startswith("intercept")] == [
             "intercept", "intercept_failed"]
+
+
+async def test_a_supervisor_hanging_up_while_the_link_is_away_is_seen_after_the_resync(stack: Any) -> None:
+    async with panels(stack, "1001", "1900") as p:
+        agent, boss = p["1001"], p["1900"]
+        await ready(agent, "1001")
+        _, linkedid = await answered_call(stack, agent, hangup_after_answer=120)
+        live = await live_listen(stack, boss, linkedid)
+        await stack.sim.ami_down()
+        await boss.expect("link", lambda d: d["ami"] is False)
+        spy = next(c["channel"] for c in stack.sim.truth()["channels"] if c["channel"].startswith("PJSIP/1900"))
+        stack.sim.find_channel(spy).request_hangup(16)  # the supervisor puts the phone down meanwhile
+        await stack.sim.ami_up()
+        ended = await boss.expect("supervision", session_in("ended", id=live["id"]), timeout=20)
+        assert ended["end_reason"] == "hung_up"
+        status, body = await boss.get("/api/supervision")
+        assert status == 200, body
+        assert body["sessions"] == []  # the supervisor may monitor again
+        assert stack.core.book.view("1001")["state"] == "on_call"  # the call goes on with the agent
+        wo = await workorder(stack, agent, linkedid, ("monitor_ended",))
+        assert [e["data"]["why"] for e in wo["events"] if e["kind"] == "monitor_ended"] == ["hung_up"]
