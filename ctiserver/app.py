@@ -350,6 +350,8 @@ class App:
             await step("ivr", self.ivr.stop(), 1.0)
         if self.sim is not None:
             await step("simulator", self.sim.stop(), 1.0)
+        if self.core is not None:  # callbacks' last changes, before the store closes
+            await step("callbacks", self.callbacks.repo.close(), 1.0)
         if self.store is not None:
             remaining = deadline - loop.time()
             await step("store", self.store.close(timeout=max(0.1, remaining - 1.0)), remaining)

@@ -82,6 +82,7 @@ class Callbacks:
         self.reserved: dict[str, str] = {}         # agent interface -> callback id
         self.dialled: set[str] = set()             # attempts whose caller leg was dialled (a DialEnd came)
         self.left_queue: set[str] = set()          # caller uniqueids that left their queue without an agent
+        self.cooldown: dict[str, float] = {}       # agent interface -> until when it is not offered a callback
         self.recent: list[Callback] = []           # the last closed ones (the supervisor's list)
         self._evaluation: asyncio.Handle | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -138,6 +139,35 @@ class Callbacks:
                 self._dial_ended(self.by_call[uid], status.upper())
             case ev.ChannelHungUp(uniqueid=uid):
                 self.left_queue.discard(uid)
+            case ev.VariableSet(variable="CTI_CALLBACK_ID", value=cb_id, uniqueid=uid, linkedid=linkedid,
+                                channel=channel) if uid.startswith(m.CHANNEL_PREFIX):
+                self._adopt(cb_id, linkedid, channel)
+
+    def _adopt(self, cb_id: str, linkedid: str, channel: str) -> None:
+        """An attempt for one of our callbacks that this server did not start (or no longer knows it
+        started: a restart, a write that had not reached PostgreSQL): it is the callback's attempt now."""
+        cb = self.callbacks.get(cb_id)
+        if cb is None or cb.call_linkedid == linkedid:
+            return
+        interface = channel.rsplit("-", 1)[0]
+        account = self.book.by_interface.get(interface)
+        if account is None:
+            return
+        if cb.call_linkedid:  # an attempt of ours Asterisk never made: forgotten
+            old_interface, _ = self.attempts.pop(cb.call_linkedid, ("", ""))
+            self.by_call.pop(cb.call_linkedid, None)
+            if self.reserved.get(old_interface) == cb.id:
+                del self.reserved[old_interface]
+        self.lines.get(cb.queue, Line()).remove(cb)
+        cb = m.reserved(cb, account.id, linkedid, time.time())
+        self.reserved[interface] = cb.id
+        self.by_call[linkedid] = cb.id
+        self.attempts[linkedid] = (interface, account.id)
+        self._step(cb, "callback_attempt", {"agent": account.id, "attempt": cb.attempts + 1, "call": linkedid,
+                                            "adopted": True})
+        log.info("callback_attempt_adopted", callback=cb.id, agent=account.id, call=linkedid, linkedid=cb.linkedid)
+        self._put(cb)
+        self._pop(cb, "ringing")
 
     def _requested(self, e: ev.UserEvent) -> None:
         f = {k.lower(): v for k, v in e.fields.items()}
@@ -152,7 +182,8 @@ class Callbacks:
         cb = Callback(cb_id, queue, number, joined, e.at, linkedid=e.linkedid,
                       caller_number=call.caller_num if call is not None else f.get("caller", ""),
                       customer_no=call.customer_no if call is not None else "",
-                      position=int(_float(f.get("position"), 0)), updated_at=e.at)
+                      position=int(_float(f.get("position"), 0)),
+                      updated_at=time.time())  # the server's clock orders the row's writes
         self._keep(cb)
         self.repo.save(cb)
         self._step(cb, "callback_requested", {"number": number, "queue": queue, "position": cb.position,
@@ -211,8 +242,9 @@ class Callbacks:
     def _ready_agents(self, queue: str) -> list[str]:
         """Interfaces of the queue's ready agents, ready longest first (those who missed it last)."""
         found = []
+        now = time.time()
         for interface in self.book.by_interface:
-            if interface in self.reserved:
+            if interface in self.reserved or self.cooldown.get(interface, 0.0) > now:
                 continue
             status = self.book.status_of(interface)
             if status.state is AgentState.READY and any(mb.queue == queue and not mb.paused
@@ -300,6 +332,10 @@ class Callbacks:
         if cb.state != m.RINGING:
             return
         self._step(cb, "callback_agent_missed", {"agent": cb.agent_id, "why": why})
+        interface = self._interface(cb.agent_id)
+        if interface:  # not offered the next callback at once: another ready agent first
+            self.cooldown[interface] = time.time() + self.ring_seconds
+            asyncio.get_running_loop().call_later(self.ring_seconds, self.kick)
         log.info("callback_agent_missed", callback=cb.id, agent=cb.agent_id, why=why, linkedid=cb.linkedid)
         self._update(m.agent_missed(cb, time.time()))
 

@@ -120,7 +120,7 @@ async def run(session: Any, node: CallbackNode) -> str | None:
 async def _carry_on(session: Any) -> None:
     """The path and keys the caller had before the queue, when this is a new AGI session on the same
     call (the queue's exit key); a menu that came here itself has them already."""
-    if session.path != [session.path[-1]] if session.path else False:
+    if len(session.path) > 1:
         return
     ch = session.ch
     before = [p for p in (await ch.get_variable("CTI_IVR_PATH") or "").split(",") if p]

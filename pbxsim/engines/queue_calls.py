@@ -164,8 +164,13 @@ class QueueCalls:
         ch = entry.channel
         pos = q.entries.index(entry) + 1
         ch.variables["QUEUEPOSITION"] = str(pos)
+        # the goto shows at once (trace 21: Newexten at priority 0 with the Queue application still
+        # running, then QueueCallerLeave there); the caller's next step is priority 1
+        ch.context, ch.exten, ch.priority = q.conf.context, key, 0
+        ch.newexten_at = (ch.context, ch.exten, ch.priority)
+        self.kernel.emit("Newexten", ch.fields() + [("Extension", key), ("Application", ch.app),
+                                                    ("AppData", ch.appdata)])
         self._leave(q, entry)
-        ch.context, ch.exten, ch.priority = q.conf.context, key, 0  # the caller's next step is priority 1
         log.info("pbxsim_queue_exit_with_key", queue=q.conf.name, channel=ch.name, key=key, call_id=ch.linkedid)
         return True
 

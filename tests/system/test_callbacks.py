@@ -9,8 +9,9 @@ really does (the agent paused, the calls made) and the work orders.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ async def test_a_caller_who_presses_5_is_called_back_in_turn_by_a_reserved_agent
     async with panels(stack, "1001", "1900") as p:
         agent, boss = p["1001"], p["1900"]
         await ready(agent, "1001")
-        busy, waiting = await busy_agent_and_waiting_caller(stack, agent)
+        busy, _ = await busy_agent_and_waiting_caller(stack, agent)
 
         # the request is in line, for the supervisor, and the caller is gone (no channel left behind)
         listed = await boss.expect("notice", lambda d: d.get("kind") == "callbacks"

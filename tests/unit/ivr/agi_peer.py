@@ -76,6 +76,7 @@ class FakeAsteriskCall:
     user_events: list[str] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)  # MixMonitor arguments
     has_mixmonitor: bool = True
+    said: list[str] = field(default_factory=list)  # SAY DIGITS arguments
     dead: bool = False
 
     async def run(self, timeout: float = 10.0) -> None:
@@ -124,6 +125,9 @@ class FakeAsteriskCall:
             return f"200 result={press}\n"
         if verb == "STREAM FILE":
             return "200 result=0 endpos=8000\n"
+        if verb == "SAY DIGITS":
+            self.said.append(cmd[2])
+            return "200 result=0\n"
         if verb == "SET VARIABLE":
             self.variables[cmd[2]] = cmd[3]
             return "200 result=1\n"
