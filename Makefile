@@ -1,5 +1,5 @@
 # The two commands of the README. Each one installs what it needs first.
-.PHONY: run test bench bench-pop clean
+.PHONY: run test bench bench-pop bench-workorders clean
 
 run:
 	@bash scripts/bootstrap.sh run
@@ -14,6 +14,12 @@ test:
 bench:
 	@bash scripts/bootstrap.sh test
 	@.venv/bin/python bench/scale.py $(ARGS)
+
+# Work orders at scale (bench/workorders.py: 1,000,000 work orders and 10,000,000 history entries
+# generated in PostgreSQL, then search, the task bar and the overdue scan); ARGS e.g. '--runs 500'.
+bench-workorders:
+	@bash scripts/bootstrap.sh test
+	@.venv/bin/python bench/workorders.py $(ARGS)
 
 # The screen-pop on the simulator with three agents (the first benchmark).
 bench-pop:

@@ -35,6 +35,7 @@ OPEN = ("submitted", "accepted", "assigned", "in_progress", "completed", "callba
 PAGE_MAX = 200
 TEXT_MIN = 2  # the index holds two-character pieces: one character alone cannot be looked up
 TEXT_MAX = 100
+WINDOW = 20_000  # newest rows read in page order for words, before asking the bigram index
 # The text searched, exactly as migration 005 indexes it (the index is used only for this expression).
 DOC = "(coalesce(w.request, '') || E'\\n' || coalesce(w.answer, '') || E'\\n' || coalesce(w.notes, ''))"
 CURSOR = re.compile(r"(\d{1,20})_(\d{1,19})")
@@ -56,6 +57,7 @@ class Filter:
     limit: int = 50
     after: tuple[dt.datetime, int] | None = None
     given: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # the words searched (kept apart: how to look them up depends on the rest)
 
 
 def _bool(value: str, name: str) -> bool:
@@ -101,8 +103,6 @@ def parse(query: Mapping[str, str], settings: WorkOrderSettings, now: dt.datetim
         text = line(q("q"), "q", TEXT_MAX)
         if text is None or len(text) < TEXT_MIN:
             raise InvalidInput(f"q must have {TEXT_MIN} to {TEXT_MAX} characters", field="q")
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(f"text_grams({DOC}) @> text_grams({arg(text)}::text) AND {DOC} ILIKE {arg(pattern)}")
     if q("customer") is not None:
         no = line(q("customer"), "customer", 32, CUSTOMER_NO, "a customer number")
         conds.append(f"w.customer_id = (SELECT id FROM customers WHERE customer_no = {arg((no or '').upper())})")
@@ -148,12 +148,29 @@ def parse(query: Mapping[str, str], settings: WorkOrderSettings, now: dt.datetim
         if not m:
             raise InvalidInput("after must be the cursor a previous page gave (next)", field="after")
         after = (_EPOCH + dt.timedelta(microseconds=int(m[1])), int(m[2]))
-    return Filter(tuple(conds), tuple(args), limit, after, dict(query))
+    text = line(q("q"), "q", TEXT_MAX) if q("q") is not None else None
+    return Filter(tuple(conds), tuple(args), limit, after, dict(query), text)
 
 
-def scoped(flt: Filter, account_id: str | None, departments: list[str]) -> tuple[str, list[Any]]:
-    """The WHERE clause (without the keyword) for one person: everything when ``account_id`` is None."""
+def _pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def scoped(flt: Filter, account_id: str | None, departments: list[str], text: str | None = "grams"
+           ) -> tuple[str, list[Any]]:
+    """The WHERE clause (without the keyword) for one person: everything when ``account_id`` is None.
+
+    ``text``: how the words are looked for: ``grams`` through the bigram index (then re-checked),
+    ``like`` by the re-check alone (when the rest of the clause already narrows the rows to few),
+    None: left out (the caller adds them)."""
     conds, args = list(flt.conds), list(flt.args)
+    if flt.text is not None and text is not None:
+        args.append(_pattern(flt.text))
+        like = f"{DOC} ILIKE ${len(args)}"
+        if text == "grams":
+            args.append(flt.text)
+            like = f"text_grams({DOC}) @> text_grams(${len(args)}::text) AND {like}"
+        conds.append(like)
     if account_id is not None:
         args += [account_id, departments]
         a, d = f"${len(args) - 1}", f"${len(args)}"
@@ -170,6 +187,26 @@ def page_sql(where: str, args: list[Any], after: tuple[dt.datetime, int] | None,
         where = f"{where} AND (w.created_at, w.id) < (${len(args) - 1}, ${len(args)})"
     args.append(limit)
     return f"{where} ORDER BY w.created_at DESC, w.id DESC LIMIT ${len(args)}", args
+
+
+def window_sql(where: str, args: list[Any], after: tuple[dt.datetime, int] | None, limit: int, text: str,
+               window: int = WINDOW) -> tuple[str, list]:
+    """A page of words found among the newest ``window`` rows matching the rest, newest first.
+
+    Common words fill a page within the newest few hundred rows: reading them in page order and
+    stopping at ``limit`` matches is far cheaper than fetching every row the bigram index names
+    (tens of thousands for 转账失败). A page it fills is exact (every newer row was read); one it
+    does not fill is asked again of the index (``page_sql``), which is then cheap: the words are rare.
+    """
+    args = list(args)
+    if after is not None:
+        args += [after[0], after[1]]
+        where = f"{where} AND (w.created_at, w.id) < (${len(args) - 1}, ${len(args)})"
+    args += [_pattern(text), limit]
+    p, n = f"${len(args) - 1}", f"${len(args)}"
+    return (f"w.id = ANY(ARRAY(SELECT s.id FROM (SELECT w.id, {DOC} AS doc FROM work_orders w WHERE {where} "
+            f"ORDER BY w.created_at DESC, w.id DESC LIMIT {int(window)}) AS s WHERE s.doc ILIKE {p} LIMIT {n})) "
+            f"ORDER BY w.created_at DESC, w.id DESC LIMIT {n}"), args
 
 
 def safe_cell(value: Any) -> str:
@@ -196,17 +233,33 @@ class WorkOrderSearch:
         self.store = store
         self.actions = actions  # WorkOrderActions: settings, views with allowed actions, the clock
 
-    def _where(self, account: Any, flt: Filter) -> tuple[str, list[Any]]:
+    def _scope(self, account: Any) -> tuple[str | None, list[str]]:
         role = str(getattr(account.role, "value", account.role))
         everyone = role in ("supervisor", "admin")
-        return scoped(flt, None if everyone else str(account.id), self.actions.my_departments(account))
+        return None if everyone else str(account.id), self.actions.my_departments(account)
+
+    def _where(self, account: Any, flt: Filter, text: str | None = "grams") -> tuple[str, list[Any]]:
+        who, departments = self._scope(account)
+        if who is not None and not departments and text is not None:
+            text = "like"  # an agent's own work orders are few: their indexes find them, the words are checked
+        return scoped(flt, who, departments, text)
+
+    async def _rows(self, account: Any, flt: Filter, limit: int) -> list[Any]:
+        who, departments = self._scope(account)
+        if flt.text is not None and (who is None or departments):
+            where, args = self._where(account, flt, text=None)
+            sql, args = window_sql(where, args, flt.after, limit, flt.text)
+            rows = await self.store.search_work_orders(sql, args)
+            if len(rows) >= limit:
+                return rows
+        where, args = self._where(account, flt)
+        sql, args = page_sql(where, args, flt.after, limit)
+        return await self.store.search_work_orders(sql, args)
 
     async def page(self, account: Any, query: Mapping[str, str]) -> dict[str, Any]:
         """One page of matches, newest first, and the cursor of the next page (None at the end)."""
         flt = parse(query, self.actions.settings, self.actions.now())
-        where, args = self._where(account, flt)
-        sql, args = page_sql(where, args, flt.after, flt.limit + 1)
-        rows = await self.store.search_work_orders(sql, args)
+        rows = await self._rows(account, flt, flt.limit + 1)
         more = len(rows) > flt.limit
         rows = rows[:flt.limit]
         items = [self.actions.view(wo.to_json(), account) for wo in rows]

@@ -20,3 +20,15 @@ CREATE INDEX work_orders_status_page ON work_orders (status, created_at DESC, id
 CREATE INDEX work_orders_assignee_page ON work_orders (assignee, created_at DESC, id DESC);
 CREATE INDEX work_orders_department_page ON work_orders (department, created_at DESC, id DESC);
 CREATE INDEX work_orders_due ON work_orders (due_at);
+-- Search within one person's part (search.py: agent, creator, submitter, assignee, department):
+-- each arm of that OR has an index, so PostgreSQL combines them (BitmapOr) instead of reading all.
+CREATE INDEX work_orders_created_by ON work_orders (created_by, created_at DESC, id DESC);
+CREATE INDEX work_orders_submitted_by ON work_orders (submitted_by, created_at DESC, id DESC);
+
+-- The task bar (store/workflow.py waiting): each part read in due order and stopped at the page's
+-- size, one department at a time, instead of every open work order of the department sorted.
+CREATE INDEX work_orders_department_due ON work_orders (department, due_at, id)
+    WHERE status IN ('submitted', 'accepted', 'assigned', 'in_progress');
+CREATE INDEX work_orders_assignee_due ON work_orders (assignee, due_at, id)
+    WHERE status IN ('accepted', 'assigned', 'in_progress');
+CREATE INDEX work_orders_completed_due ON work_orders (due_at, id) WHERE status = 'completed';
