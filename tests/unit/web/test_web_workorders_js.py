@@ -274,3 +274,37 @@ async def test_colour_due_time_tasks_and_history_words(page: Any) -> None:
                             ["Customer · 客户", "李强 · C0002"], ["Category · 分类", "Complaint · 投诉 / Fees · 收费"],
                             ["Request · 诉求", "<img src=x>"]]
     assert out["names"] == ["Complaint · 投诉", "my_own_kind", "Draft · 草稿", "Call · 来电"]
+
+
+async def test_the_server_says_which_actions_the_page_offers_and_what_wrap_up_lacks(page: Any) -> None:
+    out = await page.evaluate("""async (form) => {
+        const w = await import('/static/workorders.js');
+        const f = {...form, wrapup_required: ['category', 'request']};
+        const given = {status: 'in_progress', allowed_actions: ['assign', 'log', 'complete', 'note']};
+        return {
+            offered: w.actionsFor(given, new Set(['supervisor'])).map((a) => a.action),  // roles ignored: the server's list
+            fallback: w.actionsFor({status: 'in_progress'}, new Set(['handler'])).map((a) => a.action),
+            writeUp: [w.canWriteUp({status: 'draft', allowed_actions: ['note']}, new Set(['agent'])),
+                      w.canWriteUp({status: 'draft', allowed_actions: ['save', 'submit', 'note']}, new Set())],
+            lacking: [w.wrapupMissing({}, f), w.wrapupMissing({category: 'complaint'}, f),
+                      w.wrapupMissing({category: 'praise', request: ' x '}, f), w.wrapupMissing({}, form)],
+            words: w.fieldWords(['subcategory', 'request']),
+            query: [w.searchQuery({q: ' 重复收费 ', caller: '', status: 'draft', overdue: false}),
+                    w.searchQuery({overdue: true, from: '2026-12-01'}, '123_4')],
+            history: w.historyLine({at: '2026-12-04T08:00:00+00:00', actor: '1003', actor_name: '刘洋 Liu Yang',
+                                   role: 'handler', action: 'defer', from: 'in_progress', to: 'in_progress',
+                                   data: {deferred: true, days: 5}}).who,
+            flagged: w.historyLine({at: '2026-12-04T08:00:00+00:00', actor: 'system', actor_name: 'system',
+                                   role: 'system', action: 'wrapup_incomplete', from: 'draft', to: 'draft',
+                                   data: {missing: ['request']}}),
+        };
+    }""", FORM)
+    assert out["offered"] == ["assign", "log", "complete", "note"]
+    assert out["fallback"] == ["assign", "log", "defer", "complete", "note"]  # MOVES, when an answer has no list
+    assert out["writeUp"] == [False, True]
+    assert out["lacking"] == [["category", "request"], ["subcategory", "request"], [], []]
+    assert out["words"] == "sub-category, request"
+    assert out["query"] == ["q=%E9%87%8D%E5%A4%8D%E6%94%B6%E8%B4%B9&status=draft", "overdue=true&from=2026-12-01&after=123_4"]
+    assert out["history"] == "刘洋 Liu Yang (1003) · handler"
+    assert out["flagged"]["what"] == "Wrap-up ended unfinished · 话后超时未填完"
+    assert "missing request" in out["flagged"]["details"]
