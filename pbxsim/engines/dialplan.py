@@ -144,7 +144,8 @@ class Dialplan:
             self.kernel.emit_cdrs(ch)
             self.kernel.emit_hangup(ch, 16)
             return
-        self.kernel.emit("HangupRequest", ch.fields())
+        if not ch.variables.pop("__hanguprequest_sent", ""):  # an application may have shown it already
+            self.kernel.emit("HangupRequest", ch.fields())
         self.kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
         self.kernel.emit_cdrs(ch)
         # a caller hanging up outside a bridge gets Cause=0, as in traces 04/05

@@ -1,6 +1,7 @@
 """VoiceMail(box[@context][,options]) as app_voicemail.c leaves a message.
 
-The caller speaks after the beep until they hang up, press ``#`` or reach ``maxsecs``
+After the greeting and the beep (``greeting_seconds``) the caller speaks until they hang up, press
+``#`` or reach ``maxsecs``
 (voicemail.conf ``[general]``). A message of at least ``minsecs`` seconds is kept as the
 box's next ``INBOX/msgNNNN`` (a silent 8 kHz WAV of its length and the ``.txt`` metadata file
 Asterisk writes beside it, when ``SimConfig.voicemail_dir`` is set), then, as Asterisk does:
@@ -82,19 +83,30 @@ class Voicemails:
             return
         if ch.state != 6:
             kernel.set_state(ch, 6)
-        started = kernel.clock.now()
+        options = args[1] if len(args) > 1 else ""
+        greeting = greeting_seconds(options)
+        started = (
+            kernel.clock.now() + greeting
+        )  # recording starts after the greeting and the beep
         hung_up = False
         try:
-            while True:  # the greeting and the beep are part of the wait: the caller speaks until done
+            while (
+                True
+            ):  # the caller speaks until they hang up, press # or reach maxsecs
                 left = self.conf.maxsecs - (kernel.clock.now() - started)
                 if left <= 0:
                     break
                 digit = await ch.wait(kernel.clock, left, digits=True)
-                if digit is None or digit == "#":
+                if (digit is None or digit == "#") and kernel.clock.now() >= started:
                     break
         except ChannelHungUp:
             hung_up = True
-        seconds = kernel.clock.now() - started
+            # app_voicemail sees the hangup first, then keeps (or drops) the message (trace 05); an
+            # AMI Hangup shows no HangupRequest (trace 18)
+            if not ch.hangup_by_ami:
+                kernel.emit("HangupRequest", ch.fields())
+                ch.variables["__hanguprequest_sent"] = "yes"
+        seconds = max(0.0, kernel.clock.now() - started)
         if seconds < self.conf.minsecs:
             kernel.set_var(ch, "VMSTATUS", "FAILED")
         else:
@@ -158,6 +170,17 @@ class Voicemails:
             }
         )
         return path
+
+
+def greeting_seconds(options: str) -> float:
+    """How long the caller hears Asterisk before the beep: the unavailable/busy greeting (``u``/``b``;
+    with no recorded one: "the person at extension 2000 is unavailable", ~3.6 s), the instructions
+    unless ``s`` (~2.4 s), the beep. Trace 05: 4 s in VoiceMail(2000@default,su) kept nothing."""
+    return (
+        (3.6 if ("u" in options or "b" in options) else 0.0)
+        + (0.0 if "s" in options else 2.4)
+        + 0.42
+    )
 
 
 def metadata(box: str, ch: Channel, origtime: int, duration: int) -> str:
