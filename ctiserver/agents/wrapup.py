@@ -75,7 +75,7 @@ class Wrapups:
         if current and account is not None:
             try:
                 self.expired(account.id)
-            except Exception:
+            except Exception:  # the flag must never keep the agent in wrap-up
                 log.exception("wrapup_expired_hook_failed", agent=account.id)
         self.end_pause(item.interface)
 

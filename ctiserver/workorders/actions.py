@@ -63,7 +63,6 @@ class WorkOrderActions:
         self.now = now
         self.settle_seconds = settle_seconds
         self.sheets = Sheets(can_evict=lambda: not getattr(store, "pending", 0))
-        self.changed: list[Callable[[dict[str, Any]], None]] = []  # told of each committed change (the held row)
         self._told_soon: dict[str, dt.datetime] = {}  # linkedid -> the due time its "due soon" push was for
 
     # -- what the service knows ----------------------------------------------------------------
@@ -72,7 +71,7 @@ class WorkOrderActions:
         """Follow calls as the projection writes them, so a call's work order is known before PostgreSQL has it."""
         try:
             self._follow(ce)
-        except Exception:
+        except Exception:  # a slip here must never stop the call flow's other listeners
             log.exception("work_order_follow_failed", event=type(ce).__name__)
 
     def _follow(self, ce: object) -> None:
@@ -312,8 +311,6 @@ class WorkOrderActions:
         log.info("work_order_changed", ref=row.get("ref"), action=action.value, by=entry.actor,
                  status=new.status.value, version=new.version)
         self._notify(held, action.value, entry.actor)
-        for listener in self.changed:
-            listener(held)
 
     async def _answer(self, linkedid: str, account: Any) -> tuple[dict[str, Any], str]:
         """The work order after a change with its history: from PostgreSQL once committed, else as held
