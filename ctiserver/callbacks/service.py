@@ -272,12 +272,12 @@ class Callbacks:
         self._step(cb, "callback_attempt", {"agent": agent_id, "attempt": cb.attempts + 1, "call": cb.call_linkedid,
                                             "waited_seconds": waited})
         # the attempt is a call of its own (the agent's phone first, like a dial-out): its work order
-        # says whose callback it is
+        # says whose callback it is; no queue on it, the queue's figures count the original call
         self.record(cm.CallStep(cb.call_linkedid, "callback_call",
                                 {"callback": cb.id, "number": cb.number, "queue": cb.queue, "agent": agent_id,
                                  "original": cb.linkedid, "attempt": cb.attempts + 1},
                                 now, fields={"ref": ref_for(cb.call_linkedid, now), "direction": "outbound",
-                                             "agent_id": agent_id, "queue": cb.queue, "caller_number": cb.number,
+                                             "agent_id": agent_id, "caller_number": cb.number,
                                              "call_state": "open",
                                              "created_at": datetime.fromtimestamp(now, UTC).isoformat()}))
         ok = await self.gateway.send_quietly(actions.queue_pause(interface, True, m.RESERVED_REASON),

@@ -8,6 +8,9 @@ from typing import Any, Callable, Iterable
 
 import structlog
 
+from ctiserver.callbacks.figures import callback_figures, with_callbacks
+from ctiserver.callbacks.figures import empty as no_callbacks
+from ctiserver.callbacks.repo import CallbackRepo
 from ctiserver.errors import NotFound
 from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
 from ctiserver.stats.queues import queue_days
@@ -89,11 +92,15 @@ class StatsService:
         now = self.clock()
         start, end = day_bounds(day)
         orders = await self.store.work_orders_between(start, end)
+        callbacks = await CallbackRepo(self.store).between(start - dt.timedelta(days=1), end)
+        orders = with_callbacks(orders, callbacks)  # a caller called back counts as what became of them
         days = queue_days(orders, self.queues, self.service_level_seconds)
         surveys = survey_figures(await self._surveys(start, end), "queue")
+        asked = callback_figures(cb for cb in callbacks if start.timestamp() <= cb.requested_at < end.timestamp())
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
                 "service_level_seconds": self.service_level_seconds,
-                "queues": [{**q.to_json(), "survey": surveys.get(q.queue, no_surveys())} for q in days]}
+                "queues": [{**q.to_json(), "survey": surveys.get(q.queue, no_surveys()),
+                            "callbacks": asked.get(q.queue, no_callbacks())} for q in days]}
 
     async def _surveys(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
         """The day's post-call survey steps (asked that day)."""

@@ -106,6 +106,15 @@ async def test_a_caller_who_presses_5_is_called_back_in_turn_by_a_reserved_agent
         rows = await stack.store._fetch("SELECT state, attempts, agent_id FROM callbacks WHERE id = $1", entry["id"])
         assert [tuple(r) for r in rows] == [("connected", 1, "1001")]
 
+        # the day's figures: the caller called back counts answered (not abandoned), waited from joining
+        # the queue until they answered the callback
+        status, body = await boss.get("/api/stats/queues")
+        assert status == 200, body
+        support = next(q for q in body["queues"] if q["queue"] == "support")
+        assert (support["offered"], support["answered"], support["abandoned"]) == (2, 2, 0)
+        assert support["callbacks"] == {"requested": 1, "connected": 1, "waiting": 0, "failed": 0}
+        assert support["max_wait_seconds"] >= pop["requested_at"] - pop["joined_at"]
+
 
 async def test_an_unanswered_callback_is_retried_then_becomes_a_manual_work_order(cbstack) -> None:
     stack = cbstack
@@ -132,6 +141,10 @@ async def test_an_unanswered_callback_is_retried_then_becomes_a_manual_work_orde
         wo = await workorder(stack, boss, entry["linkedid"], ("callback_requested", "callback_failed"))
         kinds = [e["kind"] for e in wo["events"]]
         assert kinds.count("callback_not_reached") == 2 and kinds.count("callback_attempt") == 2
+        status, body = await boss.get("/api/stats/queues")
+        support = next(q for q in body["queues"] if q["queue"] == "support")
+        assert (support["answered"], support["abandoned"]) == (1, 1)  # the center did not reach the caller
+        assert support["callbacks"] == {"requested": 1, "connected": 0, "waiting": 0, "failed": 1}
         manual = await stack.store._fetch("SELECT summary FROM work_orders WHERE created_by = 'callback' "
                                           "AND caller_number = $1", CALLER)
         assert [r["summary"] for r in manual] == [f"Callback failed: call {CALLER} back"]

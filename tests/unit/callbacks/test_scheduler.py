@@ -66,3 +66,25 @@ def test_outcomes_of_an_attempt():
     assert (busy.state, busy.attempts, busy.not_before) == (m.PENDING, 1, 580.0)
     again = m.dialled(m.reserved(busy, "1001", "cti-cb-2", 600.0), "NOANSWER", 630.0, retries=1, interval=60.0)
     assert (again.state, again.attempts, again.outcome) == (m.FAILED, 2, "NOANSWER")
+
+
+def test_a_called_back_caller_counts_as_what_became_of_them():
+    from datetime import UTC, datetime
+
+    from ctiserver.callbacks.figures import callback_figures, with_callbacks
+    from ctiserver.stats.queues import queue_days
+    from ctiserver.store.models import WorkOrder
+
+    def left(linkedid: str) -> WorkOrder:  # the original call: left the queue with the key, hung up
+        return WorkOrder(1, "WO-1", linkedid, queue="support", disposition="abandoned", wait_seconds=30.0,
+                         ended_at=datetime.fromtimestamp(140, UTC))
+
+    connected = Callback("a", "support", "1380", 100.0, 130.0, linkedid="L1", state=m.CONNECTED, updated_at=400.0)
+    pending = Callback("b", "support", "1380", 100.0, 130.0, linkedid="L2")
+    failed = Callback("c", "support", "1380", 100.0, 130.0, linkedid="L3", state=m.FAILED)
+    orders = with_callbacks([left("L1"), left("L2"), left("L3")], [connected, pending, failed])
+    (day,) = queue_days(orders, ["support"], 20)
+    assert (day.offered, day.answered, day.waiting, day.abandoned) == (3, 1, 1, 1)
+    assert day.waits_answered == [300.0] and day.answered_within_sl == 0  # joined at 100, reached at 400
+    assert callback_figures([connected, pending, failed]) == {
+        "support": {"requested": 3, "connected": 1, "waiting": 1, "failed": 1}}
