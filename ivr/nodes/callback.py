@@ -92,6 +92,7 @@ async def run(session: Any, node: CallbackNode) -> str | None:
     """Ask for the number (or keep the caller's own), send the request, end the call."""
     ch = session.ch
     await _carry_on(session)
+    await session._report()  # the work order shows the caller got here, even if they hang up now
     ms = int(node.timeout * 1000)
     own = ch.caller_number
     candidate = own if usable(own, node) else ""

@@ -81,6 +81,7 @@ async def test_no_usable_number_sends_the_caller_back_to_the_queue(exit_call):
 async def test_a_caller_hanging_up_in_the_node_asks_for_nothing(exit_call):
     c = await exit_call([HANGUP])
     assert not c.user_events and "CTI_IVR_DONE" not in c.variables
+    assert c.variables["CTI_IVR_PATH"] == "main,support,callback"  # the work order says where they hung up
 
 
 def test_the_node_is_checked_when_the_menu_is_loaded():
