@@ -203,7 +203,7 @@ class IvrSession:
             return
         await self._set("QUEUE_PRIO", str(prio))
         log.info("ivr_priority", queue=queue, customer_class=self.customer_class, priority=prio)
-        await self._step("priority", Class=self.customer_class, Priority=str(prio), Queue=queue)
+        await self._step("priority", Class=self.customer_class, Prio=str(prio), Queue=queue)  # not Priority: the channel's own
 
     async def _record(self, queue: str) -> None:
         """Record the call from here on, unless the queue's switch (global ``CTI_RECORD_<QUEUE>`` of

@@ -27,7 +27,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     # PIN authentication failed (all tries) or the number is locked
     "pin": ("outcome", "customer", "attempt"),
     # the queue priority the customer's class gave the caller
-    "priority": ("class", "priority", "queue"),
+    "priority": ("class", "prio", "queue"),
 }
 MAX_VALUE = 64
 

@@ -59,7 +59,7 @@ async def test_wrong_pins_lock_the_number_and_the_pop_says_so(
         )
         assert steps["priority"] == {
             "class": "vip",
-            "priority": "10",
+            "prio": "10",
             "queue": "support",
         }
         assert wo["customer_class"] == "vip"

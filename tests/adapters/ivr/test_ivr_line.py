@@ -157,7 +157,7 @@ async def test_a_vip_found_by_phone_queues_with_the_vip_priority_and_an_ordinary
         store, policy(store), callerid="13800138000", keys=["1"], queue=[ANSWERED]
     )
     assert vip.snapshots[0]["QUEUE_PRIO"] == "10"
-    assert "CtiStep,Step: priority,Class: vip,Priority: 10,Queue: support" in steps(vip)
+    assert "CtiStep,Step: priority,Class: vip,Prio: 10,Queue: support" in steps(vip)
 
     someone = await call(
         store, policy(store), callerid="13900000000", keys=["1"], queue=[ANSWERED]
