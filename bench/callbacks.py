@@ -30,18 +30,39 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))]
 
 
-def population(n: int, queues: list[str], rng: random.Random, now: float) -> list[Callback]:
-    return [Callback(f"cb{i}", rng.choice(queues), "13800138000", now - rng.uniform(0, 3600), now,
-                     not_before=now + 60 if rng.random() < 0.1 else 0.0) for i in range(n)]
+def population(
+    n: int, queues: list[str], rng: random.Random, now: float
+) -> list[Callback]:
+    return [
+        Callback(
+            f"cb{i}",
+            rng.choice(queues),
+            "13800138000",
+            now - rng.uniform(0, 3600),
+            now,
+            not_before=now + 60 if rng.random() < 0.1 else 0.0,
+        )
+        for i in range(n)
+    ]
 
 
-def situations(k: int, queues: list[str], rng: random.Random, now: float) -> list[tuple[str, float | None, list[str]]]:
+def situations(
+    k: int, queues: list[str], rng: random.Random, now: float
+) -> list[tuple[str, float | None, list[str]]]:
     """(queue, earliest waiting caller's join time or None, ready agents) per decision."""
-    return [(rng.choice(queues), None if rng.random() < 0.5 else now - rng.uniform(0, 3600),
-             [f"PJSIP/{1000 + j}" for j in range(rng.choice((0, 1, 1, 2)))]) for _ in range(k)]
+    return [
+        (
+            rng.choice(queues),
+            None if rng.random() < 0.5 else now - rng.uniform(0, 3600),
+            [f"PJSIP/{1000 + j}" for j in range(rng.choice((0, 1, 1, 2)))],
+        )
+        for _ in range(k)
+    ]
 
 
-def run(kind: str, pending: list[Callback], cases: list, fresh: list[Callback], now: float) -> list[float]:
+def run(
+    kind: str, pending: list[Callback], cases: list, fresh: list[Callback], now: float
+) -> list[float]:
     callbacks = {cb.id: cb for cb in pending}
     lines: dict[str, Line] = {}
     for cb in pending:
@@ -76,18 +97,29 @@ def main() -> None:
     queues = [f"q{i}" for i in range(args.queues)]
     pending = population(args.pending, queues, rng, now)
     cases = situations(args.decisions, queues, rng, now)
-    fresh = [Callback(f"new{i}", rng.choice(queues), "13800138000", now - rng.uniform(0, 60), now)
-             for i in range(args.decisions * 2 + 10)]
+    fresh = [
+        Callback(
+            f"new{i}", rng.choice(queues), "13800138000", now - rng.uniform(0, 60), now
+        )
+        for i in range(args.decisions * 2 + 10)
+    ]
     # the baseline first, then the lines, on the same situations (each from the same population)
     base = run("scan", pending, cases, fresh, now)
     line = run("line", pending, cases, fresh, now)
-    print(f"callback scheduler: {args.pending:,} pending in {args.queues} queues, {args.decisions:,} decisions "
-          f"(10 % waiting for a retry; 0-2 ready agents; half with an earlier caller waiting)\n")
+    print(
+        f"callback scheduler: {args.pending:,} pending in {args.queues} queues, {args.decisions:,} decisions "
+        f"(10 % waiting for a retry; 0-2 ready agents; half with an earlier caller waiting)\n"
+    )
     print("| scheduler | p50 µs | p99 µs | max µs | p50 vs scan | p99 vs scan |")
     print("|---|---|---|---|---|---|")
-    for name, t in (("scan of every pending callback (baseline)", base), ("sorted lines (the server's)", line)):
-        print(f"| {name} | {pct(t, 50):.1f} | {pct(t, 99):.1f} | {max(t):.1f} | "
-              f"{pct(t, 50) / pct(base, 50):.3f} | {pct(t, 99) / pct(base, 99):.3f} |")
+    for name, t in (
+        ("scan of every pending callback (baseline)", base),
+        ("sorted lines (the server's)", line),
+    ):
+        print(
+            f"| {name} | {pct(t, 50):.1f} | {pct(t, 99):.1f} | {max(t):.1f} | "
+            f"{pct(t, 50) / pct(base, 50):.3f} | {pct(t, 99) / pct(base, 99):.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,20 @@ def with_callbacks(orders: Iterable[Any], callbacks: Iterable[Callback]) -> list
             out.append(wo)
         elif cb.state == m.CONNECTED:
             reached = datetime.fromtimestamp(cb.updated_at, UTC)
-            out.append(dataclasses.replace(wo, disposition="answered", answered_at=reached,
-                                           wait_seconds=round(max(0.0, cb.updated_at - cb.joined_at), 3)))
+            out.append(
+                dataclasses.replace(
+                    wo,
+                    disposition="answered",
+                    answered_at=reached,
+                    wait_seconds=round(max(0.0, cb.updated_at - cb.joined_at), 3),
+                )
+            )
         elif cb.open:
-            out.append(dataclasses.replace(wo, disposition=None, ended_at=None, answered_at=None))
+            out.append(
+                dataclasses.replace(
+                    wo, disposition=None, ended_at=None, answered_at=None
+                )
+            )
         else:
             out.append(wo)
     return out
@@ -55,6 +65,12 @@ def callback_figures(callbacks: Iterable[Callback]) -> dict[str, dict[str, int]]
     for cb in callbacks:
         f = out.setdefault(cb.queue, empty())
         f["requested"] += 1
-        key = "connected" if cb.state == m.CONNECTED else "waiting" if cb.open else "failed"
+        key = (
+            "connected"
+            if cb.state == m.CONNECTED
+            else "waiting"
+            if cb.open
+            else "failed"
+        )
         f[key] += 1
     return out

@@ -41,32 +41,74 @@ class ManualCallback:
 
     async def __call__(self, cb: Callback) -> None:
         body: dict[str, Any] = {
-            "channel": "phone", "category": self.category, "caller_number": cb.number,
+            "channel": "phone",
+            "category": self.category,
+            "caller_number": cb.number,
             "summary": f"Callback failed: call {cb.number} back",
-            "request": (f"The caller asked to be called back at {cb.number} from queue {cb.queue} and was not "
-                        f"reached in {cb.attempts} attempts (last: {cb.outcome}). Call them back by hand. "
-                        f"Original call: {cb.linkedid or '-'}."),
+            "request": (
+                f"The caller asked to be called back at {cb.number} from queue {cb.queue} and was not "
+                f"reached in {cb.attempts} attempts (last: {cb.outcome}). Call them back by hand. "
+                f"Original call: {cb.linkedid or '-'}."
+            ),
         }
         try:
             created, _ = await self.actions.create(self.account, body)
             if self.department:
-                await self.actions.act(self.account, created["ref"], "submit",
-                                       {"version": created["version"], "department": self.department})
-        except CtiError as exc:  # a setting that does not fit the work-order form: said in the log
-            log.warning("callback_manual_refused", callback=cb.id, error=str(exc), field=getattr(exc, "field", None))
+                await self.actions.act(
+                    self.account,
+                    created["ref"],
+                    "submit",
+                    {"version": created["version"], "department": self.department},
+                )
+        except (
+            CtiError
+        ) as exc:  # a setting that does not fit the work-order form: said in the log
+            log.warning(
+                "callback_manual_refused",
+                callback=cb.id,
+                error=str(exc),
+                field=getattr(exc, "field", None),
+            )
             return
-        log.info("callback_manual_workorder", callback=cb.id, workorder=created.get("ref"), linkedid=cb.linkedid,
-                 queue=cb.queue)
+        log.info(
+            "callback_manual_workorder",
+            callback=cb.id,
+            workorder=created.get("ref"),
+            linkedid=cb.linkedid,
+            queue=cb.queue,
+        )
 
 
-def build(cfg: Any, tracker: Any, book: Any, gateway: Any, store: Any, record: Any, hub: Any, subs: Any,
-          actions: Any) -> Callbacks:
+def build(
+    cfg: Any,
+    tracker: Any,
+    book: Any,
+    gateway: Any,
+    store: Any,
+    record: Any,
+    hub: Any,
+    subs: Any,
+    actions: Any,
+) -> Callbacks:
     """The callbacks service, subscribed to AMI events, call events, agent changes and the resync."""
     cb = cfg.callbacks
-    manual = ManualCallback(actions, category=cb.manual_category, department=cb.manual_department or None)
-    service = Callbacks(tracker, book, gateway, CallbackRepo(store), record, hub, retries=cb.retries,
-                        retry_seconds=cb.retry_seconds, ring_seconds=cb.agent_ring_seconds,
-                        dial_seconds=cb.dial_seconds, queues=cfg.callcenter.queues, manual=manual)
+    manual = ManualCallback(
+        actions, category=cb.manual_category, department=cb.manual_department or None
+    )
+    service = Callbacks(
+        tracker,
+        book,
+        gateway,
+        CallbackRepo(store),
+        record,
+        hub,
+        retries=cb.retries,
+        retry_seconds=cb.retry_seconds,
+        ring_seconds=cb.agent_ring_seconds,
+        dial_seconds=cb.dial_seconds,
+        queues=cfg.callcenter.queues,
+        manual=manual,
+    )
     subs.ami.append(service)
     subs.calls.append(service)
     subs.agents.append(service)

@@ -19,14 +19,32 @@ log = structlog.get_logger(__name__)
 
 RETRY_MIN, RETRY_MAX = 0.2, 5.0
 
-_COLUMNS = ("id", "queue", "number", "joined_at", "requested_at", "linkedid", "caller_number", "customer_no",
-            "position", "state", "attempts", "not_before", "agent_id", "call_linkedid", "outcome", "updated_at")
+_COLUMNS = (
+    "id",
+    "queue",
+    "number",
+    "joined_at",
+    "requested_at",
+    "linkedid",
+    "caller_number",
+    "customer_no",
+    "position",
+    "state",
+    "attempts",
+    "not_before",
+    "agent_id",
+    "call_linkedid",
+    "outcome",
+    "updated_at",
+)
 _TIMES = frozenset({"joined_at", "requested_at", "not_before", "updated_at"})
-_UPSERT = (f"INSERT INTO callbacks ({', '.join(_COLUMNS)}) VALUES "
-           f"({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
-           f"ON CONFLICT (id) DO UPDATE SET "
-           + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
-           + " WHERE callbacks.updated_at <= EXCLUDED.updated_at")
+_UPSERT = (
+    f"INSERT INTO callbacks ({', '.join(_COLUMNS)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
+    f"ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "id")
+    + " WHERE callbacks.updated_at <= EXCLUDED.updated_at"
+)
 
 
 def _ts(value: float) -> dt.datetime | None:
@@ -63,16 +81,24 @@ class CallbackRepo:
 
     async def load_open(self) -> list[Callback]:
         """The callbacks still pending or ringing, oldest first."""
-        rows = await self.store._run(lambda c: c.fetch(
-            f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE state = ANY($1::text[]) ORDER BY joined_at, id",
-            list(OPEN)))
+        rows = await self.store._run(
+            lambda c: c.fetch(
+                f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE state = ANY($1::text[]) ORDER BY joined_at, id",
+                list(OPEN),
+            )
+        )
         return [_callback(r) for r in rows]
 
     async def between(self, start: dt.datetime, end: dt.datetime) -> list[Callback]:
         """Callbacks requested in [start, end) (the statistics)."""
-        rows = await self.store._run(lambda c: c.fetch(
-            f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE requested_at >= $1 AND requested_at < $2 "
-            "ORDER BY requested_at", start, end))
+        rows = await self.store._run(
+            lambda c: c.fetch(
+                f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE requested_at >= $1 AND requested_at < $2 "
+                "ORDER BY requested_at",
+                start,
+                end,
+            )
+        )
         return [_callback(r) for r in rows]
 
     def save(self, cb: Callback) -> None:
@@ -81,7 +107,9 @@ class CallbackRepo:
         self._idle.clear()
         self._wake.set()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="callback-writer")
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="callback-writer"
+            )
 
     async def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every change is written (False when PostgreSQL stayed away that long)."""
@@ -100,7 +128,11 @@ class CallbackRepo:
             try:
                 await self.store._run(lambda c, rows=rows: c.executemany(_UPSERT, rows))
             except Exception as exc:  # noqa: BLE001 - PostgreSQL away (or refusing): keep them, try again
-                log.warning("callback_write_failed", pending=len(self._dirty), error=str(exc) or type(exc).__name__)
+                log.warning(
+                    "callback_write_failed",
+                    pending=len(self._dirty),
+                    error=str(exc) or type(exc).__name__,
+                )
                 try:
                     await asyncio.wait_for(self._wake.wait(), delay)
                 except TimeoutError:

@@ -32,4 +32,6 @@ async def pending(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "cancel callbacks")
     await read_body(request, {})
-    return json(request.app[CALLBACKS].cancel(request[ACCOUNT], request.match_info["id"]))
+    return json(
+        request.app[CALLBACKS].cancel(request[ACCOUNT], request.match_info["id"])
+    )

@@ -59,7 +59,9 @@ class Turn:
     agent: str
 
 
-def first_due(line: Line, callbacks: dict[str, Callback], now: float) -> Callback | None:
+def first_due(
+    line: Line, callbacks: dict[str, Callback], now: float
+) -> Callback | None:
     """The first callback of the line whose retry time has passed (those waiting for a retry keep
     their place but do not hold up the ones behind them)."""
     for _, cb_id in line.keys:
@@ -69,8 +71,13 @@ def first_due(line: Line, callbacks: dict[str, Callback], now: float) -> Callbac
     return None
 
 
-def decide(line: Line, callbacks: dict[str, Callback], earliest_waiting: float | None,
-           ready_agents: Sequence[str], now: float) -> list[Turn]:
+def decide(
+    line: Line,
+    callbacks: dict[str, Callback],
+    earliest_waiting: float | None,
+    ready_agents: Sequence[str],
+    now: float,
+) -> list[Turn]:
     """The turns to take now in one queue: due callbacks ahead of every waiting caller, one ready agent each."""
     turns: list[Turn] = []
     agents = iter(ready_agents)
@@ -87,10 +94,18 @@ def decide(line: Line, callbacks: dict[str, Callback], earliest_waiting: float |
     return turns
 
 
-def decide_by_scan(pending: Iterable[Callback], queue: str, earliest_waiting: float | None,
-                   ready_agents: Sequence[str], now: float) -> list[Turn]:
+def decide_by_scan(
+    pending: Iterable[Callback],
+    queue: str,
+    earliest_waiting: float | None,
+    ready_agents: Sequence[str],
+    now: float,
+) -> list[Turn]:
     """The same decision by scanning every pending callback (the benchmark's baseline, and a test oracle)."""
-    due = sorted((cb for cb in pending if cb.queue == queue and cb.not_before <= now), key=Callback.key)
+    due = sorted(
+        (cb for cb in pending if cb.queue == queue and cb.not_before <= now),
+        key=Callback.key,
+    )
     turns: list[Turn] = []
     for cb, agent in zip(due, ready_agents):
         if earliest_waiting is not None and earliest_waiting < cb.joined_at:

@@ -57,8 +57,22 @@ class CallbackNode:
     type: str = "callback"
 
 
-SETTINGS = frozenset({"type", "queue", "on_failure", "confirm_prompt", "number_prompt", "invalid_prompt",
-                      "done_prompt", "done_prompt2", "min_digits", "max_digits", "timeout", "tries"})
+SETTINGS = frozenset(
+    {
+        "type",
+        "queue",
+        "on_failure",
+        "confirm_prompt",
+        "number_prompt",
+        "invalid_prompt",
+        "done_prompt",
+        "done_prompt2",
+        "min_digits",
+        "max_digits",
+        "timeout",
+        "tries",
+    }
+)
 
 
 def parse(name: str, raw: dict[str, Any]) -> CallbackNode:
@@ -68,16 +82,31 @@ def parse(name: str, raw: dict[str, Any]) -> CallbackNode:
     if low > high:
         raise MenuError(f"{where}.min_digits: more than max_digits ({low} > {high})")
     return CallbackNode(
-        name, _arg(raw.get("queue"), f"{where}.queue"), _name(raw.get("on_failure"), f"{where}.on_failure"),
-        confirm_prompt=_sound(raw.get("confirm_prompt", "if-correct-press"), f"{where}.confirm_prompt"),
-        number_prompt=_sound(raw.get("number_prompt", "vm-enter-num-to-call"), f"{where}.number_prompt"),
-        invalid_prompt=_sound(raw.get("invalid_prompt", "check-number-dial-again"), f"{where}.invalid_prompt",
-                              empty=True),
-        done_prompt=_sound(raw.get("done_prompt", "auth-thankyou"), f"{where}.done_prompt", empty=True),
-        done_prompt2=_sound(raw.get("done_prompt2", "vm-goodbye"), f"{where}.done_prompt2", empty=True),
-        min_digits=low, max_digits=high,
+        name,
+        _arg(raw.get("queue"), f"{where}.queue"),
+        _name(raw.get("on_failure"), f"{where}.on_failure"),
+        confirm_prompt=_sound(
+            raw.get("confirm_prompt", "if-correct-press"), f"{where}.confirm_prompt"
+        ),
+        number_prompt=_sound(
+            raw.get("number_prompt", "vm-enter-num-to-call"), f"{where}.number_prompt"
+        ),
+        invalid_prompt=_sound(
+            raw.get("invalid_prompt", "check-number-dial-again"),
+            f"{where}.invalid_prompt",
+            empty=True,
+        ),
+        done_prompt=_sound(
+            raw.get("done_prompt", "auth-thankyou"), f"{where}.done_prompt", empty=True
+        ),
+        done_prompt2=_sound(
+            raw.get("done_prompt2", "vm-goodbye"), f"{where}.done_prompt2", empty=True
+        ),
+        min_digits=low,
+        max_digits=high,
         timeout=_number(raw.get("timeout", 8.0), f"{where}.timeout", 0.5, 60),
-        tries=int(_number(raw.get("tries", 3), f"{where}.tries", 1, 10)))
+        tries=int(_number(raw.get("tries", 3), f"{where}.tries", 1, 10)),
+    )
 
 
 def links(node: CallbackNode) -> list[tuple[str, str]]:
@@ -85,14 +114,19 @@ def links(node: CallbackNode) -> list[tuple[str, str]]:
 
 
 def usable(number: str, node: CallbackNode) -> bool:
-    return bool(DIGITS.fullmatch(number)) and node.min_digits <= len(number) <= node.max_digits
+    return (
+        bool(DIGITS.fullmatch(number))
+        and node.min_digits <= len(number) <= node.max_digits
+    )
 
 
 async def run(session: Any, node: CallbackNode) -> str | None:
     """Ask for the number (or keep the caller's own), send the request, end the call."""
     ch = session.ch
     await _carry_on(session)
-    await session._report()  # the work order shows the caller got here, even if they hang up now
+    await (
+        session._report()
+    )  # the work order shows the caller got here, even if they hang up now
     ms = int(node.timeout * 1000)
     own = ch.caller_number
     candidate = own if usable(own, node) else ""
@@ -100,7 +134,9 @@ async def run(session: Any, node: CallbackNode) -> str | None:
         if not candidate:
             typed, _ = await ch.get_data(node.number_prompt, ms, node.max_digits)
             if not usable(typed, node):
-                log.info("ivr_callback_number_invalid", attempt=attempt, digits=len(typed))
+                log.info(
+                    "ivr_callback_number_invalid", attempt=attempt, digits=len(typed)
+                )
                 if node.invalid_prompt:
                     await ch.stream_file(node.invalid_prompt)
                 continue
@@ -131,7 +167,9 @@ async def _carry_on(session: Any) -> None:
         keys.append(exit_key)
     session.path[:0] = before
     session.keys[:0] = keys
-    session.customer_no = session.customer_no or (await ch.get_variable("CTI_CUSTOMER_NO") or "")
+    session.customer_no = session.customer_no or (
+        await ch.get_variable("CTI_CUSTOMER_NO") or ""
+    )
 
 
 async def _request(session: Any, node: CallbackNode, number: str) -> None:
@@ -139,9 +177,17 @@ async def _request(session: Any, node: CallbackNode, number: str) -> None:
     position = await ch.get_variable("QUEUEPOSITION") or "0"
     cb_id = uuid.uuid4().hex
     await session._report()
-    await session._exec("UserEvent", f"CtiCallback,Id: {cb_id},Queue: {node.queue},Number: {number},"
-                                     f"Caller: {_digits(ch.caller_number)},Position: {_digits(position) or '0'}")
-    log.info("ivr_callback_requested", queue=node.queue, callback=cb_id, own_number=number == ch.caller_number)
+    await session._exec(
+        "UserEvent",
+        f"CtiCallback,Id: {cb_id},Queue: {node.queue},Number: {number},"
+        f"Caller: {_digits(ch.caller_number)},Position: {_digits(position) or '0'}",
+    )
+    log.info(
+        "ivr_callback_requested",
+        queue=node.queue,
+        callback=cb_id,
+        own_number=number == ch.caller_number,
+    )
     for prompt in (node.done_prompt, node.done_prompt2):
         if prompt:
             await ch.stream_file(prompt)

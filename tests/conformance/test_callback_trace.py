@@ -37,9 +37,19 @@ def ring_order(msgs: list[Headers]) -> list[Headers]:
     threads (here Ringing came first; the eventfilter leaves out the DialBegin dial_order keys on)."""
     out = list(msgs)
     for dest in [h.get("DestChannel") for h in msgs if h.get("Event") == "AgentCalled"]:
-        idx = [i for i, m in enumerate(out) if (m.get("Event") == "AgentCalled" and m.get("DestChannel") == dest)
-               or (m.get("Event") == "Newstate" and m.get("Channel") == dest and m.get("ChannelState") == "5")]
-        picked = sorted((out[i] for i in idx), key=lambda m: m.get("Event") != "AgentCalled")
+        idx = [
+            i
+            for i, m in enumerate(out)
+            if (m.get("Event") == "AgentCalled" and m.get("DestChannel") == dest)
+            or (
+                m.get("Event") == "Newstate"
+                and m.get("Channel") == dest
+                and m.get("ChannelState") == "5"
+            )
+        ]
+        picked = sorted(
+            (out[i] for i in idx), key=lambda m: m.get("Event") != "AgentCalled"
+        )
         for i, m in zip(idx, picked):
             out[i] = m
     return out
@@ -48,21 +58,46 @@ def ring_order(msgs: list[Headers]) -> list[Headers]:
 async def test_21_callback_kept_in_line_then_made_as_recorded() -> None:
     ivr = IvrServer(store=None, host="127.0.0.1", port=0)
     await ivr.start()
-    sim = PbxSim(SimConfig(conf_dir=str(ASTERISK_CONF), time_scale=SPEED, agi_host="127.0.0.1", agi_port=ivr.port))
+    sim = PbxSim(
+        SimConfig(
+            conf_dir=str(ASTERISK_CONF),
+            time_scale=SPEED,
+            agi_host="127.0.0.1",
+            agi_port=ivr.port,
+        )
+    )
     await sim.start()
     try:
         rec = Recorder(TRACE_21)
         await rec.connect(sim.ami_port)
-        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, QueueRemove x3 (refused), QueueAdd 1001
+        for aid in (
+            "a1",
+            "a2",
+            "a3",
+            "a4",
+            "a5",
+        ):  # login, QueueRemove x3 (refused), QueueAdd 1001
             await rec.act(aid)
         sim.set_phone("1001", Phone(answer_after=1.5))
-        b = await sim.place_call(CallerScript(number="caller", name="Li Na", keys="1", keys_at=1.5, hangup_at=27.5))
+        b = await sim.place_call(
+            CallerScript(
+                number="caller", name="Li Na", keys="1", keys_at=1.5, hangup_at=27.5
+            )
+        )
         await rec.event("AgentConnect")
-        a = await sim.place_call(CallerScript(number=CALLER, name="Zhang Wei",
-                                              dtmf=((1.5, "1"), (5.5, "5"), (16.5, "1"))))
+        a = await sim.place_call(
+            CallerScript(
+                number=CALLER,
+                name="Zhang Wei",
+                dtmf=((1.5, "1"), (5.5, "5"), (16.5, "1")),
+            )
+        )
         request = await rec.event("UserEvent")
-        assert (request.get("UserEvent"), request.get("Number"), request.get("Queue")) == ("CtiCallback", CALLER,
-                                                                                       "support")
+        assert (
+            request.get("UserEvent"),
+            request.get("Number"),
+            request.get("Queue"),
+        ) == ("CtiCallback", CALLER, "support")
         await a.ended()
         await b.ended()
         await rec.act("a6")  # wrap-up
@@ -79,17 +114,42 @@ async def test_21_callback_kept_in_line_then_made_as_recorded() -> None:
         await ivr.stop()
     # the lab's IVR had a customer database: caller A, a VIP there, got a priority step the
     # database-less IVR here does not send
-    want = [h for _, h in messages(parse_trace(TRACE_21), "<<") if h.get("UserEvent") != "CtiStep"]
+    want = [
+        h
+        for _, h in messages(parse_trace(TRACE_21), "<<")
+        if h.get("UserEvent") != "CtiStep"
+    ]
     assert replies(got) == replies(want)
-    assert_same_call(ring_order(dial_order(without(want, "TalkTime"))), ring_order(dial_order(without(got, "TalkTime"))))
+    assert_same_call(
+        ring_order(dial_order(without(want, "TalkTime"))),
+        ring_order(dial_order(without(got, "TalkTime"))),
+    )
 
     def exit_steps(msgs: list) -> list[tuple]:
         """Caller A's way out of the queue: the goto at priority 0, the leave, then cti-queue-exit."""
-        return [(h.get("Event"), h.get("Exten"), h.get("Priority"), h.get("Application") or h.get("Queue") or "")
-                for h in msgs if (h.get("Channel") or "").startswith("PJSIP/caller-") and h.get("Exten") == "5"
-                and h.get("Event") in ("Newexten", "QueueCallerLeave")]
+        return [
+            (
+                h.get("Event"),
+                h.get("Exten"),
+                h.get("Priority"),
+                h.get("Application") or h.get("Queue") or "",
+            )
+            for h in msgs
+            if (h.get("Channel") or "").startswith("PJSIP/caller-")
+            and h.get("Exten") == "5"
+            and h.get("Event") in ("Newexten", "QueueCallerLeave")
+        ]
 
-    assert exit_steps(got) == exit_steps(want) == [
-        ("Newexten", "5", "0", "Queue"), ("QueueCallerLeave", "5", "0", "support"), ("Newexten", "5", "1", "NoOp"),
-        ("Newexten", "5", "2", "Set"), ("Newexten", "5", "3", "AGI"), ("Newexten", "5", "4", "GotoIf"),
-        ("Newexten", "5", "5", "Hangup")]
+    assert (
+        exit_steps(got)
+        == exit_steps(want)
+        == [
+            ("Newexten", "5", "0", "Queue"),
+            ("QueueCallerLeave", "5", "0", "support"),
+            ("Newexten", "5", "1", "NoOp"),
+            ("Newexten", "5", "2", "Set"),
+            ("Newexten", "5", "3", "AGI"),
+            ("Newexten", "5", "4", "GotoIf"),
+            ("Newexten", "5", "5", "Hangup"),
+        ]
+    )

@@ -27,20 +27,45 @@ NUMBER = "0215551234"
 async def _sipp(scenario: str, *args: str) -> asyncio.subprocess.Process:
     """A SIPp party of tests/traces/21_*, run where the shared traces' tone (pcmu_tone_60s.pcap) is."""
     return await asyncio.create_subprocess_exec(
-        SIPP, *args, "-sf", str(Path(OWN_TRACES) / f"21_callback_in_turn_{scenario}.xml"), "-nostdin",
-        "-timeout", "90", cwd=str(TRACES), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        SIPP,
+        *args,
+        "-sf",
+        str(Path(OWN_TRACES) / f"21_callback_in_turn_{scenario}.xml"),
+        "-nostdin",
+        "-timeout",
+        "90",
+        cwd=str(TRACES),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
 
 
-@pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
-                    reason="needs sipp and an Asterisk on this machine (its SIP is bound to 127.0.0.1)")
+@pytest.mark.skipif(
+    not SIPP or HOST not in ("127.0.0.1", "localhost"),
+    reason="needs sipp and an Asterisk on this machine (its SIP is bound to 127.0.0.1)",
+)
 @pytest.mark.timeout(150)
-async def test_a_keyed_in_callback_is_made_in_turn_by_the_reserved_agent(db_dsn: str, tmp_path: Path) -> None:
+async def test_a_keyed_in_callback_is_made_in_turn_by_the_reserved_agent(
+    db_dsn: str, tmp_path: Path
+) -> None:
     if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
-    cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
-                                            "ami.secret": SECRET, "ivr.port": IVR_PORT,
-                                            "callcenter.wrapup_seconds": 1.0, "callbacks.dial_seconds": 20})
+        pytest.skip(
+            f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR"
+        )
+    cfg = stack_config(
+        db_dsn,
+        tmp_path,
+        **{
+            "ami.host": HOST,
+            "ami.port": PORT,
+            "ami.username": USER,
+            "ami.secret": SECRET,
+            "ivr.port": IVR_PORT,
+            "callcenter.wrapup_seconds": 1.0,
+            "callbacks.dial_seconds": 20,
+        },
+    )
     procs: list[asyncio.subprocess.Process] = []
     async with running(cfg, seed=True) as stack:
         await stack.core.link_ready.wait()
@@ -52,37 +77,103 @@ async def test_a_keyed_in_callback_is_made_in_turn_by_the_reserved_agent(db_dsn:
             await boss.connect()
             if stack.core.book.view("1001")["state"] != "logged_out":
                 await agent.post("/api/agent/state", {"state": "logged_out"})
-                await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "logged_out")
+                await agent.expect(
+                    "agent_state",
+                    lambda d: d["id"] == "1001" and d["state"] == "logged_out",
+                )
             assert (await agent.post("/api/agent/state", {"state": "ready"}))[0] < 300
-            await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "ready")
-            procs.append(await _sipp("uas_1001", "-i", "127.0.0.1", "-p", "5011",
-                                     "-m", "2"))
-            procs.append(await _sipp("uas_outside_A", "-i", "127.0.0.1",
-                                     "-p", "5071", "-m", "1"))
+            await agent.expect(
+                "agent_state", lambda d: d["id"] == "1001" and d["state"] == "ready"
+            )
+            procs.append(
+                await _sipp("uas_1001", "-i", "127.0.0.1", "-p", "5011", "-m", "2")
+            )
+            procs.append(
+                await _sipp("uas_outside_A", "-i", "127.0.0.1", "-p", "5071", "-m", "1")
+            )
             await asyncio.sleep(0.5)  # the UAS sockets bind (no event tells)
-            procs.append(await _sipp("uac_caller_B", "127.0.0.1:5060", "-i",
-                                     "127.0.0.1", "-p", "5062", "-m", "1"))
-            await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "on_call", timeout=30)
-            procs.append(await _sipp("uac_caller_keyed", "127.0.0.1:5060", "-i",
-                                     "127.0.0.1", "-p", "5061", "-m", "1"))
-            listed = await boss.expect("notice", lambda d: d.get("kind") == "callbacks"
-                                       and any(q["pending"] for q in d["queues"]), timeout=60)
-            entry = next(q for q in listed["queues"] if q["queue"] == "support")["pending"][0]
+            procs.append(
+                await _sipp(
+                    "uac_caller_B",
+                    "127.0.0.1:5060",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    "5062",
+                    "-m",
+                    "1",
+                )
+            )
+            await agent.expect(
+                "agent_state",
+                lambda d: d["id"] == "1001" and d["state"] == "on_call",
+                timeout=30,
+            )
+            procs.append(
+                await _sipp(
+                    "uac_caller_keyed",
+                    "127.0.0.1:5060",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    "5061",
+                    "-m",
+                    "1",
+                )
+            )
+            listed = await boss.expect(
+                "notice",
+                lambda d: (
+                    d.get("kind") == "callbacks"
+                    and any(q["pending"] for q in d["queues"])
+                ),
+                timeout=60,
+            )
+            entry = next(q for q in listed["queues"] if q["queue"] == "support")[
+                "pending"
+            ][0]
             assert entry["number"] == NUMBER
 
-            pop = await agent.expect("notice", lambda d: d.get("kind") == "callback" and d.get("state") == "ringing",
-                                     timeout=60)
+            pop = await agent.expect(
+                "notice",
+                lambda d: d.get("kind") == "callback" and d.get("state") == "ringing",
+                timeout=60,
+            )
             assert pop["number"] == NUMBER
-            await boss.expect("notice", lambda d: d.get("kind") == "callbacks" and any(
-                r["id"] == entry["id"] and r["state"] == "connected" for r in d["recent"]), timeout=60)
-            await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "ready", timeout=60,
-                               after=len(agent.received))
-            reply = await stack.core.ami.send({"Action": "QueueStatus", "Queue": "support"})
-            member = next(m for m in reply.events if m.name == "QueueMember" and m.get("Location") == "PJSIP/1001")
-            assert member.get("Paused") == "0"  # the reservation and the wrap-up after it are over
+            await boss.expect(
+                "notice",
+                lambda d: (
+                    d.get("kind") == "callbacks"
+                    and any(
+                        r["id"] == entry["id"] and r["state"] == "connected"
+                        for r in d["recent"]
+                    )
+                ),
+                timeout=60,
+            )
+            await agent.expect(
+                "agent_state",
+                lambda d: d["id"] == "1001" and d["state"] == "ready",
+                timeout=60,
+                after=len(agent.received),
+            )
+            reply = await stack.core.ami.send(
+                {"Action": "QueueStatus", "Queue": "support"}
+            )
+            member = next(
+                m
+                for m in reply.events
+                if m.name == "QueueMember" and m.get("Location") == "PJSIP/1001"
+            )
+            assert (
+                member.get("Paused") == "0"
+            )  # the reservation and the wrap-up after it are over
             await stack.core.settled()
             assert await stack.app.callbacks.repo.flush()
-            rows = await stack.store._fetch("SELECT state, agent_id, number FROM callbacks WHERE id = $1", entry["id"])
+            rows = await stack.store._fetch(
+                "SELECT state, agent_id, number FROM callbacks WHERE id = $1",
+                entry["id"],
+            )
             assert [tuple(r) for r in rows] == [("connected", "1001", NUMBER)]
             for proc in procs:
                 out, _ = await asyncio.wait_for(proc.communicate(), 90)

@@ -24,14 +24,20 @@ async def waiting_caller(stack: Any, page: Any) -> Any:
     await page.locator("#btn-signin").click()
     await expect(badge).to_have_text("Ready", timeout=WAIT_MS)
     stack.sim.set_phone("1001", Phone(answer_after=0.2))
-    busy = await stack.sim.place_call(CallerScript(number="13900000002", keys="1", keys_at=0.2))
+    busy = await stack.sim.place_call(
+        CallerScript(number="13900000002", keys="1", keys_at=0.2)
+    )
     await expect(badge).to_have_text("On call", timeout=WAIT_MS)
-    await stack.sim.place_call(CallerScript(number=CALLER, dtmf=((0.2, "1"), (3.0, "5"), (11.0, "1"))))
+    await stack.sim.place_call(
+        CallerScript(number=CALLER, dtmf=((0.2, "1"), (3.0, "5"), (11.0, "1")))
+    )
     return busy
 
 
-async def test_the_supervisor_sees_the_line_and_the_agent_gets_the_callback_pop(cbstack: Any,  # noqa: F811
-                                                                                 browser: Any) -> None:
+async def test_the_supervisor_sees_the_line_and_the_agent_gets_the_callback_pop(
+    cbstack: Any,  # noqa: F811
+    browser: Any,
+) -> None:
     stack = cbstack
     boss = await open_panel(browser, stack.url, "1900")
     agent = await open_panel(browser, stack.url, "1001")
@@ -49,12 +55,19 @@ async def test_the_supervisor_sees_the_line_and_the_agent_gets_the_callback_pop(
     await expect(pop.locator("#callback-facts")).to_contain_text(CALLER)
     await expect(pop.locator("#callback-facts")).to_contain_text("support")
     await expect(pop).to_have_attribute("data-state", "connected", timeout=SLOW)
-    await expect(boss.locator("#callbacks .callback-recent li").first).to_contain_text("connected", timeout=SLOW)
-    await expect(boss.locator("#callbacks .callback-queue[data-queue=support] li")).to_have_count(0)
+    await expect(boss.locator("#callbacks .callback-recent li").first).to_contain_text(
+        "connected", timeout=SLOW
+    )
+    await expect(
+        boss.locator("#callbacks .callback-queue[data-queue=support] li")
+    ).to_have_count(0)
     assert not agent.js_errors and not boss.js_errors
 
 
-async def test_a_supervisor_cancels_a_pending_callback(cbstack: Any, browser: Any) -> None:  # noqa: F811
+async def test_a_supervisor_cancels_a_pending_callback(
+    cbstack: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
+) -> None:
     stack = cbstack
     boss = await open_panel(browser, stack.url, "1900")
     agent = await open_panel(browser, stack.url, "1001")
@@ -62,6 +75,10 @@ async def test_a_supervisor_cancels_a_pending_callback(cbstack: Any, browser: An
     item = boss.locator("#callbacks .callback-queue[data-queue=support] li").first
     await expect(item.locator(".callback-number")).to_have_text(CALLER, timeout=SLOW)
     await item.get_by_role("button", name="Cancel · 取消").click()
-    await expect(boss.locator("#callbacks .callback-recent li").first).to_contain_text("cancelled", timeout=WAIT_MS)
-    await expect(boss.locator("#callbacks .callback-queue[data-queue=support] li")).to_have_count(0)
+    await expect(boss.locator("#callbacks .callback-recent li").first).to_contain_text(
+        "cancelled", timeout=WAIT_MS
+    )
+    await expect(
+        boss.locator("#callbacks .callback-queue[data-queue=support] li")
+    ).to_have_count(0)
     assert "callbacks/" in " ".join(boss.posts)  # type: ignore[attr-defined]
