@@ -28,33 +28,75 @@ VIP, ORDINARY, WARM_UP = "13800138000", "13900000000", "13700000000"
 
 def story(msgs: list[Headers]) -> list[tuple[str, str, str, str]]:
     """(event, caller number, Position, Count) of the queue's milestones, in order."""
-    return [(h.get("Event"), h.get("CallerIDNum"), h.get("Position") or "", h.get("Count") or "")
-            for h in msgs if h.get("Event") in ("QueueCallerJoin", "AgentCalled", "AgentConnect")]
+    return [
+        (
+            h.get("Event"),
+            h.get("CallerIDNum"),
+            h.get("Position") or "",
+            h.get("Count") or "",
+        )
+        for h in msgs
+        if h.get("Event") in ("QueueCallerJoin", "AgentCalled", "AgentConnect")
+    ]
 
 
-async def test_19_a_vip_joins_ahead_and_is_answered_first_as_recorded(db_dsn: str) -> None:
+async def test_19_a_vip_joins_ahead_and_is_answered_first_as_recorded(
+    db_dsn: str,
+) -> None:
     store = await Store.open(db_dsn, journal_path=None, pool_size=2)
     await store.migrate()
     await store.seed_demo()
-    ivr = IvrServer(store=store, host="127.0.0.1", port=0,
-                    policy=LinePolicy(schedule.build((), (), (), "UTC"), {"vip": 10}, store))
+    ivr = IvrServer(
+        store=store,
+        host="127.0.0.1",
+        port=0,
+        policy=LinePolicy(schedule.build((), (), (), "UTC"), {"vip": 10}, store),
+    )
     await ivr.start()
-    sim = PbxSim(SimConfig(conf_dir=str(CONF), time_scale=SPEED, agi_host="127.0.0.1", agi_port=ivr.port))
+    sim = PbxSim(
+        SimConfig(
+            conf_dir=str(CONF),
+            time_scale=SPEED,
+            agi_host="127.0.0.1",
+            agi_port=ivr.port,
+        )
+    )
     await sim.start()
     try:
         rec = Recorder(TRACE_19)
         await rec.connect(sim.ami_port)
-        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, QueueRemove x3 (refused), QueueAdd 1001
+        for aid in (
+            "a1",
+            "a2",
+            "a3",
+            "a4",
+            "a5",
+        ):  # login, QueueRemove x3 (refused), QueueAdd 1001
             await rec.act(aid)
-        sim.set_phone("1001", Phone(answer_after=1.5))  # the SIPp phone: rings 1.5 s, answers, waits
+        sim.set_phone(
+            "1001", Phone(answer_after=1.5)
+        )  # the SIPp phone: rings 1.5 s, answers, waits
         calls = []
-        for number, name in ((WARM_UP, "Warm-up Caller"), (ORDINARY, "Ordinary Caller"), (VIP, "Zhang Wei VIP")):
-            calls.append(await sim.place_call(CallerScript(number=number, name=name, keys="1", keys_at=1.5)))
+        for number, name in (
+            (WARM_UP, "Warm-up Caller"),
+            (ORDINARY, "Ordinary Caller"),
+            (VIP, "Zhang Wei VIP"),
+        ):
+            calls.append(
+                await sim.place_call(
+                    CallerScript(number=number, name=name, keys="1", keys_at=1.5)
+                )
+            )
             await sim.clock.sleep(5.0)  # SIPp -r 1 -rp 5000
         await rec.event("QueueCallerJoin", count=3)
         await sim.clock.sleep(1.0)
-        await rec.act("a6")  # Hangup of the warm-up caller: 1001 free after wrapuptime, two callers wait
-        for k, aid in ((2, "a7"), (3, "a8")):  # each answered caller hung up 3 s after AgentConnect
+        await rec.act(
+            "a6"
+        )  # Hangup of the warm-up caller: 1001 free after wrapuptime, two callers wait
+        for k, aid in (
+            (2, "a7"),
+            (3, "a8"),
+        ):  # each answered caller hung up 3 s after AgentConnect
             await rec.event("AgentConnect", count=k)
             await sim.clock.sleep(3.0)
             await rec.act(aid)
@@ -72,21 +114,38 @@ async def test_19_a_vip_joins_ahead_and_is_answered_first_as_recorded(db_dsn: st
         await store.close()
     want = [h for _, h in messages(parse_trace(TRACE_19), "<<")]
     assert replies(got) == replies(want)
-    assert story(got) == story(want) == [
-        ("QueueCallerJoin", WARM_UP, "1", "1"), ("AgentCalled", WARM_UP, "", ""), ("AgentConnect", WARM_UP, "", ""),
-        ("QueueCallerJoin", ORDINARY, "1", "1"), ("QueueCallerJoin", VIP, "1", "2"),
-        ("AgentCalled", VIP, "", ""), ("AgentConnect", VIP, "", ""),
-        ("AgentCalled", ORDINARY, "", ""), ("AgentConnect", ORDINARY, "", "")]
-    steps = [(h.get("CallerIDNum"), h.get("Step"), h.get("Class"), h.get("Prio")) for h in got
-             if h.get("Event") == "UserEvent" and h.get("UserEvent") == "CtiStep"]
+    assert (
+        story(got)
+        == story(want)
+        == [
+            ("QueueCallerJoin", WARM_UP, "1", "1"),
+            ("AgentCalled", WARM_UP, "", ""),
+            ("AgentConnect", WARM_UP, "", ""),
+            ("QueueCallerJoin", ORDINARY, "1", "1"),
+            ("QueueCallerJoin", VIP, "1", "2"),
+            ("AgentCalled", VIP, "", ""),
+            ("AgentConnect", VIP, "", ""),
+            ("AgentCalled", ORDINARY, "", ""),
+            ("AgentConnect", ORDINARY, "", ""),
+        ]
+    )
+    steps = [
+        (h.get("CallerIDNum"), h.get("Step"), h.get("Class"), h.get("Prio"))
+        for h in got
+        if h.get("Event") == "UserEvent" and h.get("UserEvent") == "CtiStep"
+    ]
     assert steps == [(VIP, "priority", "vip", "10")]
+
     # Each call ends with the recorder's AMI Hangup of the bridged caller: Asterisk 22.10.1 then sends the
     # agent's Hangup before the caller's SoftHangupRequest and an AgentComplete without Dest* fields; the
     # simulator sends those two first (with the agent's fields). That ending is not what this trace is
     # about (see 19_vip_priority.md), nor is how long the VIP waited once 1001's wrap-up ended (HoldTime:
     # 9 s recorded, the simulator's retry after a wrap-up takes 2 s longer): the rest must match.
     def trimmed(msgs: list[Headers]) -> list[Headers]:
-        return [Headers([(k, v) for k, v in h if k != "HoldTime"]) for h in msgs
-                if h.get("Event") not in ("AgentComplete", "SoftHangupRequest")]
+        return [
+            Headers([(k, v) for k, v in h if k != "HoldTime"])
+            for h in msgs
+            if h.get("Event") not in ("AgentComplete", "SoftHangupRequest")
+        ]
 
     assert_same_call(trimmed(want), trimmed(got), also=("CallerIDNum",))

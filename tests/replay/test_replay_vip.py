@@ -20,16 +20,32 @@ async def work_order(panel, caller: str) -> dict:
     return full["workorder"]
 
 
-async def test_19_the_vip_who_joined_second_is_popped_and_answered_first(db_dsn: str, tmp_path: Path) -> None:
+async def test_19_the_vip_who_joined_second_is_popped_and_answered_first(
+    db_dsn: str, tmp_path: Path
+) -> None:
     async with replayed("19", db_dsn, tmp_path) as (stack, replay, panels):
         await replay.play()
         await settle(stack)
         pops = panels["1001"].of_type("call_ringing")
         assert [p["caller_number"] for p in pops] == [WARM_UP, VIP, ORDINARY]
-        assert [p["customer_class"] for p in pops] == ["not_customer", "vip", "not_customer"]
-        vip, ordinary = await work_order(panels["1900"], VIP), await work_order(panels["1900"], ORDINARY)
+        assert [p["customer_class"] for p in pops] == [
+            "not_customer",
+            "vip",
+            "not_customer",
+        ]
+        vip, ordinary = (
+            await work_order(panels["1900"], VIP),
+            await work_order(panels["1900"], ORDINARY),
+        )
         steps = [e["data"] for e in vip["events"] if e["kind"] == "priority"]
         assert steps == [{"class": "vip", "prio": "10", "queue": "support"}]
         assert not [e for e in ordinary["events"] if e["kind"] == "priority"]
-        assert (vip["customer_class"], vip["disposition"], ordinary["disposition"]) == ("vip", "answered", "answered")
-        assert vip["queued_at"] > ordinary["queued_at"] and vip["answered_at"] < ordinary["answered_at"]
+        assert (vip["customer_class"], vip["disposition"], ordinary["disposition"]) == (
+            "vip",
+            "answered",
+            "answered",
+        )
+        assert (
+            vip["queued_at"] > ordinary["queued_at"]
+            and vip["answered_at"] < ordinary["answered_at"]
+        )

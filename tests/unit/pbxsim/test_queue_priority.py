@@ -26,13 +26,26 @@ def test_a_vip_joins_ahead_of_ordinary_callers_and_behind_earlier_vips() -> None
     assert seat(line, caller("ordinary-1")) == 1
     assert seat(line, caller("ordinary-2")) == 2
     assert seat(line, caller("vip-1", "10")) == 1
-    assert seat(line, caller("vip-2", "10")) == 2          # same priority: first come, first served
+    assert (
+        seat(line, caller("vip-2", "10")) == 2
+    )  # same priority: first come, first served
     assert seat(line, caller("gold", "5")) == 3
     assert seat(line, caller("ordinary-3", "0")) == 6
-    assert order(line) == ["vip-1", "vip-2", "gold", "ordinary-1", "ordinary-2", "ordinary-3"]
+    assert order(line) == [
+        "vip-1",
+        "vip-2",
+        "gold",
+        "ordinary-1",
+        "ordinary-2",
+        "ordinary-3",
+    ]
 
 
 def test_queue_prio_is_read_as_app_queue_reads_it() -> None:
-    assert [caller("x", p).prio for p in (None, "", "10", " 7", "10abc", "abc", "-3")] == [0, 0, 10, 7, 10, 0, -3]
+    assert [
+        caller("x", p).prio for p in (None, "", "10", " 7", "10abc", "abc", "-3")
+    ] == [0, 0, 10, 7, 10, 0, -3]
     line = [caller("ordinary")]
-    assert seat(line, caller("low", "-3")) == 2            # a negative priority waits behind everyone
+    assert (
+        seat(line, caller("low", "-3")) == 2
+    )  # a negative priority waits behind everyone
