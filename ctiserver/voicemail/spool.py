@@ -23,7 +23,8 @@ SPOOL = "/var/spool/asterisk/voicemail"
 DEMO_DIR = (
     Path(__file__).resolve().parents[2] / ".run" / "voicemail"
 )  # the in-process simulator writes here
-_CALLERID = re.compile(r'^\s*(?:"(?P<name>[^"]*)"\s*)?<(?P<num>[^>]*)>\s*$')
+# "Zhang Wei" <13800138000>, <13800138000>, or a bare number (trace 24: callerid=caller)
+_CALLERID = re.compile(r'^\s*(?:(?:"(?P<name>[^"]*)"\s*)?<(?P<num>[^>]*)>|(?P<bare>[^\s"<>]+))\s*$')
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def metadata(root: Path, m: MessageFile) -> dict[str, Any]:
     out: dict[str, Any] = {}
     who = _CALLERID.match(section.get("callerid", ""))
     if who:
-        out["caller_number"] = who.group("num")[:32]
+        out["caller_number"] = (who.group("num") or who.group("bare") or "")[:32]
         out["caller_name"] = (who.group("name") or "")[:100]
     for key, name in (("origtime", "left_at"), ("duration", "seconds")):
         text = section.get(key, "")

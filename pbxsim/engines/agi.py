@@ -112,7 +112,11 @@ class _AgiSession:
                 if not hang_sent:
                     self.reply("HANGUP")
                     hang_sent = True
-                self.reply("511 Command Not Permitted on a dead channel")
+                words = line.upper().split()
+                if not self.ch.gone and any(words[:len(w)] == w for w in DEAD_ALLOWED):
+                    await self.command(line)  # res_agi.c: these run on a dead channel (trace 24)
+                else:
+                    self.reply("511 Command Not Permitted on a dead channel")
                 await self.writer.drain()
                 continue
             await self.command(line)
@@ -227,6 +231,10 @@ class _AgiSession:
             raise
         except ValueError:
             self.reply("520 Invalid command syntax.  Proper usage not available.")
+
+
+# res_agi.c's commands flagged to run on a dead channel (of those the simulator knows)
+DEAD_ALLOWED = (["SET", "VARIABLE"], ["GET", "VARIABLE"], ["VERBOSE"], ["NOOP"])
 
 
 def register(dp: Dialplan) -> None:

@@ -117,6 +117,8 @@ class Dialplan:
                                                                 ("AppData", shown_data)])
                 try:
                     await self.execute(ch, app, data)
+                    if ch.hungup.is_set():  # the application returned on a hung-up channel (VoiceMail)
+                        raise ChannelHungUp(ch.name)
                     ch.priority += 1
                 except Jump:
                     pass

@@ -363,7 +363,6 @@ class QueueCalls:
             self._agent_left(bridge, ch, agent, complete)
             log.info("pbxsim_agent_complete", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, talk=talk)
             q.notify()
-            self._set_status(ch, "CONTINUE")  # app_queue.c: OPT_GO_ON, the caller's dialplan goes on
             return
         self._end(bridge, ch, agent, complete)
         log.info("pbxsim_agent_complete", queue=q.conf.name, agent=m.interface, call_id=ch.linkedid, talk=talk)
@@ -381,6 +380,7 @@ class QueueCalls:
         kernel.bridge_leave(bridge, agent)
         kernel.bridge_leave(bridge, ch)
         kernel.bridge_destroy(bridge)
+        self._set_status(ch, "CONTINUE")  # app_queue.c: OPT_GO_ON; before the agent's Hangup (trace 23)
         kernel.emit_hangup(agent, 16)
 
     async def _talk(self, ch: Channel, agent: Channel, leg: Leg, talk_start: float) -> None:

@@ -88,7 +88,6 @@ class Voicemails:
         started = (
             kernel.clock.now() + greeting
         )  # recording starts after the greeting and the beep
-        hung_up = False
         try:
             while (
                 True
@@ -100,7 +99,6 @@ class Voicemails:
                 if (digit is None or digit == "#") and kernel.clock.now() >= started:
                     break
         except ChannelHungUp:
-            hung_up = True
             # app_voicemail sees the hangup first, then keeps (or drops) the message (trace 05); an
             # AMI Hangup shows no HangupRequest (trace 18)
             if not ch.hangup_by_ami:
@@ -132,8 +130,8 @@ class Voicemails:
                 seconds=round(seconds, 1),
                 call_id=ch.linkedid,
             )
-        if hung_up:
-            raise ChannelHungUp(ch.name)
+        # app_voicemail returns 0 even when the caller hung up to end the message: an AGI EXEC answers
+        # 200 and the script may still set variables (trace 24); the dialplan notices the hangup next
 
     def _save(self, mailbox: str, ch: Channel, seconds: float) -> str:
         box, _, context = mailbox.partition("@")
@@ -174,10 +172,11 @@ class Voicemails:
 
 def greeting_seconds(options: str) -> float:
     """How long the caller hears Asterisk before the beep: the unavailable/busy greeting (``u``/``b``;
-    with no recorded one: "the person at extension 2000 is unavailable", ~3.6 s), the instructions
-    unless ``s`` (~2.4 s), the beep. Trace 05: 4 s in VoiceMail(2000@default,su) kept nothing."""
+    with no recorded one: "the person at extension 2000 is unavailable"), the instructions unless
+    ``s`` (~2.4 s, estimated), the beep. Trace 24: 9 s in VoiceMail(2000@default,su) kept 1.5 s
+    (duration=1); trace 05: 4 s kept nothing."""
     return (
-        (3.6 if ("u" in options or "b" in options) else 0.0)
+        (7.1 if ("u" in options or "b" in options) else 0.0)
         + (0.0 if "s" in options else 2.4)
         + 0.42
     )
@@ -186,11 +185,11 @@ def greeting_seconds(options: str) -> float:
 def metadata(box: str, ch: Channel, origtime: int, duration: int) -> str:
     """The ``msgNNNN.txt`` Asterisk 22 writes (app_voicemail.c leave_voicemail)."""
     name = ch.cid_name if ch.cid_name and ch.cid_name != "<unknown>" else ""
-    callerid = f'"{name}" <{ch.cid_num}>' if name else f"<{ch.cid_num}>"
+    callerid = f'"{name}" <{ch.cid_num}>' if name else ch.cid_num  # trace 24: callerid=caller
     date = time.strftime("%a %b %e %I:%M:%S %p UTC %Y", time.gmtime(origtime))
     return (
         ";\n; Message Information file\n;\n[message]\n"
-        f"origmailbox={box}\ncontext={ch.context}\nmacrocontext=\nexten={ch.exten}\nrdnis=unknown\n"
+        f"origmailbox={box}\ncontext={ch.context}\nexten={ch.exten}\nrdnis=unknown\n"
         f"priority={ch.priority}\ncallerchan={ch.name}\ncallerid={callerid}\norigdate={date}\n"
         f"origtime={origtime}\ncategory=\nmsg_id={origtime}-{abs(hash(ch.uniqueid)) % 10**8:08d}\nflag=\n"
         f"duration={duration}\n"

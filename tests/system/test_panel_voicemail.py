@@ -27,7 +27,7 @@ async def test_claim_call_back_and_close_a_voicemail_from_the_panel(
         await expect(page.locator("#voicemail-empty")).to_be_visible()
 
     call = await stack.sim.place_call(
-        CallerScript(number="13800138000", keys="2", keys_at=0.3, hangup_at=8.0)
+        CallerScript(number="13800138000", keys="2", keys_at=0.3, hangup_at=11.5)
     )
     item_a = a.locator("#voicemail-list li").first
     item_b = b.locator("#voicemail-list li").first
@@ -36,7 +36,7 @@ async def test_claim_call_back_and_close_a_voicemail_from_the_panel(
     )
     await expect(item_a.locator(".voicemail-when")).to_contain_text(
         "0:0"
-    )  # ~3 s after the ~4 s greeting
+    )  # ~3 s after the ~7.5 s greeting
     await expect(item_b.locator(".voicemail-status")).to_have_text("waiting · 待认领")
     await call.ended()
 

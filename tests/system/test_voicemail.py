@@ -19,10 +19,10 @@ from tests.support.calls import panels
 async def leave_message(
     stack: Any, panel: Any, number: str = "13800138000", talk: float = 3.0
 ) -> dict:
-    """The caller presses 2, hears the greeting and the beep (VoiceMail(2000@default,su): ~4 s), speaks
+    """The caller presses 2, hears the greeting and the beep (VoiceMail(2000@default,su): ~7.5 s), speaks
     about ``talk`` seconds and hangs up; the message as pushed to ``panel``."""
     call = await stack.sim.place_call(
-        CallerScript(number=number, keys="2", keys_at=0.3, hangup_at=5.0 + talk)
+        CallerScript(number=number, keys="2", keys_at=0.3, hangup_at=8.5 + talk)
     )
     pushed = await panel.expect(
         "voicemail", lambda d: d["id"] == call.uniqueid, timeout=20

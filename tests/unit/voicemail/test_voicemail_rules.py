@@ -66,6 +66,8 @@ def test_the_txt_gives_caller_time_and_length(tmp_path: Path):
         "left_at": 1796371200,
         "seconds": 7,
     }
+    (inbox / "msg0000.txt").write_text(TXT.replace('"Zhang Wei" <13800138000>', "caller"))  # trace 24's form
+    assert spool.metadata(tmp_path, where)["caller_number"] == "caller"
     (inbox / "msg0000.txt").write_text("not an ini file [")
     assert spool.metadata(tmp_path, where) == {}
 
