@@ -16,31 +16,54 @@ from tests.replay.test_replay import replayed, settle
 from tests.replay.test_replay_call_control import kinds, work_orders
 
 
-async def test_23_survey_ratings_land_on_the_work_orders(db_dsn: str, tmp_path: Path) -> None:
+async def test_23_survey_ratings_land_on_the_work_orders(
+    db_dsn: str, tmp_path: Path
+) -> None:
     async with replayed("23", db_dsn, tmp_path) as (stack, replay, panels):
         await replay.play()
         await settle(stack)
         a, b = await work_orders(panels["1900"])
         for wo, rating in ((a, 4), (b, 5)):
             surveys = [e["data"] for e in wo["events"] if e["kind"] == "survey"]
-            assert surveys == [{"outcome": "rated", "rating": rating, "scale": 5, "agent": "1001",
-                                "queue": "support"}], wo["events"]
-            assert kinds(wo).index("answered") < kinds(wo).index("survey_started") < kinds(wo).index("ended")
+            assert surveys == [
+                {
+                    "outcome": "rated",
+                    "rating": rating,
+                    "scale": 5,
+                    "agent": "1001",
+                    "queue": "support",
+                }
+            ], wo["events"]
+            assert (
+                kinds(wo).index("answered")
+                < kinds(wo).index("survey_started")
+                < kinds(wo).index("ended")
+            )
             assert (wo["agent_id"], wo["disposition"]) == ("1001", "answered")
         assert stack.core.tracker.calls == {}
         status, body = await panels["1900"].get("/api/stats/queues")
+        assert status == 200, body
         support = next(q for q in body["queues"] if q["queue"] == "support")
-        assert support["survey"]["rated"] == 2 and support["survey"]["avg_rating"] == 4.5
+        assert (
+            support["survey"]["rated"] == 2 and support["survey"]["avg_rating"] == 4.5
+        )
 
 
-async def test_24_voicemails_are_listed_for_the_panels(db_dsn: str, tmp_path: Path) -> None:
+async def test_24_voicemails_are_listed_for_the_panels(
+    db_dsn: str, tmp_path: Path
+) -> None:
     async with replayed("24", db_dsn, tmp_path) as (stack, replay, panels):
         await replay.play()
         await settle(stack)
         status, body = await panels["1001"].get("/api/voicemails")
         assert status == 200
-        got = sorted((v["caller_number"], v["mailbox"], v["open"]) for v in body["voicemails"])
-        assert got == [("caller", "2000@default", True), ("caller", "2000@default", True)]
+        got = sorted(
+            (v["caller_number"], v["mailbox"], v["open"]) for v in body["voicemails"]
+        )
+        assert got == [
+            ("caller", "2000@default", True),
+            ("caller", "2000@default", True),
+        ]
         for vm in body["voicemails"]:
             assert vm["msg"].startswith("msg") and vm["ref"].startswith("WO-")
             wo = await stack.store.get_work_order(vm["id"])
