@@ -17,7 +17,6 @@ from pbxsim.scripts import CallerScript, Phone
 from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call, replies
 from tests.conformance.recorder import Recorder
-
 from tests.conformance.trace import Headers, messages, parse_trace
 
 # slower than the other traces: the IVR looks the VIP up in PostgreSQL while simulated time runs
