@@ -10,6 +10,7 @@ from ctiserver import errors
 from ctiserver.web import validate as v
 from ctiserver.web.common import AGENT_ID, dumps, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, ACCOUNTS, AGENTS, CONFIG
+from ctiserver.web.openapi import operation
 
 STATES = ("ready", "not_ready", "logged_out")
 QUEUE = r"[A-Za-z0-9_-]{1,40}"
@@ -19,6 +20,9 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/agent/state")
+@operation(
+    body={"state": v.Field(str), "reason": v.Field(str, required=False), "agent": v.Field(str, required=False), "queues": v.Field(list, required=False)},
+)
 async def change_state(request: web.Request) -> web.Response:
     """Ask Asterisk to sign in / ready / not ready / sign out; 202 once it accepted.
 
@@ -26,8 +30,7 @@ async def change_state(request: web.Request) -> web.Response:
     it the agent's profile queues are used.
     """
     account = request[ACCOUNT]
-    body = await read_body(request, {"state": v.Field(str), "reason": v.Field(str, required=False),
-                                 "agent": v.Field(str, required=False), "queues": v.Field(list, required=False)})
+    body = await read_body(request)
     state = v.choice(body["state"], "state", STATES)
     reason = v.text(body["reason"], "reason", max_len=64) if body.get("reason") is not None else None
     target = str(account.id)
@@ -62,6 +65,7 @@ def queue_list(value: list, allowed: set[str]) -> list[str]:
 
 
 @routes.get("/api/agents")
+@operation()
 async def agents(request: web.Request) -> web.Response:
     """Every agent's live view (supervisors and admins only)."""
     require_supervisor(request[ACCOUNT], "see all agents")
@@ -69,6 +73,7 @@ async def agents(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/agents/available")
+@operation()
 async def available_agents(request: web.Request) -> web.Response:
     """The other agents a call could go to now (state ready), by id: the panel's transfer / consult picker."""
     me = str(request[ACCOUNT].id)

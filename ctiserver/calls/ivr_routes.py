@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 
 from ctiserver.web.keys import CONFIG
+from ctiserver.web.openapi import operation
 from ivr.menu import Menu, Node, load_menu
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,7 @@ def menu_json(menu: Menu) -> dict[str, Any]:
 
 
 @routes.get("/api/ivr/nodes")
+@operation()
 async def ivr_nodes(request: web.Request) -> web.Response:
     """The IVR menu's nodes; none (still 200) when the menu file cannot be read."""
     source = request.app[CONFIG].ivr.menu_file or None

@@ -19,6 +19,7 @@ from aiohttp import web
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body, ref_param
 from ctiserver.web.keys import ACCOUNT, CALLS, CONFERENCES, CONSULTS, RECORDINGS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 
@@ -28,92 +29,118 @@ def _accepted(data: dict) -> web.Response:
 
 
 @routes.post("/api/calls/dial")
+@operation("Call a number from the agent's phone", body={"number": v.Field(str)}, ok=202)
 async def dial(request: web.Request) -> web.Response:
-    body = await read_body(request, {"number": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CALLS].dial(request[ACCOUNT], body["number"]))
 
 
 @routes.post("/api/calls/{linkedid}/hold")
+@operation("Put the caller on hold", body={}, ok=202)
 async def hold(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CALLS].hold(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/retrieve")
+@operation("Take the caller off hold", body={}, ok=202)
 async def retrieve(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CALLS].retrieve(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/transfer")
+@operation(
+    "Transfer the call (blind or to a queue / agent)",
+    body={"kind": v.Field(str), "target": v.Field(str)},
+    ok=202,
+)
 async def transfer(request: web.Request) -> web.Response:
-    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CALLS].transfer(request[ACCOUNT], request.match_info["linkedid"],
                                                             body["kind"], body["target"]))
 
 
 @routes.post("/api/calls/{linkedid}/ivr")
+@operation("Send the caller to an IVR node", body={"node": v.Field(str)}, ok=202)
 async def to_ivr(request: web.Request) -> web.Response:
-    body = await read_body(request, {"node": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CALLS].to_ivr(request[ACCOUNT], request.match_info["linkedid"],
                                                           body["node"]))
 
 
 @routes.post("/api/calls/{linkedid}/hangup")
+@operation("Hang up the agent's call", body={}, ok=202)
 async def hangup(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CALLS].hangup(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult")
+@operation(
+    "Call a colleague while the caller holds",
+    body={"kind": v.Field(str), "target": v.Field(str)},
+    ok=202,
+)
 async def consult(request: web.Request) -> web.Response:
-    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CONSULTS].start(request[ACCOUNT], request.match_info["linkedid"],
                                                            body["kind"], body["target"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/complete")
+@operation("Hand the caller over to the consulted colleague", body={}, ok=202)
 async def consult_complete(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CONSULTS].complete(request[ACCOUNT],
                                                                     request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/cancel")
+@operation("End the consultation and take the caller back", body={}, ok=202)
 async def consult_cancel(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CONSULTS].cancel(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/conference")
+@operation("Join caller, agent and consulted colleague", body={}, ok=202)
 async def consult_conference(request: web.Request) -> web.Response:
-    await read_body(request, {})
+    await read_body(request)
     return _accepted(await request.app[CONSULTS].conference(request[ACCOUNT],
                                                                       request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/conference/add")
+@operation(
+    "Add a party to the call's conference",
+    body={"kind": v.Field(str), "target": v.Field(str)},
+    ok=202,
+)
 async def conference_add(request: web.Request) -> web.Response:
-    body = await read_body(request, {"kind": v.Field(str), "target": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CONFERENCES].add(request[ACCOUNT], request.match_info["linkedid"],
                                                                   body["kind"], body["target"]))
 
 
 @routes.get("/api/calls/{linkedid}/conference")
+@operation("The call's conference and its parties")
 async def conference(request: web.Request) -> web.Response:
     return web.json_response(await request.app[CONFERENCES].show(request[ACCOUNT],
                                                                       request.match_info["linkedid"]), dumps=dumps)
 
 
 @routes.post("/api/calls/{linkedid}/conference/remove")
+@operation("Remove a party from the conference", body={"participant": v.Field(str)}, ok=202)
 async def conference_remove(request: web.Request) -> web.Response:
-    body = await read_body(request, {"participant": v.Field(str)})
+    body = await read_body(request)
     return _accepted(await request.app[CONFERENCES].remove(request[ACCOUNT],
                                                                      request.match_info["linkedid"],
                                                                      body["participant"]))
 
 
 @routes.get("/api/workorders/{id}/recording")
+@operation(produces="audio/*")
 async def get_recording(request: web.Request) -> web.StreamResponse:
     """The recording of one work order (by id or reference), as audio; supports Range for seeking."""
     path, content_type = await request.app[RECORDINGS].file_for(request[ACCOUNT], ref_param(request))

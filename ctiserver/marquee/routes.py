@@ -10,6 +10,7 @@ from ctiserver import errors
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, MARQUEE
+from ctiserver.web.openapi import operation
 
 MAX_TTL = 7 * 24 * 3600
 
@@ -17,18 +18,21 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/marquee")
+@operation()
 async def get_marquee(request: web.Request) -> web.Response:
     """The marquee items now showing."""
     return web.json_response({"items": request.app[MARQUEE].active()}, dumps=dumps)
 
 
 @routes.post("/api/marquee")
+@operation(
+    body={"text": v.Field(str), "expires_at": v.Field(str, required=False), "ttl_seconds": v.Field(int, required=False)},
+)
 async def post_marquee(request: web.Request) -> web.Response:
     """Publish a marquee line (supervisors and admins), with an optional expiry."""
     account = request[ACCOUNT]
     require_supervisor(account, "post to the marquee")
-    body = await read_body(request, {"text": v.Field(str), "expires_at": v.Field(str, required=False),
-                                 "ttl_seconds": v.Field(int, required=False)})
+    body = await read_body(request)
     text = v.text(body["text"], "text", max_len=500)
     if body.get("expires_at") is not None and body.get("ttl_seconds") is not None:
         raise errors.InvalidInput("give expires_at or ttl_seconds, not both", field="ttl_seconds")

@@ -10,11 +10,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ctiserver.web.keys import METRICS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/metrics")
+@operation("The server's metrics for Prometheus", produces="text/plain")
 async def metrics(request: web.Request) -> web.Response:
     body = request.app[METRICS].exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

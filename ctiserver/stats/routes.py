@@ -9,8 +9,9 @@ from aiohttp import web
 
 from ctiserver import errors
 from ctiserver.web import validate as v
-from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, role_of
+from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, query, role_of
 from ctiserver.web.keys import ACCOUNT, STATS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 
@@ -21,10 +22,11 @@ def _day(q: dict[str, str]) -> date:
 
 
 @routes.get("/api/stats/agents")
+@operation(query=("date", "agent"))
 async def agent_stats(request: web.Request) -> web.Response:
     """Per-agent figures of a day; an agent gets only its own, supervisors anyone's."""
     account = request[ACCOUNT]
-    q = v.query(request.query, ("date", "agent"))
+    q = query(request)
     day = _day(q)
     agent = v.token(q["agent"], "agent", pattern=AGENT_ID, max_len=32, what="an agent id") if "agent" in q else None
     if role_of(account) not in SUPERVISORS:
@@ -36,10 +38,11 @@ async def agent_stats(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/stats/queues")
+@operation(query=("date",))
 async def queue_stats(request: web.Request) -> web.Response:
     """Per-queue figures of a day (supervisors and admins only)."""
     if role_of(request[ACCOUNT]) not in SUPERVISORS:
         raise errors.Forbidden("only supervisors may see queue figures")
-    q = v.query(request.query, ("date",))
+    q = query(request)
     body = await request.app[STATS].queues_day(_day(q))
     return web.json_response(body, dumps=dumps)

@@ -7,7 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
-from ctiserver.push.hub import encode as dumps  # same encoding as the push (datetimes, enums)
+from ctiserver.push.hub import (
+    encode as dumps,  # same encoding as the push (datetimes, enums)
+)
+from ctiserver.web import openapi
 from ctiserver.web import validate as v
 
 SUPERVISORS = frozenset({"supervisor", "admin"})
@@ -30,14 +33,29 @@ def require_supervisor(account: Any, what: str) -> None:
         raise errors.Forbidden(f"only supervisors may {what}")
 
 
-async def read_body(request: web.Request, fields: dict[str, v.Field]) -> dict[str, Any]:
+async def read_body(request: web.Request, fields: dict[str, v.Field] | None = None) -> dict[str, Any]:
     """The request's JSON object, its fields checked (400 naming the field otherwise).
 
-    A cross-site form can only send form or text content types without a CORS preflight;
-    requiring JSON makes every state-changing POST CSRF-safe."""
+    ``fields`` defaults to the body the handler declares with ``openapi.operation`` (what the
+    API document says). A cross-site form can only send form or text content types without a
+    CORS preflight; requiring JSON makes every state-changing POST CSRF-safe."""
+    if fields is None:
+        fields = _declared(request).body or {}
     v.json_content_type(request.content_type)
     raw = await request.content.read(v.MAX_BODY_BYTES + 1)
     return v.check_fields(v.parse_json_object(raw), fields)
+
+
+def query(request: web.Request) -> dict[str, str]:
+    """The request's query parameters, refused unless the handler declares them (400 naming it)."""
+    return v.query(request.query, _declared(request).query)
+
+
+def _declared(request: web.Request) -> openapi.Operation:
+    spec = openapi.spec_of(request.match_info.handler)
+    if spec is None:
+        raise RuntimeError(f"{request.match_info.handler.__name__} declares no openapi.operation")
+    return spec
 
 
 def json(data: Any, status: int = 200) -> web.Response:

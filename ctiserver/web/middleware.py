@@ -30,8 +30,8 @@ STATUS = {
 # Codes whose HTTP status is more precise than their class's.
 STATUS_BY_CODE = {"unsupported_media_type": 415, "body_too_large": 413}
 
-# Reachable without a session: the sign-in itself, sign-out and the health probe.
-PUBLIC_API = frozenset({"/api/login", "/api/logout", "/api/health"})
+# Reachable without a session: the sign-in itself, sign-out, the health probe and the API's document.
+PUBLIC_API = frozenset({"/api/login", "/api/logout", "/api/health", "/api/openapi.json"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

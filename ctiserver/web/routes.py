@@ -9,7 +9,13 @@ from ctiserver import errors
 from ctiserver.web import validate as v
 from ctiserver.web.common import account_json, read_body
 from ctiserver.web.keys import ACCOUNT, ACCOUNTS, LINK, SESSIONS, SOCKETS, THROTTLE
-from ctiserver.web.middleware import SESSION_COOKIE, error_response, session_token
+from ctiserver.web.middleware import (
+    PUBLIC_API,
+    SESSION_COOKIE,
+    error_response,
+    session_token,
+)
+from ctiserver.web.openapi import document, operation
 from ctiserver.web.ws import CLOSE_TAKEN_OVER, close_session_sockets, live_sockets_of
 
 log = structlog.get_logger(__name__)
@@ -19,7 +25,16 @@ ADDRESS_FAILURES = 30  # from one address, across logins (a shared office NAT ha
 routes = web.RouteTableDef()
 
 
+@routes.get("/api/openapi.json")
+@operation("The OpenAPI document of this API (made from the routes the server serves)")
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(document(request.app, public=PUBLIC_API))
+
+
 @routes.post("/api/login")
+@operation(
+    body={"login": v.Field(str), "password": v.Field(str), "take_over": v.Field(bool, required=False)},
+)
 async def login(request: web.Request) -> web.Response:
     """Check login and password; set the signed session cookie.
 
@@ -27,8 +42,7 @@ async def login(request: web.Request) -> web.Response:
     the panel then offers to take over. ``take_over: true`` ends those sessions
     (their sockets close with 4002); queue membership is not touched either way.
     """
-    body = await read_body(request, {"login": v.Field(str), "password": v.Field(str),
-                                 "take_over": v.Field(bool, required=False)})
+    body = await read_body(request)
     login_name = v.text(body["login"], "login", max_len=64)
     password = body["password"]
     if not password or len(password) > 256:
@@ -72,6 +86,7 @@ async def close_account_sessions(app: web.Application, agent_id: str) -> int:
 
 
 @routes.post("/api/logout")
+@operation()
 async def logout(request: web.Request) -> web.Response:
     """Revoke the session and clear the cookie (succeeds even without a session)."""
     token = session_token(request)
@@ -83,6 +98,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/health")
+@operation()
 async def health(request: web.Request) -> web.Response:
     """Link health of Asterisk and PostgreSQL; 503 while either is down."""
     status = request.app[LINK].status()
@@ -91,6 +107,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
+@operation()
 async def me(request: web.Request) -> web.Response:
     """The signed-in account."""
     return web.json_response({"me": account_json(request[ACCOUNT])})

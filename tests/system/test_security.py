@@ -12,7 +12,7 @@ from pbxsim.scripts import CallerScript, Phone
 from tests.support.browser import WAIT_MS
 from tests.system.test_panel_calls import open_panel
 
-PUBLIC = {"/api/login", "/api/logout", "/api/health"}
+PUBLIC = {"/api/login", "/api/logout", "/api/health", "/api/openapi.json"}
 SUPERVISOR_ONLY = [("GET", "/api/agents", None), ("GET", "/api/stats/queues", None), ("GET", "/api/supervision", None),
                    ("GET", "/api/supervision/audit", None), ("POST", "/api/marquee", {"text": "x"}),
                    ("POST", "/api/supervision/monitor", {"linkedid": "1.1", "mode": "listen"}),
