@@ -326,6 +326,18 @@ class Callbacks:
             self.kick()
 
     def on_agent_change(self, ch: AgentChanged) -> None:
+        if (
+            ch.new is AgentState.NOT_READY
+            and ch.new_reason == m.RESERVED_REASON
+            and ch.interface not in self.reserved
+            and self.gateway.connected
+        ):
+            # paused for a callback that is not theirs (any more): a sign-in restored after Asterisk
+            # restarted, a pause made elsewhere; nothing would ever lift it
+            log.info("callback_stale_pause_lifted", agent=ch.agent_id)
+            self.gateway.spawn(
+                actions.queue_pause(ch.interface, False), agent=ch.agent_id
+            )
         if ch.new is AgentState.READY or ch.old is AgentState.READY:
             self.kick()
 

@@ -274,3 +274,25 @@ async def test_an_unanswered_callback_is_retried_then_becomes_a_manual_work_orde
         assert [r["summary"] for r in manual] == [
             f"Callback failed: call {CALLER} back"
         ]
+
+
+async def test_an_agent_left_paused_for_a_callback_that_is_not_theirs_is_made_ready_again(
+    cbstack,
+) -> None:
+    # e.g. a sign-in restored with its last pause after Asterisk restarted mid-reservation
+    stack = cbstack
+    async with panels(stack, "1001") as p:
+        agent = p["1001"]
+        await ready(agent, "1001")
+        mark = len(agent.received)
+        await stack.core.ami.send(
+            {
+                "Action": "QueuePause",
+                "Interface": "PJSIP/1001",
+                "Paused": "true",
+                "Reason": "callback",
+            }
+        )
+        await agent.expect("agent_state", is_state("1001", "not_ready"), after=mark)
+        await agent.expect("agent_state", is_state("1001", "ready"), after=mark)
+        assert paused_reason(stack, "PJSIP/1001") is None
