@@ -18,12 +18,14 @@ from ctiserver.complaints.periods import PERIODS
 from ctiserver.complaints.service import require_admin
 from ctiserver.reports.csvfile import render, safe_name
 from ctiserver.web import validate as v
-from ctiserver.web.common import json, read_body
+from ctiserver.web.common import json, query, read_body
 from ctiserver.web.keys import ACCOUNT, COMPLAINTS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 # Each field's own check (threshold_fields) names what is wrong with it; here only JSON scalars pass.
 _SCALAR = v.Field((str, int, float, bool), required=False)
+STATS_QUERY = ("period", "from", "to", "category", "queue")
 
 
 def _id(request: web.Request) -> int:
@@ -31,6 +33,7 @@ def _id(request: web.Request) -> int:
 
 
 @routes.get("/api/complaints/thresholds")
+@operation("The complaint thresholds, with the categories and queues they may name")
 async def thresholds(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
     return json(
@@ -43,30 +46,36 @@ async def thresholds(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/complaints/thresholds")
+@operation(
+    "Add a complaint threshold (admins)", body=dict.fromkeys(FIELDS, _SCALAR), ok=201
+)
 async def create(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
     account = request[ACCOUNT]
     require_admin(
         account, "set complaint thresholds"
     )  # before reading the body: a 403 says why at once
-    body = await read_body(request, dict.fromkeys(FIELDS, _SCALAR))
+    body = await read_body(request)
     return json(await watch.create(account, body), status=201)
 
 
 @routes.post("/api/complaints/thresholds/{id}")
+@operation(
+    "Change a threshold made on `version` (admins)",
+    body={**dict.fromkeys(FIELDS, _SCALAR), "version": v.Field(int)},
+)
 async def change(request: web.Request) -> web.Response:
     require_admin(request[ACCOUNT], "change complaint thresholds")
-    body = await read_body(
-        request, {**dict.fromkeys(FIELDS, _SCALAR), "version": v.Field(int)}
-    )
+    body = await read_body(request)
     return json(
         await request.app[COMPLAINTS].change(request[ACCOUNT], _id(request), body)
     )
 
 
 @routes.get("/api/complaints/warnings")
+@operation("Complaint warnings raised (open=1: not acknowledged yet)", query=("open",))
 async def warnings(request: web.Request) -> web.Response:
-    q = v.query(request.query, ("open",))
+    q = query(request)
     open_only = v.choice(q.get("open", "0"), "open", ("0", "1")) == "1"
     return json(
         {
@@ -78,8 +87,12 @@ async def warnings(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/complaints/warnings/{id}/acknowledge")
+@operation(
+    "Acknowledge a warning, with a comment",
+    body={"comment": v.Field(str, required=False)},
+)
 async def acknowledge(request: web.Request) -> web.Response:
-    body = await read_body(request, {"comment": v.Field(str, required=False)})
+    body = await read_body(request)
     comment = (
         v.text(body["comment"], "comment", max_len=500, min_len=0)
         if body.get("comment") is not None
@@ -93,13 +106,14 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/complaints/audit")
+@operation("Who changed thresholds and acknowledged warnings, when")
 async def audit(request: web.Request) -> web.Response:
     return json({"audit": await request.app[COMPLAINTS].audit(request[ACCOUNT])})
 
 
 async def _stats(request: web.Request) -> dict:
     watch = request.app[COMPLAINTS]
-    q = v.query(request.query, ("period", "from", "to", "category", "queue"))
+    q = query(request)
     period = v.choice(q.get("period", "day"), "period", PERIODS)
     today = dt.datetime.now(watch.tz).date()
     last = v.iso_date(q["to"], "to") if "to" in q else today
@@ -116,11 +130,15 @@ async def _stats(request: web.Request) -> dict:
 
 
 @routes.get("/api/complaints/stats")
+@operation("Complaints per day, week or month", query=STATS_QUERY)
 async def stats(request: web.Request) -> web.Response:
     return json(await _stats(request))
 
 
 @routes.get("/api/complaints/stats.csv")
+@operation(
+    "Complaints per day, week or month, as CSV", query=STATS_QUERY, produces="text/csv"
+)
 async def stats_csv(request: web.Request) -> web.Response:
     body = await _stats(request)
     subs = list(body["subcategories"]) + sorted(

@@ -13,8 +13,9 @@ from aiohttp import web
 
 from ctiserver.customers.records import CUSTOMER_NO, KINDS
 from ctiserver.web import validate as v
-from ctiserver.web.common import json, read_body
+from ctiserver.web.common import json, query, read_body
 from ctiserver.web.keys import ACCOUNT, CUSTOMERS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "customer.html"
@@ -31,13 +32,18 @@ def _no(request: web.Request) -> str:
 
 
 @routes.get("/api/customers/{no}")
+@operation("A customer's details")
 async def customer(request: web.Request) -> web.Response:
     return json(await request.app[CUSTOMERS].get(_no(request)))
 
 
 @routes.get("/api/customers/{no}/history")
+@operation(
+    "A customer's calls and work orders, newest first, paged",
+    query=("kind", "page", "size"),
+)
 async def history(request: web.Request) -> web.Response:
-    q = v.query(request.query, ("kind", "page", "size"))
+    q = query(request)
     kind = v.choice(q.get("kind", "all"), "kind", KINDS)
     page = v.integer(q.get("page", "1"), "page", minimum=1, maximum=100_000)
     size = v.integer(q.get("size", "20"), "size", minimum=1, maximum=100)
@@ -45,17 +51,19 @@ async def history(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/customers")
+@operation(
+    "A new customer (from a pop: linkedid refreshes that call's pop)",
+    body={
+        "name": v.Field(str),
+        "class": v.Field(str, required=False),
+        "phones": v.Field(list),
+        "note": v.Field(str, required=False),
+        "linkedid": v.Field(str, required=False),
+    },
+    ok=201,
+)
 async def create(request: web.Request) -> web.Response:
-    body = await read_body(
-        request,
-        {
-            "name": v.Field(str),
-            "class": v.Field(str, required=False),
-            "phones": v.Field(list),
-            "note": v.Field(str, required=False),
-            "linkedid": v.Field(str, required=False),
-        },
-    )
+    body = await read_body(request)
     if body.get("linkedid") is not None:
         v.token(
             body["linkedid"],

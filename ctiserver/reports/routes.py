@@ -15,8 +15,9 @@ from aiohttp import web
 from ctiserver.reports.csvfile import render, safe_name
 from ctiserver.reports.service import TABLES
 from ctiserver.web import validate as v
-from ctiserver.web.common import json
+from ctiserver.web.common import json, query
 from ctiserver.web.keys import ACCOUNT, REPORTS
+from ctiserver.web.openapi import operation
 
 routes = web.RouteTableDef()
 PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "reports.html"
@@ -54,9 +55,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-async def _report(request: web.Request, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+async def _report(request: web.Request) -> dict[str, Any]:
     reports = request.app[REPORTS]
-    q = v.query(request.query, ("from", "to", *extra))
+    q = query(request)
     today = dt.datetime.now(reports.tz).date()
     last = v.iso_date(q["to"], "to") if "to" in q else today
     first = (
@@ -66,11 +67,16 @@ async def _report(request: web.Request, extra: tuple[str, ...] = ()) -> dict[str
 
 
 @routes.get("/api/reports")
+@operation(
+    "Every report table over local dates from..to (the last 30 days by default)",
+    query=("from", "to"),
+)
 async def report(request: web.Request) -> web.Response:
     return json(await _report(request))
 
 
 @routes.get(r"/api/reports/{table:[a-z_]+}.csv")
+@operation("One report table as CSV", query=("from", "to"), produces="text/csv")
 async def table_csv(request: web.Request) -> web.Response:
     table = v.choice(request.match_info["table"], "table", TABLES)
     body = await _report(request)
