@@ -1,7 +1,7 @@
 """``python -m ctiserver``: start the CTI server (``--help`` lists every setting).
 
 Exit codes: 0 stopped by a signal; 2 bad configuration; 3 Asterisk refused the AMI login;
-4 PostgreSQL unreachable; 5 another start-up failure (port in use, ...); 6 a stop that
+4 PostgreSQL unreachable (``admin``: the same codes, 5 refused); 5 another start-up failure (port in use, ...); 6 a stop that
 overran ``server.stop_timeout`` (or a second stop signal) and was cut short. Each failure is
 one clear line on stderr, never a traceback.
 """
@@ -99,6 +99,11 @@ def _force_exit(why: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:  # python -m ctiserver admin create|reset-password ...
+        from ctiserver.admin.cli import main as admin_main
+
+        return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         cfg = config_mod.load(args.config)

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ctiserver.admin import plugin as admin_plugin
 from ctiserver.agents.accounts import Accounts
 from ctiserver.agents.book import AgentBook
 from ctiserver.agents.notifier import AgentStateNotifier
@@ -206,6 +207,7 @@ class App:
         customers.call_of = tracker.calls.get
         self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
         self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
+        self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents)  # people, queues, busy reasons
         return core
 
     def _add_web(self, webapp: web.Application) -> web.Application:
@@ -217,6 +219,7 @@ class App:
         for table in (complaint_routes, report_routes, customer_routes):
             webapp.add_routes(table)
         voicemail_plugin.add_web(webapp, self.voicemails)
+        admin_plugin.add_web(webapp, self.admin)
         return webapp
 
     def _surveys(self, record: Any, agent_of: Any) -> Surveys:
@@ -244,6 +247,7 @@ class App:
         if self.seed:
             await self.store.seed_demo()
         self.core = core = self._build(self.store)
+        await admin_plugin.start(self.admin)  # who is disabled, before the accounts are read
         await self.accounts.load()
         await self.callbacks.load()
         await self.marquee.load()

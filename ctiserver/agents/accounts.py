@@ -28,16 +28,22 @@ class Accounts:
         # An unknown login is checked against this, so it takes as long as a wrong password:
         # the answer's timing does not tell which logins exist.
         self._decoy = hash_password("never-a-password")
+        # Filled by the administration: disabled accounts cannot sign in and are not in the book;
+        # accounts that must change their password first (a reset, a CLI-made admin).
+        self.disabled: set[str] = set()
+        self.must_change: set[str] = set()
 
     async def load(self) -> None:
         """Every account from the store into the book."""
-        self.book.set_accounts(account_from_row(r) for r in await self.store.list_agents())
+        self.book.set_accounts(account_from_row(r) for r in await self.store.list_agents()
+                               if r.id not in self.disabled)
 
     async def authenticate(self, login: str, password: str) -> Account:
         """Check a login and password; raises Unauthenticated (same message for both failures)."""
         row = await self.store.get_agent_by_login(login)
         stored = row.password_hash if row is not None else self._decoy
         ok = await asyncio.to_thread(verify_password, password, stored) and row is not None
+        ok = ok and row.id not in self.disabled
         if not ok:
             raise Unauthenticated("wrong login or password")
         account = account_from_row(row)
@@ -46,4 +52,7 @@ class Accounts:
         return self.book.by_id[account.id]
 
     def get(self, agent_id: str) -> Account | None:
+        """The account, or None when unknown or disabled (its sessions end at once)."""
+        if agent_id in self.disabled:
+            return None
         return self.book.by_id.get(agent_id)

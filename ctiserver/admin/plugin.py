@@ -1,0 +1,84 @@
+"""Wiring of the administration into the server: the service, what it changes in the running
+server (the accounts book, wrap-up times, busy reasons), its routes, and signing a disabled
+person out (queues through the agents service, then their sessions and websockets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from ctiserver.admin.routes import ADMIN, routes
+from ctiserver.admin.service import Admin
+from ctiserver.agents.book import Account
+from ctiserver.agents.service import AgentService
+from ctiserver.errors import CtiError
+
+log = structlog.get_logger(__name__)
+
+# Who a forced sign-out is credited to on the agent's state trail.
+ADMINISTRATION = Account(
+    id="administration",
+    login="administration",
+    name="Administration",
+    role="admin",
+    interface="",
+)
+
+
+def build(cfg: Any, store: Any, accounts: Any, agents: AgentService) -> Admin:
+    cc = cfg.callcenter
+    book = accounts.book
+    config_wrapup = book.wrapup_for
+    config_reasons = tuple(agents.busy_reasons)
+    admin = Admin(store, accounts, default_queues=tuple(cc.queues))
+
+    def wrapup_for(queue: str) -> float:
+        """A queue's wrap-up time: the administration's setting, else the configuration's."""
+        setting = admin.queue_settings.get(queue)
+        return float(setting["wrapup_seconds"]) if setting else config_wrapup(queue)
+
+    def apply() -> None:
+        agents.busy_reasons = tuple(admin.busy_reasons) or config_reasons
+
+    async def sign_out(agent_id: str) -> None:
+        """Out of every queue now (QueueRemove); a call in progress is left to finish. Not gated
+        by the wrap-up write-up: a disabled person does not come back to write it."""
+        try:
+            await AgentService.change_state(
+                agents, agent_id, "logged_out", by=ADMINISTRATION
+            )
+        except CtiError as exc:  # not signed in, or Asterisk away (the sign-in restore skips the disabled)
+            log.info("admin_sign_out_skipped", agent=agent_id, reason=exc.message)
+
+    book.wrapup_for = wrapup_for
+    admin.sign_out = sign_out
+    admin.applied = apply
+    return admin
+
+
+async def start(admin: Admin) -> None:
+    await admin.load()
+    admin.applied()
+
+
+def add_web(webapp: web.Application, admin: Admin) -> web.Application:
+    from ctiserver.web.keys import SESSIONS, SOCKETS
+    from ctiserver.web.ws import CLOSE_SIGNED_OUT, close_session_sockets
+
+    async def close_sessions(agent_id: str) -> int:
+        """Every open panel of this person closed as signed out; any other session of theirs is
+        refused from now on anyway (a disabled account is no longer found)."""
+        signer, closed = webapp[SESSIONS], 0
+        for token in [t for t in webapp[SOCKETS] if signer.verify(t) == agent_id]:
+            signer.revoke(token)
+            closed += await close_session_sockets(
+                webapp, token, CLOSE_SIGNED_OUT, "account disabled"
+            )
+        return closed
+
+    admin.close_sessions = close_sessions
+    webapp[ADMIN] = admin
+    webapp.add_routes(routes)
+    return webapp
