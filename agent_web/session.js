@@ -387,12 +387,58 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
         return;
       }
       $("password").value = "";
+      await changeIfRequired(password);
       signedIn(data.me);
     } catch (err) {
       message($("signin-error"), err instanceof ApiError ? err.describe() : String(err));
     } finally {
       $("signin-submit").disabled = false;
     }
+  }
+
+  /**
+   * After a reset (or for an account an admin just made) the password must be changed before the
+   * panel opens: a form in place of the sign-in form until the server accepts a new one.
+   */
+  async function changeIfRequired(current) {
+    let status;
+    try {
+      status = await api("GET", "/api/account/password");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return; // a server without the administration
+      throw err;
+    }
+    if (!status.must_change) return;
+    const error = el("p", { class: "error", id: "pwchange-error", role: "alert", hidden: true });
+    const fresh = el("input", { id: "new-password", type: "password", autocomplete: "new-password", maxlength: 256 });
+    const again = el("input", { id: "new-password-again", type: "password", autocomplete: "new-password",
+      maxlength: 256 });
+    const form = el("form", { id: "pwchange-form", novalidate: true },
+      el("h2", { textContent: "Choose a new password · 请设置新密码" }),
+      el("p", { textContent: "At least 10 characters, not your login, not a common password." }),
+      el("label", { for: "new-password", textContent: "New password · 新密码" }), fresh,
+      el("label", { for: "new-password-again", textContent: "Again · 再次输入" }), again, error,
+      el("button", { type: "submit", class: "primary", id: "pwchange-submit", textContent: "Change · 修改" }));
+    show($("signin-form"), false);
+    $("signin-form").after(form);
+    fresh.focus();
+    await new Promise((resolve) => {
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (fresh.value !== again.value) {
+          message(error, "The two passwords differ.");
+          return;
+        }
+        try {
+          await api("POST", "/api/account/password", { current_password: current, new_password: fresh.value });
+          resolve();
+        } catch (err) {
+          message(error, err instanceof ApiError ? err.describe() : String(err));
+        }
+      });
+    });
+    form.remove();
+    show($("signin-form"), true);
   }
 
   /** The account has a panel open elsewhere: take it over here, or cancel (and sign this one out). */

@@ -63,6 +63,35 @@ async def start(admin: Admin) -> None:
     admin.applied()
 
 
+# What a person who must change their password may still reach: who they are, the change, leaving.
+BEFORE_CHANGE = frozenset(
+    {"/api/me", "/api/account/password", "/api/login", "/api/logout", "/api/health"}
+)
+
+
+@web.middleware
+async def _password_change_first(
+    request: web.Request, handler: Any
+) -> web.StreamResponse:
+    """After a reset (or for a new person) nothing but the password change is served until it is done."""
+    from ctiserver.errors import Forbidden
+    from ctiserver.web.keys import ACCOUNT
+
+    account = request.get(ACCOUNT)
+    must_change = request.app[ADMIN].accounts.must_change
+    if (
+        account is not None
+        and request.path not in BEFORE_CHANGE
+        and str(account.id) in must_change
+    ):
+        raise Forbidden(
+            "change your password first",
+            code="password_change_required",
+            field="password",
+        )
+    return await handler(request)
+
+
 def add_web(webapp: web.Application, admin: Admin) -> web.Application:
     from ctiserver.web.keys import SESSIONS, SOCKETS
     from ctiserver.web.ws import CLOSE_SIGNED_OUT, close_session_sockets
@@ -80,5 +109,8 @@ def add_web(webapp: web.Application, admin: Admin) -> web.Application:
 
     admin.close_sessions = close_sessions
     webapp[ADMIN] = admin
+    webapp.middlewares.append(
+        _password_change_first
+    )  # inside the session check: the account is known
     webapp.add_routes(routes)
     return webapp

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 from ctiserver import errors
@@ -15,7 +17,15 @@ from ctiserver.web.keys import ACCOUNT
 from ctiserver.web.openapi import operation
 
 ADMIN = web.AppKey("admin", Admin)
+PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "admin.html"
 routes = web.RouteTableDef()
+
+
+@routes.get("/admin")
+async def page(request: web.Request) -> web.FileResponse:
+    """The page: public like the panel's; it shows nothing without an admin's session."""
+    return web.FileResponse(PAGE, headers={"Cache-Control": "no-cache"})
+
 
 PERSON_BODY = {
     "login": v.Field(str, required=False),

@@ -48,6 +48,10 @@ async def first_admin(dsn: str, client: Any, login: str = "root") -> None:
     await client.login(login, one_time(out))
     status, body = await client.get("/api/account/password")
     assert status == 200 and body["must_change"] is True
+    status, body = await client.get(
+        "/api/agents"
+    )  # nothing else until the password is changed
+    assert status == 403 and body["error"]["code"] == "password_change_required", body
     status, body = await client.post(
         "/api/account/password",
         {"current_password": one_time(out), "new_password": "root"},
