@@ -487,6 +487,10 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
 
   function signedIn(me) {
     S.me = me;
+    if (me.role === "admin" && !$("admin-link")) { // the administration page, for admins only
+      $("logout").before(el("a", { id: "admin-link", class: "reports-link", href: "/admin", target: "_blank",
+        rel: "noopener", textContent: "Administration · 管理" }));
+    }
     S.view = null;
     setView("panel");
     renderMe();

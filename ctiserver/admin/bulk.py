@@ -72,8 +72,12 @@ def check(
     seen_logins: dict[str, int] = {}
     seen_interfaces: dict[str, int] = {}
     reader = _reader(raw)
+    end = reader.line_num  # the header's last line
     for record in reader:
-        line = reader.line_num
+        line, end = (
+            end + 1,
+            reader.line_num,
+        )  # a row's first line (a quoted cell may span lines)
         if len(rows) + len(problems) >= MAX_ROWS:
             raise InvalidInput(f"at most {MAX_ROWS} rows per file", field="body")
         cells = {k: (val or "").strip() for k, val in record.items() if k is not None}
