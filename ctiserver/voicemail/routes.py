@@ -17,13 +17,19 @@ from ctiserver.voicemail.service import Voicemails
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body
 from ctiserver.web.keys import ACCOUNT
+from ctiserver.web.openapi import operation
 
 VOICEMAILS = web.AppKey("voicemails", Voicemails)
 
 routes = web.RouteTableDef()
+OUTCOME_BODY = {"outcome": v.Field(str), "note": v.Field(str, required=False)}
 
 
 @routes.get("/api/voicemails")
+@operation(
+    "The messages left in the IVR, newest first (all=1: the closed ones too)",
+    query=("all",),
+)
 async def list_voicemails(request: web.Request) -> web.Response:
     q = v.query(request.query, ("all",))
     every = q.get("all") in ("1", "true", "yes")
@@ -34,6 +40,10 @@ async def list_voicemails(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/voicemails/{id}/audio")
+@operation(
+    "A message's recording (WAV); 403 when another agent claimed it",
+    produces="audio/wav",
+)
 async def play(request: web.Request) -> web.FileResponse:
     path = request.app[VOICEMAILS].audio(request[ACCOUNT], request.match_info["id"])
     return web.FileResponse(
@@ -47,6 +57,7 @@ async def play(request: web.Request) -> web.FileResponse:
 
 
 @routes.post("/api/voicemails/{id}/claim")
+@operation("Claim a message: nobody else can then (409 claimed)", body={})
 async def claim(request: web.Request) -> web.Response:
     await read_body(request, {})
     return web.json_response(
@@ -56,6 +67,7 @@ async def claim(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/voicemails/{id}/release")
+@operation("Give a claimed message back (its claimer or a supervisor)", body={})
 async def release(request: web.Request) -> web.Response:
     await read_body(request, {})
     return web.json_response(
@@ -65,6 +77,10 @@ async def release(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/voicemails/{id}/outcome")
+@operation(
+    "Record a call-back's outcome; reached and wrong_number close the message",
+    body=OUTCOME_BODY,
+)
 async def outcome(request: web.Request) -> web.Response:
     body = await read_body(
         request, {"outcome": v.Field(str), "note": v.Field(str, required=False)}
