@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ctiserver.web.common import json, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT
+from ctiserver.web.openapi import operation
 
 CALLBACKS = web.AppKey("callbacks", Any)
 
@@ -23,12 +24,15 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/callbacks")
+@operation()
 async def pending(request: web.Request) -> web.Response:
+    """The pending callbacks per queue in line order, the ones being made, the last closed ones."""
     require_supervisor(request[ACCOUNT], "see the callbacks")
     return json(request.app[CALLBACKS].per_queue())
 
 
 @routes.post("/api/callbacks/{id}/cancel")
+@operation("Take a pending callback off the list", body={})
 async def cancel(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "cancel callbacks")
     await read_body(request, {})
