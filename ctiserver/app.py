@@ -207,7 +207,7 @@ class App:
         customers.call_of = tracker.calls.get
         self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
         self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
-        self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents)  # people, queues, busy reasons
+        self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents, subs)  # people, queues, busy reasons
         return core
 
     def _add_web(self, webapp: web.Application) -> web.Application:

@@ -27,7 +27,9 @@ ADMINISTRATION = Account(
 )
 
 
-def build(cfg: Any, store: Any, accounts: Any, agents: AgentService) -> Admin:
+def build(
+    cfg: Any, store: Any, accounts: Any, agents: AgentService, subs: Any
+) -> Admin:
     cc = cfg.callcenter
     book = accounts.book
     config_wrapup = book.wrapup_for
@@ -49,10 +51,26 @@ def build(cfg: Any, store: Any, accounts: Any, agents: AgentService) -> Admin:
             await AgentService.change_state(
                 agents, agent_id, "logged_out", by=ADMINISTRATION
             )
-        except CtiError as exc:  # not signed in, or Asterisk away (the sign-in restore skips the disabled)
-            log.info("admin_sign_out_skipped", agent=agent_id, reason=exc.message)
+        except CtiError as exc:
+            # Not signed in, or Asterisk away: retried after the resync; the stored sign-in is
+            # cleared so that an Asterisk restart does not sign them back in.
+            log.info("admin_sign_out_deferred", agent=agent_id, reason=exc.message)
+            await store.clear_signin(agent_id)
+
+    async def after_resync() -> None:
+        """A person disabled while Asterisk was away (or signed back in by the restore of stored
+        sign-ins) is signed out as soon as the link is back."""
+        for agent_id in sorted(accounts.disabled):
+            account = book.by_id.get(agent_id)
+            if (
+                account is not None
+                and account.interface
+                and book.status_of(account.interface).memberships
+            ):
+                await sign_out(agent_id)
 
     book.wrapup_for = wrapup_for
+    subs.after_resync.append(after_resync)
     admin.sign_out = sign_out
     admin.applied = apply
     return admin

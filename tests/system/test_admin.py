@@ -343,3 +343,57 @@ async def test_busy_reasons_queue_settings_and_csv_import(
         finally:
             for c in (admin, agent):
                 await c.close()
+
+
+async def test_a_person_disabled_while_asterisk_is_away_is_signed_out_when_it_is_back(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    async with running(stack_config(db_dsn, tmp_path)) as stack:
+        sim, core = stack.sim, stack.core
+        await core.link_ready.wait()
+        admin, agent, sup = stack.client(), stack.client(), stack.client()
+        try:
+            await first_admin(db_dsn, admin)
+            await agent.login("1002")
+            await sup.login("1900")
+            await sup.connect()
+            status, body = await agent.post("/api/agent/state", {"state": "ready"})
+            assert status in (200, 202), body
+            await sup.expect(
+                "agent_state", lambda d: d["id"] == "1002" and d["state"] == "ready"
+            )
+            version = (await admin.get("/api/admin/people/1002"))[1]["person"][
+                "version"
+            ]
+
+            mark = len(sup.received)
+            await sim.ami_down()
+            await sup.expect("link", lambda d: d["ami"] is False, after=mark)
+            status, body = await admin.post(
+                "/api/admin/people/1002/disable", {"version": version}
+            )
+            assert status == 200 and body["person"]["disabled"] is True, (
+                body
+            )  # stored; the PBX told later
+            assert sim.queues.memberships(
+                "PJSIP/1002"
+            )  # Asterisk could not be told yet
+            await sim.ami_up()
+            await sup.expect(
+                "agent_state",
+                lambda d: d["id"] == "1002" and d["state"] == "logged_out",
+                after=mark,
+            )
+            assert sim.queues.memberships("PJSIP/1002") == []
+
+            mark = len(sup.received)
+            await (
+                sim.restart()
+            )  # Asterisk restarts: the stored sign-ins are restored, not this one
+            await sup.expect("link", lambda d: d["ami"] is True, after=mark, timeout=20)
+            await asyncio.wait_for(core.settled(), 20)
+            assert sim.queues.memberships("PJSIP/1002") == []
+            assert "1002" not in {s.agent_id for s in await stack.store.list_signins()}
+        finally:
+            for c in (admin, agent, sup):
+                await c.close()
