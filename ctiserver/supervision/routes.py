@@ -16,8 +16,9 @@ from datetime import time as dtime
 from aiohttp import web
 
 from ctiserver.web import validate as v
-from ctiserver.web.common import json, read_body, require_supervisor
+from ctiserver.web.common import json, query, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, STORE_READER, SUPERVISION
+from ctiserver.web.openapi import operation
 
 AUDIT_KINDS = ("monitor_requested", "monitor_started", "monitor_mode", "monitor_ended", "monitor_failed",
                "intercept", "intercept_failed", "intercept_confirmed")
@@ -26,44 +27,50 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/supervision")
+@operation("The monitoring sessions now")
 async def sessions(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the monitoring sessions")
     return json({"sessions": request.app[SUPERVISION].views()})
 
 
 @routes.post("/api/supervision/monitor")
+@operation("Monitor a call (listen, whisper or barge): the supervisor's phone rings first", body={"linkedid": v.Field(str), "mode": v.Field(str)}, ok=202)
 async def monitor(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")  # before the body: an agent learns nothing more
-    body = await read_body(request, {"linkedid": v.Field(str), "mode": v.Field(str)})
+    body = await read_body(request)
     return json(await request.app[SUPERVISION].start(request[ACCOUNT], body["linkedid"], body["mode"]), 202)
 
 
 @routes.post("/api/supervision/mode")
+@operation("Switch the monitoring mode without ringing again", body={"mode": v.Field(str)}, ok=202)
 async def mode(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")
-    body = await read_body(request, {"mode": v.Field(str)})
+    body = await read_body(request)
     return json(await request.app[SUPERVISION].switch(request[ACCOUNT], body["mode"]), 202)
 
 
 @routes.post("/api/supervision/stop")
+@operation("Stop monitoring", body={}, ok=202)
 async def stop(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")
-    await read_body(request, {})
+    await read_body(request)
     return json(await request.app[SUPERVISION].stop(request[ACCOUNT]), 202)
 
 
 @routes.post("/api/supervision/intercept")
+@operation("Take the caller over from the agent", body={"linkedid": v.Field(str)}, ok=202)
 async def intercept(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "intercept calls")
-    body = await read_body(request, {"linkedid": v.Field(str)})
+    body = await read_body(request)
     return json(await request.app[SUPERVISION].intercept(request[ACCOUNT], body["linkedid"]), 202)
 
 
 @routes.get("/api/supervision/audit")
+@operation(query=("date",))
 async def audit(request: web.Request) -> web.Response:
     """Who monitored or intercepted which call, in which mode, when (from the work orders' history)."""
     require_supervisor(request[ACCOUNT], "read the supervision log")
-    q = v.query(request.query, ("date",))
+    q = query(request)
     day = v.iso_date(q["date"], "date") if "date" in q else datetime.now(UTC).date()
     start = datetime.combine(day, dtime(0), UTC)
     entries = await request.app[STORE_READER].events_of_kinds(AUDIT_KINDS, start, start + timedelta(days=1))

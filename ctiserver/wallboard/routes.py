@@ -18,6 +18,7 @@ from ctiserver import errors
 from ctiserver.web.common import json, require_supervisor
 from ctiserver.web.keys import ACCOUNT, CONFIG, HUB, WALLBOARD
 from ctiserver.web.middleware import current_account
+from ctiserver.web.openapi import operation
 from ctiserver.web.ws import serve_socket
 
 routes = web.RouteTableDef()
@@ -33,6 +34,7 @@ class Display:
 
 
 @routes.get("/api/wallboard")
+@operation("The wall display's figures now (supervisors)")
 async def figures(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the wallboard's figures")
     return json(request.app[WALLBOARD].compute())
