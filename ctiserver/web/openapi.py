@@ -106,10 +106,31 @@ ERROR_SCHEMA = {
 def _path_and_params(resource: web.AbstractResource) -> tuple[str, list[dict[str, Any]]]:
     info = resource.get_info()
     path = info.get("path") or info.get("formatter") or resource.canonical
+    pattern = info.get("pattern")
     params = []
     for name in _placeholders(path):
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+        schema: dict[str, Any] = {"type": "string"}
+        choices = _choices(pattern.pattern, name) if pattern is not None else None
+        if choices:
+            schema["enum"] = choices
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return path, params
+
+
+def _choices(regex: str, name: str) -> list[str] | None:
+    """The words of a path placeholder written as alternatives, ``{action:(submit|accept)}``."""
+    start = regex.find(f"(?P<{name}>")
+    if start < 0:
+        return None
+    depth, i = 0, start
+    while i < len(regex):
+        depth += {"(": 1, ")": -1}.get(regex[i], 0)
+        if depth == 0:
+            break
+        i += 1
+    body = regex[start + len(f"(?P<{name}>"):i].strip("()")
+    words = body.split("|")
+    return words if len(words) > 1 and all(w.replace("_", "").isalnum() for w in words) else None
 
 
 def _placeholders(path: str) -> list[str]:

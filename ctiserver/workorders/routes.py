@@ -18,14 +18,16 @@ from ctiserver.web.common import (
     SUPERVISORS,
     dumps,
     json,
+    query,
     read_body,
     ref_param,
     role_of,
 )
 from ctiserver.web.keys import ACCOUNT, WORKORDER_ACTIONS, WORKORDERS
+from ctiserver.web.openapi import operation
 from ctiserver.workorders.actions import ACTIONS
 from ctiserver.workorders.lifecycle import Status
-from ctiserver.workorders.search import WorkOrderSearch
+from ctiserver.workorders.search import PARAMS, WorkOrderSearch
 
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
@@ -44,6 +46,10 @@ ACTION_FIELDS["assign"].update(department=_OPTIONAL_TEXT, assignee=_OPTIONAL_TEX
 ACTION_FIELDS["callback"].update(satisfaction=v.Field(str))
 ACTION_FIELDS["defer"].update(days=v.Field(int, required=False))
 
+# The document shows one body for every action: the version and a comment always, the rest optional.
+ALL_ACTION_FIELDS = {name: spec for fields in ACTION_FIELDS.values() for name, spec in fields.items()}
+ALL_ACTION_FIELDS = {name: v.Field(spec.kind, required=name == "version") for name, spec in ALL_ACTION_FIELDS.items()}
+
 routes = web.RouteTableDef()
 
 
@@ -53,10 +59,11 @@ def _saved(data: dict[str, Any], saved: str, created: bool = False) -> web.Respo
 
 
 @routes.get("/api/workorders")
+@operation(query=("date", "agent", "caller", "disposition", "status", "limit", "offset"))
 async def list_workorders(request: web.Request) -> web.Response:
     """Search work orders; agents only ever see their own."""
     account = request[ACCOUNT]
-    q = v.query(request.query, ("date", "agent", "caller", "disposition", "status", "limit", "offset"))
+    q = query(request)
     kwargs: dict[str, Any] = {
         "date": v.iso_date(q["date"], "date") if "date" in q else None,
         "agent": v.token(q["agent"], "agent", pattern=AGENT_ID, max_len=32, what="an agent id")
@@ -79,44 +86,50 @@ async def list_workorders(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/workorders")
+@operation(body=CREATE, ok=201)
 async def create_workorder(request: web.Request) -> web.Response:
     """A work order without a call (letter, e-mail, walk-in), as a draft of the person creating it."""
-    body = await read_body(request, CREATE)
+    body = await read_body(request)
     data, saved = await request.app[WORKORDER_ACTIONS].create(request[ACCOUNT], body)
     return _saved(data, saved, created=True)
 
 
 @routes.get("/api/workorders/form")
+@operation()
 async def workorder_form(request: web.Request) -> web.Response:
     """The choices of the wrap-up form: category tree, urgencies, departments, required fields."""
-    v.query(request.query, ())
+    query(request)
     return json(request.app[WORKORDER_ACTIONS].settings.form())
 
 
 @routes.get("/api/workorders/tasks")
+@operation(query=("limit",))
 async def workorder_tasks(request: web.Request) -> web.Response:
     """What waits for the signed-in person (the task bar), soonest due first, with counts."""
-    q = v.query(request.query, ("limit",))
+    q = query(request)
     limit = v.integer(q.get("limit", "100"), "limit", minimum=1, maximum=500)
     return json(await request.app[WORKORDER_ACTIONS].waiting(request[ACCOUNT], limit))
 
 
 @routes.get("/api/workorders/overdue")
+@operation(query=("limit",))
 async def workorder_overdue(request: web.Request) -> web.Response:
     """Open work orders past due (supervisors: everyone's), most overdue first."""
-    q = v.query(request.query, ("limit",))
+    q = query(request)
     limit = v.integer(q.get("limit", "200"), "limit", minimum=1, maximum=1000)
     return json({"workorders": await request.app[WORKORDER_ACTIONS].overdue(request[ACCOUNT], limit)})
 
 
 @routes.get("/api/workorders/my_departments")
+@operation()
 async def my_departments(request: web.Request) -> web.Response:
     """The departments the signed-in person handles work for (empty for most agents)."""
-    v.query(request.query, ())
+    query(request)
     return json({"my_departments": request.app[WORKORDER_ACTIONS].my_departments(request[ACCOUNT])})
 
 
 @routes.get("/api/workorders/search")
+@operation(query=PARAMS)
 async def search_workorders(request: web.Request) -> web.Response:
     """Work orders by text, customer, caller, category, status, handler, due, date; newest first, keyset pages."""
     found = WorkOrderSearch(request.app[WORKORDER_ACTIONS].store, request.app[WORKORDER_ACTIONS])
@@ -124,6 +137,7 @@ async def search_workorders(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/export.csv")
+@operation(query=PARAMS, produces="text/csv")
 async def export_workorders(request: web.Request) -> web.StreamResponse:
     """The same search as CSV, every match, streamed (UTF-8 with a BOM so spreadsheets read Chinese)."""
     found = WorkOrderSearch(request.app[WORKORDER_ACTIONS].store, request.app[WORKORDER_ACTIONS])
@@ -142,6 +156,7 @@ async def export_workorders(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/workorders/{id}")
+@operation()
 async def get_workorder(request: web.Request) -> web.Response:
     """One work order by numeric id or reference, with its call events, history and colour."""
     item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
@@ -149,6 +164,7 @@ async def get_workorder(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/{id}/history")
+@operation()
 async def workorder_history(request: web.Request) -> web.Response:
     """The changes people made to one work order, oldest first."""
     item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
@@ -158,14 +174,16 @@ async def workorder_history(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/workorders/{id}/draft")
+@operation(body={"version": v.Field(int), **FORM})
 async def save_draft(request: web.Request) -> web.Response:
     """Save the form as it is (during the call or after): only the fields sent change."""
-    body = await read_body(request, {"version": v.Field(int), **FORM})
+    body = await read_body(request)
     data, saved = await request.app[WORKORDER_ACTIONS].act(request[ACCOUNT], ref_param(request), "save", body)
     return _saved(data, saved)
 
 
 @routes.post(r"/api/workorders/{id}/{action:(" + "|".join(ACTIONS) + ")}")
+@operation(body=ALL_ACTION_FIELDS)  # each action checks its own fields below
 async def workorder_action(request: web.Request) -> web.Response:
     """One lifecycle action: 403 when the role may not, 409 when the state (or version) refuses."""
     action = request.match_info["action"]
