@@ -17,6 +17,7 @@ from ctiserver.hours.service import REASON_MAX, HoursService
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT
+from ctiserver.web.openapi import operation
 
 HOURS = web.AppKey("hours", HoursService)
 
@@ -34,18 +35,23 @@ def _hotline(request: web.Request) -> str:
 
 
 @routes.get("/api/hours")
+@operation(
+    "Each hotline, open or closed now and why, its week and its emergency switch"
+)
 async def hours(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the service hours")
     return json({"hotlines": await request.app[HOURS].views()})
 
 
 @routes.post("/api/hours/{hotline}/switch")
+@operation(
+    "Close a hotline now (a reason is required) or reopen it to its hours",
+    body={"closed": v.Field(bool), "reason": v.Field(str, required=False)},
+)
 async def switch(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "close or reopen a hotline")
     hotline = _hotline(request)
-    body = await read_body(
-        request, {"closed": v.Field(bool), "reason": v.Field(str, required=False)}
-    )
+    body = await read_body(request)
     reason = body.get("reason") or ""
     reason = v.text(reason, "reason", max_len=REASON_MAX) if reason.strip() else ""
     if body["closed"] and not reason:
@@ -62,6 +68,7 @@ async def switch(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/hours/{hotline}/history")
+@operation("Who closed or reopened the hotline, when, why")
 async def history(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the service hours")
     return json({"history": await request.app[HOURS].history(_hotline(request))})
