@@ -53,6 +53,19 @@ def _stable(value: object) -> object:
     return value
 
 
+def final_pops(panel) -> list[dict]:
+    """Each call's pop as the agent last saw it: the ring, then its updates (answered, customer found).
+
+    How many updates come between depends on when the customer lookup returns, not on the
+    stream; where each pop ends does not.
+    """
+    last: dict[str, dict] = {}
+    for message in panel.received:
+        if message.get("type") in ("call_ringing", "pop_update"):
+            last[message["data"].get("linkedid") or ""] = message["data"]
+    return [last[k] for k in sorted(last)]
+
+
 async def outcome(trace: str, db_dsn: str, tmp_path: Path, events: list[Msg] | None) -> dict:
     """What panels 1001, 1002 and 1900 were shown, and the work orders, after one replay."""
     async with replayed(trace, db_dsn, tmp_path) as (stack, replay, panels):
@@ -71,7 +84,7 @@ async def outcome(trace: str, db_dsn: str, tmp_path: Path, events: list[Msg] | N
         return _stable({
             "states": {a: states(panels[p], a) for p in ("1001", "1002", "1900") for a in ("1001", "1002")
                        if p in (a, "1900")},
-            "pops": {a: panels[a].of_type("call_ringing") for a in ("1001", "1002")},
+            "pops": {a: final_pops(panels[a]) for a in ("1001", "1002")},
             "ended": {a: panels[a].of_type("call_ended") for a in ("1001", "1002")},
             "workorders": orders,
         })
