@@ -5,11 +5,11 @@ run:
 	@bash scripts/bootstrap.sh run
 	@.venv/bin/python -m ctiserver $(ARGS)
 
-# Four test processes (pytest-xdist, a file to each at a time): most tests wait on simulated
-# calls and browsers rather than compute, so four share two cores well.
+# Three test processes (pytest-xdist, a file to each at a time): most tests wait on simulated
+# calls and browsers rather than compute, so three share two cores well.
 test:
 	@bash scripts/bootstrap.sh test
-	@.venv/bin/python -m pytest -n 4 --dist loadfile $(ARGS)
+	@.venv/bin/python -m pytest -n 3 --dist loadfile $(ARGS)
 
 # The scale benchmark (bench/scale.py: 2,000 agents, recorded calls at 25/50/100 per second,
 # with and without the eventfilter); ARGS overrides, e.g. ARGS='--rates 100 --seconds 300 --filter on'.

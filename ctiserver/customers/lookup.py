@@ -104,11 +104,11 @@ class CustomerLookup:
                 "customer_lookup_failed", linkedid=call.linkedid, error=str(exc)
             )
             info = {"customer": None, "recent": [], "lookup": "unavailable"}
-        if not self.is_live(call.linkedid):
-            return
         if not customer_no and (call.customer_no or call.caller_num != phone):
             return  # overtaken: the caller id changed or the IVR identified the customer meanwhile
-        self.info[call.linkedid] = info
         if info["lookup"] == "done":
-            self.record(customer_step(call, info["customer"]))
+            self.record(customer_step(call, info["customer"]))  # also for a call that ended meanwhile
+        if not self.is_live(call.linkedid):
+            return  # its pops are closed: nothing to show
+        self.info[call.linkedid] = info
         self.on_found(call)

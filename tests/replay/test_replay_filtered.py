@@ -28,7 +28,10 @@ from tests.support.traces import Msg, trace_path, unsolicited
 SHIPPED = Path(__file__).resolve().parents[2] / "asterisk_conf" / "manager.conf"
 # what differs between two replays of one trace: clocks (the replay stamps its own start) and ids
 VOLATILE = {"ref", "id", "seq", "since", "at", "started_at", "ended_at", "created_at", "updated_at", "answered_at",
-            "queued_at", "ringing_at", "time", "ts", "deadline", "due_at"}
+            "queued_at", "ringing_at", "time", "ts", "deadline", "due_at",
+            # whether the customer lookup returned before a short call ended depends on the database's
+            # speed, not on the stream; the work orders, compared too, carry what it found
+            "lookup"}
 
 
 def cti_filter() -> SessionFilter:
