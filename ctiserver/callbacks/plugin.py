@@ -52,14 +52,7 @@ class ManualCallback:
             ),
         }
         try:
-            created, _ = await self.actions.create(self.account, body)
-            if self.department:
-                await self.actions.act(
-                    self.account,
-                    created["ref"],
-                    "submit",
-                    {"version": created["version"], "department": self.department},
-                )
+            created = await self.actions.create_submitted(self.account, body, self.department)
         except (
             CtiError
         ) as exc:  # a setting that does not fit the work-order form: said in the log

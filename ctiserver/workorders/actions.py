@@ -236,6 +236,13 @@ class WorkOrderActions:
         self.sheets.put({"linkedid": linkedid, "version": 1, "repeats": 0, "deferred": False, **fields})
         return await self._answer(linkedid, account)
 
+    async def create_submitted(self, account: Any, body: dict[str, Any], department: str | None) -> dict[str, Any]:
+        """A work order the server opens for a person to act on, submitted to ``department`` if given."""
+        created, _ = await self.create(account, body)
+        if department:
+            await self.act(account, created["ref"], "submit", {"version": created["version"], "department": department})
+        return created
+
     async def act(self, account: Any, key: str | int, action: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Save the draft or take a lifecycle action; raises Forbidden, Conflict or InvalidInput with the reason."""
         row = await self._mine(account, key)
