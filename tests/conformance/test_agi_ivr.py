@@ -23,7 +23,7 @@ from tests.support.wholestream import whole_stream
 
 # compared event by event with a recording: the whole stream, not the CTI user's filtered one
 CONF = whole_stream(Path(__file__).resolve().parents[2] / "asterisk_conf")
-SPEED = 20.0
+SPEED = 5.0
 
 
 def free_port() -> int:

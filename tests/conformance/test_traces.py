@@ -4,7 +4,7 @@ Each test drives the simulator as the trace's .md describes (the same AMI action
 verbatim by ActionID; the SIPp parties played by Phone/CallerScript with the recorded
 timings), records the AMI stream over a plain TCP socket and compares it with the recording:
 every action reply, every list item, and the call's events per channel / bridge / member
-(what is ignored and why: tests/conformance/compare.py). Simulated time runs 20x faster.
+(what is ignored and why: tests/conformance/compare.py). Simulated time runs 5x faster.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from tests.support.traces import RECORDED_CONF
 
 REPO = Path(__file__).resolve().parents[2]
 CONF_DIRS = [RECORDED_CONF] + ([REPO / "asterisk_conf"] if (REPO / "asterisk_conf" / "queues.conf").exists() else [])
-SPEED = 20.0  # simulated seconds per real second
+# Simulated seconds per real second. The recorder acts when it has read an event while
+# simulated time runs on; at 5x a 100 ms stall of a loaded machine is half a simulated
+# second, well inside the recordings' margins (a ring timeout, a talk time).
+SPEED = 5.0
 
 
 def recorded(prefix: str, reconnect: bool = False) -> list[Headers]:
@@ -202,7 +205,6 @@ async def test_05_ivr_fallback_when_queue_empty_or_emptied_as_recorded(sim: PbxS
     assert fallbacks == ["JOINEMPTY", "JOINEMPTY", "JOINEMPTY", "LEAVEEMPTY"]
 
 
-@pytest.mark.parametrize("sim", [10.0], indirect=True)  # three list actions must fit in the first caller's wait
 async def test_15_two_callers_waiting_listed_and_moved_up_as_recorded(sim: PbxSim) -> None:
     rec = await session(sim, "15")
     for aid in ("a2", "a3", "a4", "a5", "a6", "a7"):

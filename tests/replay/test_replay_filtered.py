@@ -69,6 +69,18 @@ def final_pops(panel) -> list[dict]:
     return [last[k] for k in sorted(last)]
 
 
+def lookup_steps_last(wo: dict) -> dict:
+    """The work order with its customer-lookup steps after the call's own events.
+
+    A call's events are in the stream's order; the lookup's step lands wherever the
+    database answered (before or after the ring, the answer), which the stream does not
+    decide. What it found is still compared.
+    """
+    events = wo.get("events") or []
+    return {**wo, "events": [e for e in events if e.get("kind") != "customer"]
+            + [e for e in events if e.get("kind") == "customer"]}
+
+
 async def outcome(trace: str, db_dsn: str, tmp_path: Path, events: list[Msg] | None) -> dict:
     """What panels 1001, 1002 and 1900 were shown, and the work orders, after one replay."""
     async with replayed(trace, db_dsn, tmp_path) as (stack, replay, panels):
@@ -83,7 +95,7 @@ async def outcome(trace: str, db_dsn: str, tmp_path: Path, events: list[Msg] | N
         for wo in sorted(listed["workorders"], key=lambda w: (w.get("linkedid") or "", w.get("ref") or "")):
             status, full = await panels["1900"].get(f"/api/workorders/{wo['ref']}")
             assert status == 200, full
-            orders.append(full["workorder"])
+            orders.append(lookup_steps_last(full["workorder"]))
         return _stable({
             "states": {a: states(panels[p], a) for p in ("1001", "1002", "1900") for a in ("1001", "1002")
                        if p in (a, "1900")},
