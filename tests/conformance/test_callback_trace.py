@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr import IvrServer
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call, replies
-from tests.conformance.recorder import Recorder
+from tests.conformance.lab import SIGN_IN, ivr_lab, recorded_stream
 from tests.conformance.test_feature_traces import dial_order, without
-from tests.conformance.trace import Headers, messages, parse_trace
+from tests.conformance.trace import Headers
 
 TRACE_21 = Path(__file__).resolve().parents[1] / "traces" / "21_callback_in_turn.ami"
 ASTERISK_CONF = Path(__file__).resolve().parents[2] / "asterisk_conf"
@@ -56,27 +54,8 @@ def ring_order(msgs: list[Headers]) -> list[Headers]:
 
 
 async def test_21_callback_kept_in_line_then_made_as_recorded() -> None:
-    ivr = IvrServer(store=None, host="127.0.0.1", port=0)
-    await ivr.start()
-    sim = PbxSim(
-        SimConfig(
-            conf_dir=str(ASTERISK_CONF),
-            time_scale=SPEED,
-            agi_host="127.0.0.1",
-            agi_port=ivr.port,
-        )
-    )
-    await sim.start()
-    try:
-        rec = Recorder(TRACE_21)
-        await rec.connect(sim.ami_port)
-        for aid in (
-            "a1",
-            "a2",
-            "a3",
-            "a4",
-            "a5",
-        ):  # login, QueueRemove x3 (refused), QueueAdd 1001
+    async with ivr_lab(ASTERISK_CONF, SPEED, TRACE_21) as (sim, rec):
+        for aid in SIGN_IN:
             await rec.act(aid)
         sim.set_phone("1001", Phone(answer_after=1.5))
         b = await sim.place_call(
@@ -109,16 +88,9 @@ async def test_21_callback_kept_in_line_then_made_as_recorded() -> None:
             await rec.act(aid)
         await rec.closed.wait()
         got = rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
     # the lab's IVR had a customer database: caller A, a VIP there, got a priority step the
     # database-less IVR here does not send
-    want = [
-        h
-        for _, h in messages(parse_trace(TRACE_21), "<<")
-        if h.get("UserEvent") != "CtiStep"
-    ]
+    want = [h for h in recorded_stream(TRACE_21) if h.get("UserEvent") != "CtiStep"]
     assert replies(got) == replies(want)
     assert_same_call(
         ring_order(dial_order(without(want, "TalkTime"))),

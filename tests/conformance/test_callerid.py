@@ -22,27 +22,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr import IvrServer
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call, replies
-from tests.conformance.recorder import Recorder
+from tests.conformance.lab import SIGN_IN, ivr_lab, recorded_stream
 from tests.conformance.test_agi_ivr import CONF, SPEED
-from tests.conformance.trace import Headers, messages, parse_trace, trace_path
+from tests.conformance.trace import Headers, trace_path
 
 NATIONAL = "13812345678"
 TRACE_17 = Path(__file__).resolve().parents[1] / "traces" / "17_callerid_normalized.ami"
 
 
 async def test_17_numbers_normalised_by_the_dialplan_as_recorded() -> None:
-    ivr = IvrServer(store=None, host="127.0.0.1", port=0)
-    await ivr.start()
-    sim = PbxSim(SimConfig(conf_dir=str(CONF), time_scale=SPEED, agi_host="127.0.0.1", agi_port=ivr.port))
-    await sim.start()
-    try:
-        rec = Recorder(TRACE_17)
-        await rec.connect(sim.ami_port)
-        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, QueueRemove x3 (refused), QueueAdd 1001
+    async with ivr_lab(CONF, SPEED, TRACE_17) as (sim, rec):
+        for aid in SIGN_IN:
             await rec.act(aid)
         sim.set_phone("1001", Phone(answer_after=1.5))  # the SIPp UAS: rings 1.5 s, answers
         # as recorded: the caller keys 1 (SIP INFO) 1.5 s in, hangs up 3.5 s after the agent answered
@@ -58,10 +50,7 @@ async def test_17_numbers_normalised_by_the_dialplan_as_recorded() -> None:
             await rec.act(aid)
         await rec.closed.wait()
         got = rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
-    want = [h for _, h in messages(parse_trace(TRACE_17), "<<")]
+    want = recorded_stream(TRACE_17)
     assert replies(got) == replies(want)
     assert_same_call(want, got, keep=frozenset({"NewCallerid"}), also=("CallerIDNum",))
 
@@ -77,14 +66,8 @@ async def test_17_numbers_normalised_by_the_dialplan_as_recorded() -> None:
 
 async def call_from(number: str) -> list[Headers]:
     """The AMI stream of a call from ``number`` to 96588, 1 pressed in the IVR, answered by 1001."""
-    ivr = IvrServer(store=None, host="127.0.0.1", port=0)
-    await ivr.start()
-    sim = PbxSim(SimConfig(conf_dir=str(CONF), time_scale=SPEED, agi_host="127.0.0.1", agi_port=ivr.port))
-    await sim.start()
-    try:
-        rec = Recorder(trace_path("02"))
-        await rec.connect(sim.ami_port)
-        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, events, QueueAdd 1001 ...
+    async with ivr_lab(CONF, SPEED, trace_path("02")) as (sim, rec):
+        for aid in SIGN_IN:
             await rec.act(aid)
         sim.set_phone("1001", Phone(answer_after=1.5))
         call = await sim.place_call(CallerScript(number=number, name="Li Na", keys="1", keys_at=1.5,
@@ -95,9 +78,6 @@ async def call_from(number: str) -> list[Headers]:
             await rec.act(aid)
         await rec.closed.wait()
         return rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
 
 
 def caller_story(got: list[Headers]) -> list[tuple[str, str, str]]:

@@ -7,18 +7,17 @@ the same IVR and store, tells the same story (the recorder's CoreShowChannels po
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from ctiserver.hours import schedule
-from ctiserver.store import Store
 from ctiserver.store.guards import HotlineSwitches
 from ivr import IvrServer
 from ivr.policy import LinePolicy
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call
-from tests.conformance.recorder import Recorder
-from tests.conformance.trace import Headers, messages, parse_trace
+from tests.conformance.lab import SIGN_IN, demo_store, ivr_lab, recorded_stream
+from tests.conformance.trace import Headers
 
 SPEED = 5.0  # the IVR reads the switch and checks the PIN in PostgreSQL while simulated time runs
 TRACE_20 = Path(__file__).resolve().parents[1] / "traces" / "20_closed_and_locked.ami"
@@ -81,39 +80,22 @@ def trimmed(msgs: list[Headers]) -> list[Headers]:
 
 
 async def test_20_a_closed_line_then_a_locked_pin_as_recorded(db_dsn: str) -> None:
-    store = await Store.open(db_dsn, journal_path=None, pool_size=2)
-    await store.migrate()
-    await store.seed_demo()
-    switches = HotlineSwitches(store)
-    await switches.set("hotline", True, "trace 20", "1900")
-    ivr = IvrServer(
-        store=store,
-        host="127.0.0.1",
-        port=0,
-        policy=LinePolicy(
+    async with contextlib.AsyncExitStack() as lab:
+        store = await lab.enter_async_context(demo_store(db_dsn))
+        switches = HotlineSwitches(store)
+        await switches.set("hotline", True, "trace 20", "1900")
+        policy = LinePolicy(
             schedule.build((), (), (), "UTC"), {"vip": 10}, store, 1, 600
-        ),
-    )
-    await ivr.start()
-    sim = PbxSim(
-        SimConfig(
-            conf_dir=str(CONF),
-            time_scale=SPEED,
-            agi_host="127.0.0.1",
-            agi_port=ivr.port,
         )
-    )
-    await sim.start()
-    try:
-        rec = Recorder(TRACE_20)
-        await rec.connect(sim.ami_port)
-        for aid in (
-            "a1",
-            "a2",
-            "a3",
-            "a4",
-            "a5",
-        ):  # login, QueueRemove x3 (refused), QueueAdd 1001
+        sim, rec = await lab.enter_async_context(
+            ivr_lab(
+                CONF,
+                SPEED,
+                TRACE_20,
+                IvrServer(store=store, host="127.0.0.1", port=0, policy=policy),
+            )
+        )
+        for aid in SIGN_IN:
             await rec.act(aid)
         sim.set_phone("1001", Phone(answer_after=1.5))
         closed = await sim.place_call(
@@ -136,11 +118,7 @@ async def test_20_a_closed_line_then_a_locked_pin_as_recorded(db_dsn: str) -> No
             await rec.act(aid)
         await rec.closed.wait()
         got = rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
-        await store.close()
-    want = [h for _, h in messages(parse_trace(TRACE_20), "<<")]
+    want = recorded_stream(TRACE_20)
     assert story(got) == story(want)
     assert ("UserEvent", "service_hours", "closed", "closed_now") in story(want)
     assert ("VarSet", "CTI_AUTHENTICATED", "locked") in story(want)

@@ -20,13 +20,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ivr import IvrServer
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
+from pbxsim.sim import PbxSim
 from tests.conformance.compare import assert_same_call, list_items, replies
+from tests.conformance.lab import SIGN_IN, ivr_lab, recorded_stream
 from tests.conformance.recorder import Recorder
 from tests.conformance.test_feature_traces import dial_order, without
-from tests.conformance.trace import Headers, messages, parse_trace
+from tests.conformance.trace import Headers
 
 TRACE_18 = Path(__file__).resolve().parents[1] / "traces" / "18_supervision_switch_intercept.ami"
 ASTERISK_CONF = Path(__file__).resolve().parents[2] / "asterisk_conf"
@@ -79,15 +79,8 @@ async def intercept(rec: Recorder, sim: PbxSim, customer: str, spy: str, ids: tu
 
 
 async def test_18_monitor_switch_stop_and_intercept_as_recorded(tmp_path: Path) -> None:
-    ivr = IvrServer(store=None, host="127.0.0.1", port=0)
-    await ivr.start()
-    sim = PbxSim(SimConfig(conf_dir=str(recorded_conf(tmp_path)), time_scale=SPEED, agi_host="127.0.0.1",
-                           agi_port=ivr.port))
-    await sim.start()
-    try:
-        rec = Recorder(TRACE_18)
-        await rec.connect(sim.ami_port)
-        for aid in ("a1", "a2", "a3", "a4", "a5"):  # login, QueueRemove x3 (refused), QueueAdd 1001
+    async with ivr_lab(recorded_conf(tmp_path), SPEED, TRACE_18) as (sim, rec):
+        for aid in SIGN_IN:
             await rec.act(aid)
 
         # A: caller -> IVR 1 -> 1001; 1900 listens, whisper / barge / listen by PlayDTMF Receive=true, stop
@@ -156,10 +149,7 @@ async def test_18_monitor_switch_stop_and_intercept_as_recorded(tmp_path: Path) 
             await rec.act(aid)
         await rec.closed.wait()
         got = rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
-    want = [h for _, h in messages(parse_trace(TRACE_18), "<<")]
+    want = recorded_stream(TRACE_18)
     assert replies(got) == replies(want)
     assert_same_call(dial_order(without(want, "TalkTime")), dial_order(without(got, "TalkTime")))
     def channels(msgs: list[Headers], aid: str) -> list[tuple]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from ivr import IvrServer
 from ivr.menu import parse_menu
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
+from pbxsim.sim import PbxSim
+from tests.conformance.lab import ivr_lab
 from tests.conformance.recorder import Recorder
 from tests.conformance.trace import Headers, messages, parse_trace
 
@@ -80,34 +81,22 @@ def recorded(path: Path) -> list[list[tuple]]:
 
 async def simulated(tmp_path: Path, play) -> list[list[tuple]]:
     ivr = IvrServer(store=None, menu=parse_menu(MENU), host="127.0.0.1", port=0)
-    await ivr.start()
-    sim = PbxSim(
-        SimConfig(
-            conf_dir=str(ASTERISK_CONF),
-            time_scale=SPEED,
-            agi_host="127.0.0.1",
-            agi_port=ivr.port,
-            voicemail_dir=str(tmp_path / "voicemail"),
-        )
-    )
-    await sim.start()
-    rec = Recorder()
-    try:
-        await rec.connect(sim.ami_port)
-        rec.send(
-            [
-                ("Action", "Login"),
-                ("ActionID", "a1"),
-                ("Username", "cti"),
-                ("Secret", "cti-secret"),
-            ]
-        )
-        await rec.reply("a1")
-        await play(sim, rec)
-    finally:
-        await rec.close()
-        await sim.stop()
-        await ivr.stop()
+    async with ivr_lab(
+        ASTERISK_CONF, SPEED, None, ivr, voicemail_dir=str(tmp_path / "voicemail")
+    ) as (sim, rec):
+        try:
+            rec.send(
+                [
+                    ("Action", "Login"),
+                    ("ActionID", "a1"),
+                    ("Username", "cti"),
+                    ("Secret", "cti-secret"),
+                ]
+            )
+            await rec.reply("a1")
+            await play(sim, rec)
+        finally:
+            await rec.close()
     return projection(rec.received)
 
 

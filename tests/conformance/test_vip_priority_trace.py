@@ -10,14 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctiserver.hours import schedule
-from ctiserver.store import Store
 from ivr import IvrServer
 from ivr.policy import LinePolicy
 from pbxsim.scripts import CallerScript, Phone
-from pbxsim.sim import PbxSim, SimConfig
 from tests.conformance.compare import assert_same_call, replies
-from tests.conformance.recorder import Recorder
-from tests.conformance.trace import Headers, messages, parse_trace
+from tests.conformance.lab import SIGN_IN, demo_store, ivr_lab, recorded_stream
+from tests.conformance.trace import Headers
 
 # slower than the other traces: the IVR looks the VIP up in PostgreSQL while simulated time runs
 SPEED = 5.0
@@ -45,35 +43,23 @@ def story(msgs: list[Headers]) -> list[tuple[str, str, str, str]]:
 async def test_19_a_vip_joins_ahead_and_is_answered_first_as_recorded(
     db_dsn: str,
 ) -> None:
-    store = await Store.open(db_dsn, journal_path=None, pool_size=2)
-    await store.migrate()
-    await store.seed_demo()
-    ivr = IvrServer(
-        store=store,
-        host="127.0.0.1",
-        port=0,
-        policy=LinePolicy(schedule.build((), (), (), "UTC"), {"vip": 10}, store),
-    )
-    await ivr.start()
-    sim = PbxSim(
-        SimConfig(
-            conf_dir=str(CONF),
-            time_scale=SPEED,
-            agi_host="127.0.0.1",
-            agi_port=ivr.port,
-        )
-    )
-    await sim.start()
-    try:
-        rec = Recorder(TRACE_19)
-        await rec.connect(sim.ami_port)
-        for aid in (
-            "a1",
-            "a2",
-            "a3",
-            "a4",
-            "a5",
-        ):  # login, QueueRemove x3 (refused), QueueAdd 1001
+    async with (
+        demo_store(db_dsn) as store,
+        ivr_lab(
+            CONF,
+            SPEED,
+            TRACE_19,
+            IvrServer(
+                store=store,
+                host="127.0.0.1",
+                port=0,
+                policy=LinePolicy(
+                    schedule.build((), (), (), "UTC"), {"vip": 10}, store
+                ),
+            ),
+        ) as (sim, rec),
+    ):
+        for aid in SIGN_IN:
             await rec.act(aid)
         sim.set_phone(
             "1001", Phone(answer_after=1.5)
@@ -110,11 +96,7 @@ async def test_19_a_vip_joins_ahead_and_is_answered_first_as_recorded(
             await rec.act(aid)
         await rec.closed.wait()
         got = rec.received
-    finally:
-        await sim.stop()
-        await ivr.stop()
-        await store.close()
-    want = [h for _, h in messages(parse_trace(TRACE_19), "<<")]
+    want = recorded_stream(TRACE_19)
     assert replies(got) == replies(want)
     assert (
         story(got)
