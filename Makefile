@@ -1,9 +1,13 @@
 # The two commands of the README. Each one installs what it needs first.
 .PHONY: run test bench bench-pop bench-workorders clean
 
+# The demo serves https with a self-signed certificate made once under .run/tls/ (the browser
+# warns once); a CTI_HTTP_TLS_CERT of your own is used as given, and set empty it serves http.
 run:
 	@bash scripts/bootstrap.sh run
-	@.venv/bin/python -m ctiserver $(ARGS)
+	@if [ -z "$${CTI_HTTP_TLS_CERT+set}" ] && .venv/bin/python -m ctiserver.web.tls .run/tls >/dev/null; then \
+	    export CTI_HTTP_TLS_CERT=.run/tls/demo-cert.pem CTI_HTTP_TLS_KEY=.run/tls/demo-key.pem; fi; \
+	exec .venv/bin/python -m ctiserver $(ARGS)
 
 # Three test processes (pytest-xdist, a file to each at a time): most tests wait on simulated
 # calls and browsers rather than compute, so three share two cores well.

@@ -132,7 +132,7 @@ async def start_product(dsn: str, rate: float, sim_args: list[str], env: dict[st
                       *sim_args)
     await wait_line(sim.stdout, "pbxsim: AMI on")
     server = await spawn(sys.executable, "-m", "ctiserver", env={
-        "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn,
+        "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_DB_DSN": dsn, "CTI_SERVER_MODE": "lab",
         "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port), "CTI_LOG_LEVEL": "warning",
         "CTI_LOG_FORMAT": "json", "CTI_DB_JOURNAL_PATH": str(ROOT / ".run" / journal), **env})
     await wait_line(server.stderr, "Agent panel:", timeout=timeout)

@@ -371,7 +371,7 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
     server_root = Path(ns.server_root)
     server_err: list[str] = []
     server = await spawn(sys.executable, "-m", "ctiserver", cwd=server_root, env={
-        "PYTHONPATH": str(server_root), "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port),
+        "PYTHONPATH": str(server_root), "CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_PORT": str(ami_port), "CTI_SERVER_MODE": "lab",
         "CTI_DB_DSN": dsn, "CTI_HTTP_PORT": str(http_port), "CTI_IVR_PORT": str(ivr_port),
         "CTI_LOG_LEVEL": "warning", "CTI_LOG_FORMAT": "json", "CTI_DB_POOL_SIZE": "10",
         "CTI_CALLCENTER_WRAPUP_SECONDS": str(ns.wrapup), "CTI_DB_JOURNAL_PATH": str(tmp / "journal.jsonl")})

@@ -1,6 +1,6 @@
 """``python -m ctiserver``: start the CTI server (``--help`` lists every setting).
 
-Exit codes: 0 stopped by a signal; 2 bad configuration; 3 Asterisk refused the AMI login;
+Exit codes: 0 stopped by a signal; 2 bad configuration (or, in production, a secret left at its demo value); 3 Asterisk refused the AMI login;
 4 PostgreSQL unreachable (``admin``: the same codes, 5 refused); 5 another start-up failure (port in use, ...); 6 a stop that
 overran ``server.stop_timeout`` (or a second stop signal) and was cut short. Each failure is
 one clear line on stderr, never a traceback.
@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         return _fail(EXIT_CONFIG, str(exc))
+    from ctiserver import security
+
+    if security.production(cfg) and (found := security.demo_values(cfg)):
+        return _fail(EXIT_CONFIG, security.refusal(found))
     configure(cfg.log.level, cfg.log.format)
     try:
         return asyncio.run(_serve(cfg, not args.no_demo_traffic))

@@ -61,6 +61,8 @@ from ctiserver.supervision.service import Supervision
 from ctiserver.wallboard.service import Wallboard
 from ctiserver.web import keys as web_keys
 from ctiserver.web.app import WebServices, create_app
+from ctiserver.web.tls import TlsError
+from ctiserver.web.tls import server_context as tls_context
 from ctiserver.workorders import settings as workorder_settings
 from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import WorkOrderRecorder
@@ -241,6 +243,7 @@ class App:
 
     async def start(self) -> None:
         cfg = self.config
+        tls = self._tls_context()  # a certificate that cannot be used fails before anything starts
         dsn = cfg.db.dsn or await asyncio.to_thread(local_database)
         self.store = await Store.open(dsn, journal_path=cfg.db.journal_path or None, pool_size=cfg.db.pool_size)
         await self.store.migrate()
@@ -282,13 +285,23 @@ class App:
 
         self._runner = web.AppRunner(self._add_web(callbacks_plugin.add_web(create_app(self.web_services()), self.callbacks)), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, cfg.http.host, cfg.http.port)
+        site = web.TCPSite(self._runner, cfg.http.host, cfg.http.port, ssl_context=tls)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.url = f"http://{cfg.http.host}:{port}/"
+        self.url = f"{'https' if tls else 'http'}://{cfg.http.host}:{port}/"
         if self.demo:
             self._tasks.append(asyncio.create_task(self._demo_agents(), name="demo-agents"))
         log.info("started", url=self.url, demo=self.demo, ami=f"{ami_cfg.host}:{ami_cfg.port}")
+
+    def _tls_context(self) -> Any:
+        """https and wss when http.tls_cert is set (ctiserver/web/tls.py), else None (plain http)."""
+        http = self.config.http
+        if not http.tls_cert:
+            return None
+        try:
+            return tls_context(http.tls_cert, http.tls_key)
+        except TlsError as exc:
+            raise StartupError(str(exc)) from None
 
     async def _start_sim(self) -> Any:
         from pbxsim.sim import PbxSim, SimConfig

@@ -49,6 +49,8 @@ class HttpConfig:
     session_secret: str = setting("", "key that signs login sessions; empty makes a random one per start")
     session_hours: float = setting(12.0, "how long a login session lasts")
     metrics: bool = setting(True, "serve GET /metrics (Prometheus text format, no session: aggregates only)")
+    tls_cert: str = setting("", "PEM certificate (chain) for https and wss; empty serves plain http (make run makes a self-signed one)")
+    tls_key: str = setting("", "PEM private key of http.tls_cert")
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class CallbackConfig:
 @dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
+    mode: str = setting("auto", "auto (production when ami.host is set, else demo), demo, lab (a real Asterisk with demo secrets) or production: production refuses demo secrets at start")
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,10 @@ def _validate(config: Config) -> None:
     wb = config.wallboard
     if not (1 <= wb.interval_minutes <= 60 and 1 <= wb.hours <= 24 and wb.refresh_seconds >= 1):
         raise ConfigError("settings wallboard.*: interval 1-60 minutes, 1-24 hours, refresh at least 1 s")
+    if config.server.mode not in ("auto", "demo", "lab", "production"):
+        raise ConfigError(f"setting server.mode: {config.server.mode!r} is not auto, demo, lab or production")
+    if bool(config.http.tls_cert) != bool(config.http.tls_key):
+        raise ConfigError("settings http.tls_cert and http.tls_key: give both (https) or neither (http)")
     if not config.server.stop_timeout > 0:
         raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
     cbc = config.callbacks

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def start_server(env: dict[str, str]) -> asyncio.subprocess.Process:
     """The server with JSON logs on stderr and ``env`` on top of this process's environment."""
-    full = {**os.environ, "CTI_LOG_FORMAT": "json", "CTI_HTTP_SESSION_SECRET": "t", **env}
+    # lab: a test server may face a simulated Asterisk with the demo secrets (ctiserver/security.py)
+    full = {**os.environ, "CTI_LOG_FORMAT": "json", "CTI_HTTP_SESSION_SECRET": "t", "CTI_SERVER_MODE": "lab", **env}
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "ctiserver", cwd=ROOT, env=full,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 

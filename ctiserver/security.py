@@ -1,0 +1,107 @@
+"""Demo or production, and the production settings refused when left at a demo value.
+
+The mode (``server.mode``): ``auto`` is production as soon as a real Asterisk is
+configured (``ami.host`` set) and demo with the built-in simulator; ``production`` and
+``lab`` force it either way (``lab``: a real Asterisk in a test lab, with the demo
+secrets of ``asterisk_conf/``). In production the server refuses to start while a secret
+is one anyone can read in this repository, naming every such setting on one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+from ctiserver.config import Config
+
+MODES = ("auto", "demo", "lab", "production")
+
+#: The AMI secrets shipped in config.py's default and asterisk_conf/manager.conf.
+DEMO_AMI_SECRETS = frozenset({"", "cti-secret"})
+#: Database passwords of docker-compose.yml's old default and the usual first tries.
+DEMO_DB_PASSWORDS = frozenset({"cti", "postgres", "password", "changeme", "secret"})
+#: SIP secrets a demo or lab account may carry; a secret equal to its username is refused too.
+DEMO_SIP_SECRETS = frozenset(
+    {"", "cti", "secret", "password", "changeme", "1234", "12345678"}
+)
+#: A session secret shorter than this could be found offline from one signed cookie.
+SESSION_SECRET_MIN = 32
+
+
+def production(config: Config) -> bool:
+    """Whether the production checks apply to this configuration."""
+    mode = config.server.mode
+    if mode == "auto":
+        return bool(config.ami.host)
+    return mode == "production"
+
+
+def demo_values(config: Config) -> list[str]:
+    """Each production setting left at a demo value, as ``setting (ENV): why``; empty when none."""
+    found = []
+    secret = config.http.session_secret
+    if not secret:
+        found.append("http.session_secret (CTI_HTTP_SESSION_SECRET) is not set")
+    elif len(secret) < SESSION_SECRET_MIN:
+        found.append(
+            f"http.session_secret (CTI_HTTP_SESSION_SECRET) is shorter than {SESSION_SECRET_MIN} characters"
+        )
+    if config.ami.secret in DEMO_AMI_SECRETS:
+        found.append("ami.secret (CTI_AMI_SECRET) is the demo's")
+    dsn = config.db.dsn
+    if not dsn:
+        found.append(
+            "db.dsn (CTI_DB_DSN) is not set (the demo's private cluster has no password)"
+        )
+    else:
+        password = _dsn_password(dsn)
+        if password is not None and password.lower() in DEMO_DB_PASSWORDS:
+            found.append("db.dsn (CTI_DB_DSN) has the demo's database password")
+    return found
+
+
+def refusal(found: list[str]) -> str:
+    """The one line printed when production settings are left at demo values."""
+    return (
+        "production settings left at a demo value: "
+        + "; ".join(found)
+        + " (set them, or CTI_SERVER_MODE=lab for a test lab)"
+    )
+
+
+def _dsn_password(dsn: str) -> str | None:
+    """The password in a ``postgresql://`` URL or a ``key=value`` DSN, None when it has none."""
+    if "://" in dsn:
+        try:
+            parts = urlsplit(dsn)
+        except ValueError:
+            return None
+        return unquote(parts.password) if parts.password is not None else None
+    for item in dsn.split():
+        key, sep, value = item.partition("=")
+        if sep and key.strip() == "password":
+            return value.strip().strip("'")
+    return None
+
+
+def demo_sip_accounts(rows: Iterable[tuple[str, str, str, str]]) -> list[str]:
+    """The SIP auth ids whose secret is a demo value, from rows of (id, username, password, md5_cred).
+
+    ``md5_cred`` is Asterisk's digest hash ``md5(username:realm:password)``; realm
+    ``asterisk`` as Asterisk's default (pjsip.conf ``realm``, empty in the realtime rows).
+    """
+    found = []
+    for ident, username, password, md5_cred in rows:
+        candidates = DEMO_SIP_SECRETS | {username or "", ident or ""}
+        if password or not md5_cred:
+            demo = (password or "") in candidates
+        else:
+            demo = any(
+                hashlib.md5(f"{username}:asterisk:{c}".encode()).hexdigest()
+                == md5_cred.lower()
+                for c in candidates
+            )
+        if demo:
+            found.append(ident)
+    return found
