@@ -24,36 +24,73 @@ def dsn(password: str) -> str:
 
 
 async def run(env: dict[str, str]) -> tuple[int, list[str]]:
-    base = {"CTI_SERVER_MODE": "auto", "CTI_HTTP_PORT": str(free_port()), "CTI_IVR_PORT": str(free_port())}
+    base = {
+        "CTI_SERVER_MODE": "auto",
+        "CTI_HTTP_PORT": str(free_port()),
+        "CTI_IVR_PORT": str(free_port()),
+    }
     proc = await start_server({**base, **env})
     _, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode or 0, [line for line in err.decode().splitlines() if line.strip()]
+    return proc.returncode or 0, [
+        line for line in err.decode().splitlines() if line.strip()
+    ]
 
 
 async def test_a_real_asterisk_with_every_demo_secret_is_refused_naming_each() -> None:
-    code, lines = await run({"CTI_AMI_HOST": "127.0.0.1", "CTI_HTTP_SESSION_SECRET": "",
-                             "CTI_DB_DSN": dsn("cti")})  # ami.secret left at its default
+    code, lines = await run(
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_HTTP_SESSION_SECRET": "",
+            "CTI_DB_DSN": dsn("cti"),
+        }
+    )  # ami.secret left at its default
     assert code == 2
     assert len(lines) == 1, lines  # one clear line, no log, no traceback
     line = lines[0]
     assert line.startswith("ctiserver: production settings left at a demo value:")
-    for setting in ("http.session_secret (CTI_HTTP_SESSION_SECRET)", "ami.secret (CTI_AMI_SECRET)",
-                    "db.dsn (CTI_DB_DSN)"):
+    for setting in (
+        "http.session_secret (CTI_HTTP_SESSION_SECRET)",
+        "ami.secret (CTI_AMI_SECRET)",
+        "db.dsn (CTI_DB_DSN)",
+    ):
         assert setting in line
     assert ":cti@" not in line  # the password itself is never printed
 
 
-@pytest.mark.parametrize("env,named,not_named", [
-    ({"CTI_AMI_SECRET": "cti-secret"}, "ami.secret", ("http.session_secret", "db.dsn")),
-    ({"CTI_HTTP_SESSION_SECRET": "short"}, "http.session_secret (CTI_HTTP_SESSION_SECRET) is shorter than 32",
-     ("ami.secret", "db.dsn")),
-    ({"CTI_DB_DSN": "postgresql://cti:postgres@db.example:5432/cti"}, "db.dsn", ("ami.secret", "session")),
-    ({"CTI_DB_DSN": ""}, "db.dsn (CTI_DB_DSN) is not set", ("ami.secret", "session")),
-])
-async def test_one_demo_value_left_is_the_one_named(env: dict[str, str], named: str,
-                                                    not_named: tuple[str, ...]) -> None:
-    site = {"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_SECRET": SITE_AMI, "CTI_HTTP_SESSION_SECRET": SITE_SESSION,
-            "CTI_DB_DSN": dsn("S1te-Db-Pass")}
+@pytest.mark.parametrize(
+    "env,named,not_named",
+    [
+        (
+            {"CTI_AMI_SECRET": "cti-secret"},
+            "ami.secret",
+            ("http.session_secret", "db.dsn"),
+        ),
+        (
+            {"CTI_HTTP_SESSION_SECRET": "short"},
+            "http.session_secret (CTI_HTTP_SESSION_SECRET) is shorter than 32",
+            ("ami.secret", "db.dsn"),
+        ),
+        (
+            {"CTI_DB_DSN": "postgresql://cti:postgres@db.example:5432/cti"},
+            "db.dsn",
+            ("ami.secret", "session"),
+        ),
+        (
+            {"CTI_DB_DSN": ""},
+            "db.dsn (CTI_DB_DSN) is not set",
+            ("ami.secret", "session"),
+        ),
+    ],
+)
+async def test_one_demo_value_left_is_the_one_named(
+    env: dict[str, str], named: str, not_named: tuple[str, ...]
+) -> None:
+    site = {
+        "CTI_AMI_HOST": "127.0.0.1",
+        "CTI_AMI_SECRET": SITE_AMI,
+        "CTI_HTTP_SESSION_SECRET": SITE_SESSION,
+        "CTI_DB_DSN": dsn("S1te-Db-Pass"),
+    }
     code, lines = await run({**site, **env})
     assert code == 2 and len(lines) == 1, lines
     assert named in lines[0]
@@ -61,23 +98,45 @@ async def test_one_demo_value_left_is_the_one_named(env: dict[str, str], named: 
 
 
 async def test_site_secrets_pass_the_check_and_the_start_goes_on() -> None:
-    code, lines = await run({"CTI_AMI_HOST": "127.0.0.1", "CTI_AMI_SECRET": SITE_AMI,
-                             "CTI_HTTP_SESSION_SECRET": SITE_SESSION, "CTI_DB_DSN": dsn("S1te-Db-Pass")})
-    assert code == 4, lines  # past the check: the (absent) database is the next thing it meets
+    code, lines = await run(
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_AMI_SECRET": SITE_AMI,
+            "CTI_HTTP_SESSION_SECRET": SITE_SESSION,
+            "CTI_DB_DSN": dsn("S1te-Db-Pass"),
+        }
+    )
+    assert code == 4, (
+        lines
+    )  # past the check: the (absent) database is the next thing it meets
     assert "demo value" not in "\n".join(lines)
 
 
-@pytest.mark.parametrize("env", [
-    {},  # the demo: no Asterisk configured, the simulator with the demo values, no extra step
-    {"CTI_AMI_HOST": "127.0.0.1", "CTI_SERVER_MODE": "lab"},  # a test lab's real Asterisk, said so
-], ids=["demo", "lab"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},  # the demo: no Asterisk configured, the simulator with the demo values, no extra step
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_SERVER_MODE": "lab",
+        },  # a test lab's real Asterisk, said so
+    ],
+    ids=["demo", "lab"],
+)
 async def test_demo_and_lab_start_with_the_demo_values(env: dict[str, str]) -> None:
-    code, lines = await run({"CTI_HTTP_SESSION_SECRET": "", "CTI_DB_DSN": dsn("cti"), **env})
+    code, lines = await run(
+        {"CTI_HTTP_SESSION_SECRET": "", "CTI_DB_DSN": dsn("cti"), **env}
+    )
     assert code == 4, lines
     assert "demo value" not in "\n".join(lines)
 
 
 async def test_production_forced_without_asterisk_is_checked_too() -> None:
-    code, lines = await run({"CTI_SERVER_MODE": "production", "CTI_HTTP_SESSION_SECRET": "",
-                             "CTI_DB_DSN": dsn("cti")})
+    code, lines = await run(
+        {
+            "CTI_SERVER_MODE": "production",
+            "CTI_HTTP_SESSION_SECRET": "",
+            "CTI_DB_DSN": dsn("cti"),
+        }
+    )
     assert code == 2 and "production settings left at a demo value" in lines[0]
