@@ -53,9 +53,10 @@ def _fail(code: int, message: str) -> int:
 async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
     from ctiserver.ami.errors import AmiAuthError
     from ctiserver.app import App, StartupError
+    from ctiserver.security import DemoSecrets, production
     from ctiserver.store import StoreUnavailable
 
-    app = App(cfg, demo_traffic=demo_traffic)
+    app = App(cfg, demo_traffic=demo_traffic, refuse_demo_secrets=production(cfg))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +70,9 @@ async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
     except StoreUnavailable as exc:
         await app.stop()
         return _fail(EXIT_DB, f"PostgreSQL unreachable: {exc}")
+    except DemoSecrets as exc:
+        await app.stop()
+        return _fail(EXIT_CONFIG, str(exc))
     except StartupError as exc:
         await app.stop()
         return _fail(EXIT_START, str(exc))

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ctiserver import security
 from ctiserver.admin import plugin as admin_plugin
 from ctiserver.agents.accounts import Accounts
 from ctiserver.agents.book import AgentBook
@@ -107,8 +108,10 @@ def local_database() -> str:
 class App:
     """The whole server: ``await start()``, then ``await stop()``."""
 
-    def __init__(self, config: Config, *, demo_traffic: bool = True, seed: bool | None = None) -> None:
+    def __init__(self, config: Config, *, demo_traffic: bool = True, seed: bool | None = None,
+                 refuse_demo_secrets: bool = False) -> None:
         self.config = config
+        self.refuse_demo_secrets = refuse_demo_secrets  # production: SIP accounts with a demo secret stop the start
         self.demo = not config.ami.host
         self.seed = self.demo if seed is None else seed
         self.demo_traffic = demo_traffic and self.demo and config.demo.rate > 0
@@ -247,6 +250,8 @@ class App:
         dsn = cfg.db.dsn or await asyncio.to_thread(local_database)
         self.store = await Store.open(dsn, journal_path=cfg.db.journal_path or None, pool_size=cfg.db.pool_size)
         await self.store.migrate()
+        if self.refuse_demo_secrets:
+            await security.refuse_demo_sip_accounts(self.store)  # DemoSecrets: one line, exit 2
         if self.seed:
             await self.store.seed_demo()
         self.core = core = self._build(self.store)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ctiserver.config import Config
@@ -85,23 +86,50 @@ def _dsn_password(dsn: str) -> str | None:
     return None
 
 
-def demo_sip_accounts(rows: Iterable[tuple[str, str, str, str]]) -> list[str]:
-    """The SIP auth ids whose secret is a demo value, from rows of (id, username, password, md5_cred).
+class DemoSecrets(Exception):
+    """Production found a secret left at a demo value after the start began; the message is the line."""
 
-    ``md5_cred`` is Asterisk's digest hash ``md5(username:realm:password)``; realm
-    ``asterisk`` as Asterisk's default (pjsip.conf ``realm``, empty in the realtime rows).
+
+def demo_sip_accounts(rows: Iterable[tuple[str, str, str, str, str]]) -> list[str]:
+    """The SIP auth ids whose secret is a demo value, from rows of (id, username, password, md5_cred, realm).
+
+    ``md5_cred`` is Asterisk's digest hash ``md5(username:realm:secret)``; an empty realm is
+    Asterisk's default, ``asterisk``. A secret equal to the username (or the id) counts as a demo one.
     """
     found = []
-    for ident, username, password, md5_cred in rows:
+    for ident, username, password, md5_cred, realm in rows:
         candidates = DEMO_SIP_SECRETS | {username or "", ident or ""}
         if password or not md5_cred:
             demo = (password or "") in candidates
         else:
             demo = any(
-                hashlib.md5(f"{username}:asterisk:{c}".encode()).hexdigest()
+                hashlib.md5(
+                    f"{username}:{realm or 'asterisk'}:{c}".encode()
+                ).hexdigest()  # the SIP digest (RFC 2617), not a choice
                 == md5_cred.lower()
                 for c in candidates
             )
         if demo:
             found.append(ident)
     return found
+
+
+async def refuse_demo_sip_accounts(store: Any) -> None:
+    """Raise DemoSecrets naming the realtime SIP accounts (``ps_auths``) whose secret is a demo one."""
+    present = await store._fetch(
+        "SELECT to_regclass('ps_auths') IS NOT NULL AS present"
+    )
+    if not present or not present[0]["present"]:
+        return  # no realtime accounts in this database
+    rows = await store._fetch(
+        "SELECT id, username, password, md5_cred, realm FROM ps_auths ORDER BY id"
+    )
+    found = demo_sip_accounts(
+        (r["id"], r["username"], r["password"], r["md5_cred"], r["realm"]) for r in rows
+    )
+    if found:
+        shown = ", ".join(found[:10]) + (
+            f" and {len(found) - 10} more" if len(found) > 10 else ""
+        )
+        why = f"SIP accounts {shown} (ps_auths) have a demo secret or their username as secret"
+        raise DemoSecrets(refusal([why + ": reset their SIP secret on the admin page"]))

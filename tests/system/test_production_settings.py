@@ -140,3 +140,57 @@ async def test_production_forced_without_asterisk_is_checked_too() -> None:
         }
     )
     assert code == 2 and "production settings left at a demo value" in lines[0]
+
+
+async def test_a_sip_account_with_a_demo_secret_is_refused_naming_it(
+    db_dsn: str, tmp_path
+) -> None:
+    import hashlib
+
+    from ctiserver.store import Store
+
+    store = await Store.open(db_dsn)
+    try:
+        await store.migrate()
+
+        async def plant(conn) -> None:
+            if await conn.fetchval(
+                "SELECT to_regclass('ps_auths') IS NULL"
+            ):  # before the realtime tables exist
+                await conn.execute(
+                    "CREATE TABLE ps_auths (id varchar(255) PRIMARY KEY, auth_type varchar(12), "
+                    "md5_cred varchar(40), password varchar(80), realm varchar(255), "
+                    "username varchar(255))"
+                )
+            cred = hashlib.md5(b"7001:asterisk:7001").hexdigest()
+            await conn.execute(
+                "INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) "
+                "VALUES ('7001', 'digest', '7001', 'asterisk', $1)",
+                cred,
+            )
+            strong = hashlib.md5(b"7002:asterisk:Wq8-zT4-pL1").hexdigest()
+            await conn.execute(
+                "INSERT INTO ps_auths (id, auth_type, username, realm, md5_cred) "
+                "VALUES ('7002', 'digest', '7002', 'asterisk', $1)",
+                strong,
+            )
+
+        await store._run(plant)
+    finally:
+        await store.close()
+    code, lines = await run(
+        {
+            "CTI_AMI_HOST": "127.0.0.1",
+            "CTI_AMI_PORT": str(free_port()),
+            "CTI_AMI_SECRET": SITE_AMI,
+            "CTI_HTTP_SESSION_SECRET": SITE_SESSION,
+            "CTI_DB_DSN": db_dsn,
+            "CTI_DB_JOURNAL_PATH": str(tmp_path / "j.jsonl"),
+        }
+    )
+    assert code == 2, lines
+    last = lines[-1]
+    assert last.startswith(
+        "ctiserver: production settings left at a demo value: SIP accounts 7001 (ps_auths)"
+    )
+    assert "7002" not in last

@@ -63,19 +63,28 @@ def test_the_database_password_is_read_from_either_dsn_form(
 
 
 def test_sip_accounts_with_a_demo_or_username_secret_are_named() -> None:
-    def md5(user: str, password: str) -> str:
-        return hashlib.md5(f"{user}:asterisk:{password}".encode()).hexdigest()
+    def md5(user: str, password: str, realm: str = "asterisk") -> str:
+        return hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()
 
     rows = [
-        ("1001", "1001", "1001", ""),  # the secret is the username
+        ("1001", "1001", "1001", "", None),  # the secret is the username
         (
             "1002",
             "1002",
             "",
             md5("1002", "secret"),
-        ),  # a demo secret, stored as Asterisk's digest hash
-        ("1003", "1003", "", md5("1003", "kq83-vz1P-0xw2")),
-        ("1004", "1004", "kq83-vz1P-0xw2", ""),
-        ("1005", "1005", "", ""),  # no secret at all
+            "asterisk",
+        ),  # a demo secret, as Asterisk's digest hash
+        ("1003", "1003", "", md5("1003", "kq83-vz1P-0xw2"), "asterisk"),
+        ("1004", "1004", "kq83-vz1P-0xw2", "", None),
+        ("1005", "1005", "", "", None),  # no secret at all
+        (
+            "1006",
+            "1006",
+            "",
+            md5("1006", "1006", "site.example"),
+            "site.example",
+        ),  # another realm
+        ("1007", "1007", "", md5("1007", "1007"), None),  # no realm: Asterisk's default
     ]
-    assert security.demo_sip_accounts(rows) == ["1001", "1002", "1005"]
+    assert security.demo_sip_accounts(rows) == ["1001", "1002", "1005", "1006", "1007"]
