@@ -52,6 +52,7 @@ from ctiserver.push.snapshot import Snapshots
 from ctiserver.reports.routes import routes as report_routes
 from ctiserver.reports.service import Reports
 from ctiserver.selfservice.steps import IvrSteps
+from ctiserver.sipaccounts import plugin as sip_plugin
 from ctiserver.stats.service import StatsService
 from ctiserver.survey.callbacks import LowRatingCallbacks
 from ctiserver.survey.service import Surveys
@@ -120,6 +121,7 @@ class App:
         self.ami: AmiClient | None = None
         self.ivr: Any = None
         self.sim: Any = None
+        self._dsn: str | None = None  # the database the server (and the demo simulator) use
         self.hub = PushHub()
         self.gateway = AmiGateway()
         self._runner: web.AppRunner | None = None
@@ -213,6 +215,7 @@ class App:
         self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
         self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
         self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents, subs)  # people, queues, busy reasons
+        self.sip_accounts = sip_plugin.build(store, self.admin)  # each agent's SIP account for Asterisk realtime
         return core
 
     def _add_web(self, webapp: web.Application) -> web.Application:
@@ -225,6 +228,7 @@ class App:
             webapp.add_routes(table)
         voicemail_plugin.add_web(webapp, self.voicemails)
         admin_plugin.add_web(webapp, self.admin)
+        sip_plugin.add_web(webapp, self.sip_accounts)
         return webapp
 
     def _surveys(self, record: Any, agent_of: Any) -> Surveys:
@@ -249,6 +253,7 @@ class App:
         tls = self._tls_context()  # a certificate that cannot be used fails before anything starts
         dsn = cfg.db.dsn or await asyncio.to_thread(local_database)
         self.store = await Store.open(dsn, journal_path=cfg.db.journal_path or None, pool_size=cfg.db.pool_size)
+        self._dsn = dsn  # the simulator reads the SIP accounts' endpoints there (ps_endpoints)
         await self.store.migrate()
         if self.refuse_demo_secrets:
             await security.refuse_demo_sip_accounts(self.store)  # DemoSecrets: one line, exit 2
@@ -316,7 +321,8 @@ class App:
                                     username=cfg.ami.username, secret=cfg.ami.secret, timestamp_events=True,
                                     time_scale=cfg.demo.time_scale, agi_host=cfg.ivr.host, agi_port=self.ivr.port,
                                     monitor_dir=str(recordings_dir(cfg)),
-                                    voicemail_dir=str(voicemail_plugin.spool_dir(cfg))))  # the IVR always runs in demo mode
+                                    voicemail_dir=str(voicemail_plugin.spool_dir(cfg)),  # the IVR always runs in demo mode
+                                    realtime_dsn=self._dsn))  # phones the admin adds are dialable at once
         await self.sim.start()
         if self.demo_traffic:
             from pbxsim.demo import DemoTraffic

@@ -38,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--extra-agents", type=int, default=0,
                    help="endpoints beyond pjsip.conf for load runs: PJSIP/2000.. (with --extra-agent-first)")
     p.add_argument("--extra-agent-first", type=int, default=2000)
+    p.add_argument("--realtime-dsn", default="",  # features/realtime.py
+                   help="PostgreSQL with the PJSIP realtime tables: its ps_endpoints join pjsip.conf's")
     p.add_argument("--monitor-dir", default=None,  # features/mixmonitor.py
                    help="MixMonitor writes a silent WAV of each recording's length here")
     return p.parse_args(argv)
@@ -65,7 +67,8 @@ async def amain(ns: argparse.Namespace) -> int:
     sim = PbxSim(SimConfig(conf_dir=ns.conf, ami_host=ns.ami_host, ami_port=ns.ami_port, username=ns.username,
                            secret=ns.secret, timestamp_events=ns.timestamp_events, time_scale=ns.time_scale,
                            agi_host=agi_host, agi_port=agi_port, extra_agents=ns.extra_agents,
-                           extra_agent_first=ns.extra_agent_first, monitor_dir=ns.monitor_dir))
+                           extra_agent_first=ns.extra_agent_first, monitor_dir=ns.monitor_dir,
+                           realtime_dsn=ns.realtime_dsn or None))
     await sim.start()
     for endpoint in member_list(ns.members):
         ep = sim.endpoints.get(endpoint)

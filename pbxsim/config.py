@@ -30,6 +30,8 @@ class SimConfig:
     monitor_dir: str | None = None
     # Asterisk's voicemail spool (<dir>/<context>/<box>/INBOX/msgNNNN.wav + .txt); None: no files
     voicemail_dir: str | None = None
+    # PostgreSQL with the PJSIP realtime tables (ps_endpoints): their endpoints join pjsip.conf's
+    realtime_dsn: str | None = None
 
     def __post_init__(self) -> None:
         if self.extra_agents < 0 or self.extra_agent_first < 0:

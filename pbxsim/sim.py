@@ -31,6 +31,7 @@ from .features.dtmf import Dtmf
 from .features.hold import phone_hold
 from .features.local import LocalChannels
 from .features.mixmonitor import MixMonitors
+from .features.realtime import RealtimeEndpoints
 from .features.moves import Moves
 from .features.talk import Talks
 from .features.voicemail import Voicemails
@@ -69,6 +70,7 @@ class PbxSim:
         self.chanspy = ChanSpy(kernel, self.dialplan)
         self.dtmf = Dtmf(kernel)
         self.voicemail = Voicemails(kernel, self.dialplan)  # replaces apps.py's VoiceMail that kept nothing
+        self.realtime = RealtimeEndpoints(kernel, config.realtime_dsn) if config.realtime_dsn else None
         self.ami: AmiServer | None = None
         self.restarting = False
         self.restart_task: asyncio.Task | None = None
@@ -143,6 +145,8 @@ class PbxSim:
     # --- lifecycle -------------------------------------------------------
     async def start(self) -> None:
         """Start the AMI server (``self.ami_port`` is the bound port)."""
+        if self.realtime is not None:
+            await self.realtime.start()
         self.ami = AmiServer(self.kernel, self, self.queues)
         await self.ami.start(self.config.ami_host, self.config.ami_port)
         log.info("pbxsim_started", ami_port=self.ami_port, conf_dir=self.config.conf_dir)
@@ -221,6 +225,8 @@ class PbxSim:
             await asyncio.gather(*kernel.tasks, return_exceptions=True)
         if self.ami:
             await self.ami.stop()
+        if self.realtime is not None:
+            await self.realtime.stop()
         log.info("pbxsim_stopped")
 
     # --- scripted parties ------------------------------------------------

@@ -20,7 +20,13 @@ from typing import Any
 import asyncpg
 
 from ctiserver.admin import people
-from ctiserver.admin.service import UNIQUE_FIELD, Admin, check_department, insert_person
+from ctiserver.admin.service import (
+    UNIQUE_FIELD,
+    Admin,
+    check_department,
+    insert_person,
+    run_hooks,
+)
 from ctiserver.agents.passwords import one_time_password, password_problem
 from ctiserver.errors import CtiError, InvalidInput
 
@@ -155,21 +161,25 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
     if problems:
         return {"imported": 0, "errors": problems, "people": []}
 
+    extras: dict[str, dict[str, Any]] = {}
+
     async def write(conn: asyncpg.Connection) -> list[Any]:
         written = []
         async with conn.transaction():
             for row in rows:
                 try:
-                    written.append(
-                        await insert_person(
-                            conn,
-                            actor,
-                            row["login"],
-                            row["fields"],
-                            row["password"],
-                            row["shown"] is not None,
-                        )
+                    record = await insert_person(
+                        conn,
+                        actor,
+                        row["login"],
+                        row["fields"],
+                        row["password"],
+                        row["shown"] is not None,
                     )
+                    record, extras[row["login"]] = await run_hooks(
+                        conn, admin.person_hooks, actor, "person.create", record
+                    )
+                    written.append(record)
                 except asyncpg.UniqueViolationError as exc:
                     field = UNIQUE_FIELD.get(exc.constraint_name or "", "login")
                     raise _RowClash(row["line"], field) from None
@@ -196,7 +206,11 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
         "imported": len(written),
         "errors": [],
         "people": [
-            {**people.person_json(r), "one_time_password": shown[r["login"]]}
+            {
+                **people.person_json(r),
+                **extras[r["login"]],
+                "one_time_password": shown[r["login"]],
+            }
             for r in written
         ],
     }

@@ -31,7 +31,32 @@ UNIQUE_FIELD = {
     "agents_pkey": "login",
     "agents_login_key": "login",
     "agents_interface_active": "interface",
+    "ps_endpoints_pkey": "interface",  # the extension's SIP account (ctiserver/sipaccounts)
+    "agent_sip_accounts_endpoint_key": "interface",
 }
+
+# What another capability does in the same transaction as a person's change (a phone account
+# made with the person, removed when they are disabled): given the connection, the actor, the
+# action (person.create, person.update, person.disable, person.enable) and the written row, it
+# returns the row (changed or not) and what the admin is shown once, merged into the answer.
+PersonHook = Callable[
+    [asyncpg.Connection, str, str, Any], Awaitable[tuple[Any, dict[str, Any]]]
+]
+
+
+async def run_hooks(
+    conn: asyncpg.Connection,
+    hooks: list[PersonHook],
+    actor: str,
+    action: str,
+    row: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Every hook in turn on ``conn`` (inside the caller's transaction); their extras merged."""
+    extras: dict[str, Any] = {}
+    for hook in hooks:
+        row, more = await hook(conn, actor, action, row)
+        extras.update(more)
+    return row, extras
 
 
 def _conflict(exc: asyncpg.UniqueViolationError) -> Conflict:
@@ -120,6 +145,7 @@ class Admin:
         self.applied: Callable[[], None] = lambda: (
             None
         )  # the running server follows the settings
+        self.person_hooks: list[PersonHook] = []
 
     def _run(
         self, fn: Callable[[asyncpg.Connection], Awaitable[Any]]
@@ -192,19 +218,22 @@ class Admin:
             raise InvalidInput(problem, code="weak_password", field="password")
         must_change = shown is not None or bool(body.get("must_change_password", False))
 
-        async def write(conn: asyncpg.Connection) -> asyncpg.Record:
+        async def write(conn: asyncpg.Connection) -> tuple[Any, dict[str, Any]]:
             async with conn.transaction():
-                return await insert_person(
+                row = await insert_person(
                     conn, actor, login, fields, password, must_change
+                )
+                return await run_hooks(
+                    conn, self.person_hooks, actor, "person.create", row
                 )
 
         try:
-            row = await self._run(write)
+            row, extras = await self._run(write)
         except asyncpg.UniqueViolationError as exc:
             raise _conflict(exc) from None
         self._refresh(row)
         log.info("admin_person_created", agent=login, by=actor, role=fields["role"])
-        return people.person_json(row), shown
+        return {**people.person_json(row), **extras}, shown
 
     async def update_person(self, actor: str, login: str, body: dict[str, Any]) -> dict:
         """Edit name, role, department, interface, queues; ``version`` must be the current one."""
@@ -214,6 +243,8 @@ class Admin:
         check_department(fields, current)
         if not fields:
             raise InvalidInput("nothing to change", field="name")
+
+        extras: dict[str, Any] = {}
 
         async def write(conn: asyncpg.Connection) -> asyncpg.Record | None:
             async with conn.transaction():
@@ -234,6 +265,10 @@ class Admin:
                         people.audit_view(current),
                         people.audit_view(dict(row)),
                     )
+                    row, more = await run_hooks(
+                        conn, self.person_hooks, actor, "person.update", row
+                    )
+                    extras.update(more)
                 return row
 
         try:
@@ -243,7 +278,7 @@ class Admin:
         if row is None:
             raise _stale(await self.get_person(login), version)
         self._refresh(row)
-        return await self.get_person(login)
+        return {**await self.get_person(login), **extras}
 
     async def set_disabled(
         self, actor: str, login: str, disabled: bool, version: Any
@@ -252,6 +287,7 @@ class Admin:
         re-enable a person. Never deletes: work orders keep their people."""
         version = _version({"version": version})
         current = await self.get_person(login)
+        extras: dict[str, Any] = {}
 
         async def write(conn: asyncpg.Connection) -> asyncpg.Record | None:
             async with conn.transaction():
@@ -271,6 +307,14 @@ class Admin:
                         people.audit_view(current),
                         people.audit_view(dict(row)),
                     )
+                    row, more = await run_hooks(
+                        conn,
+                        self.person_hooks,
+                        actor,
+                        "person.disable" if disabled else "person.enable",
+                        row,
+                    )
+                    extras.update(more)
                 return row
 
         try:
@@ -294,7 +338,7 @@ class Admin:
             self.accounts.disabled.discard(agent_id)
             self._refresh(row)
             log.info("admin_person_enabled", agent=agent_id, by=actor)
-        return await self.get_person(login)
+        return {**await self.get_person(login), **extras}
 
     async def reset_password(
         self,
