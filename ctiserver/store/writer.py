@@ -35,7 +35,7 @@ SYNC_INTERVAL = 1.0  # seconds: the journal is fsynced at least this often while
 # seconds: under steady load a batch starts at most this long after the previous one, so
 # ops gather into fewer transactions (a BEGIN and a COMMIT round trip each); an op arriving
 # after a quiet spell is written at once
-LINGER = 0.01
+LINGER = 0.03
 MAX_ATTEMPTS = 5  # an op failing this often for a reason that is neither an outage nor its data is set aside
 
 
