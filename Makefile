@@ -39,6 +39,13 @@ bench-supervision:
 	@bash scripts/bootstrap.sh test
 	@.venv/bin/python bench/supervision.py $(ARGS)
 
+# The FastAGI IVR with 1,000 callers in its menus beside a 10-caller baseline (bench/ivr_load.py:
+# per-command latency p50/p95/p99, the IVR's CPU); ARGS e.g. '--seconds 120' or '--profile ivr.svg'.
+.PHONY: bench-ivr
+bench-ivr:
+	@bash scripts/bootstrap.sh test
+	@.venv/bin/python bench/ivr_load.py $(ARGS)
+
 clean:
 	@bash scripts/pg.sh stop || true
 	rm -rf .run test-artifacts

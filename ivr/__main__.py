@@ -20,13 +20,32 @@ EXIT_CONFIG, EXIT_DB, EXIT_START = 2, 4, 5
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ivr", description="FastAGI IVR for Asterisk "
-                                "(dialplan: AGI(agi://HOST:PORT/hotline)).")
-    p.add_argument("-c", "--config", metavar="FILE", help="the CTI server's TOML configuration file")
-    p.add_argument("--host", help="address to listen on [ivr.host, CTI_IVR_HOST; default 127.0.0.1]")
-    p.add_argument("--port", type=int, help="TCP port [ivr.port, CTI_IVR_PORT; default 4573]")
-    p.add_argument("--menu", help="menu TOML file [ivr.menu_file, CTI_IVR_MENU_FILE; default ivr/menus/hotline.toml]")
-    p.add_argument("--dsn", help="PostgreSQL DSN for customer lookups and PINs [db.dsn, CTI_DB_DSN; default none]")
+    p = argparse.ArgumentParser(
+        prog="python -m ivr",
+        description="FastAGI IVR for Asterisk "
+        "(dialplan: AGI(agi://HOST:PORT/hotline)).",
+    )
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        help="the CTI server's TOML configuration file",
+    )
+    p.add_argument(
+        "--host",
+        help="address to listen on [ivr.host, CTI_IVR_HOST; default 127.0.0.1]",
+    )
+    p.add_argument(
+        "--port", type=int, help="TCP port [ivr.port, CTI_IVR_PORT; default 4573]"
+    )
+    p.add_argument(
+        "--menu",
+        help="menu TOML file [ivr.menu_file, CTI_IVR_MENU_FILE; default ivr/menus/hotline.toml]",
+    )
+    p.add_argument(
+        "--dsn",
+        help="PostgreSQL DSN for customer lookups and PINs [db.dsn, CTI_DB_DSN; default none]",
+    )
     return p
 
 
@@ -35,7 +54,9 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-async def _serve(host: str, port: int, menu: str | None, dsn: str, cfg: object = None) -> int:
+async def _serve(
+    host: str, port: int, menu: str | None, dsn: str, cfg: object = None
+) -> int:
     from ivr.menu import MenuError
     from ivr.server import IvrServer
 
@@ -45,7 +66,11 @@ async def _serve(host: str, port: int, menu: str | None, dsn: str, cfg: object =
         from ctiserver.store import Store, StoreUnavailable
 
         try:
-            store = await Store.open(dsn, journal_path=None, pool_size=2)
+            # The pool the CTI server's own IVR shares (db.pool_size): with two connections, one
+            # caller's PIN check (a deliberately slow scrypt inside its transaction) held every
+            # other caller's lookup waiting behind it under load (bench/ivr_load.py).
+            pool = getattr(getattr(cfg, "db", None), "pool_size", 5)
+            store = await Store.open(dsn, journal_path=None, pool_size=pool)
         except StoreUnavailable as exc:
             return _fail(EXIT_DB, f"PostgreSQL unreachable: {exc}")
     try:
@@ -61,7 +86,9 @@ async def _serve(host: str, port: int, menu: str | None, dsn: str, cfg: object =
     except OSError as exc:
         if store is not None:
             await store.close()
-        return _fail(EXIT_START, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        return _fail(
+            EXIT_START, f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,11 @@ from ctiserver.store.guards import HotlineSwitches, PinLocks
 log = structlog.get_logger(__name__)
 
 STORE_TIMEOUT = 3.0
+# PIN checks at once: each is a deliberately slow scrypt (tens of ms of CPU) run in a thread while
+# its transaction holds a pool connection. Unbounded, a burst of them took every connection and
+# both cores from the callers in the menus (bench/ivr_load.py: p99 of every step above 3 s);
+# bounded, they wait among themselves (within STORE_TIMEOUT) and the menus stay quick.
+PIN_CHECKS_AT_ONCE = 2
 
 
 def _now() -> dt.datetime:
@@ -41,6 +46,9 @@ class LinePolicy:
     max_failures: int = 5
     lock_seconds: float = 1800.0
     clock: Callable[[], dt.datetime] = _now
+    pin_checks: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(PIN_CHECKS_AT_ONCE), repr=False
+    )
 
     @classmethod
     def from_config(cls, cfg: Any, store: Any = None) -> LinePolicy:
@@ -80,7 +88,7 @@ class LinePolicy:
         if self.store is None:
             return "error"
         try:
-            async with asyncio.timeout(STORE_TIMEOUT):
+            async with asyncio.timeout(STORE_TIMEOUT), self.pin_checks:
                 result = await PinLocks(
                     self.store,
                     max_failures=self.max_failures,
