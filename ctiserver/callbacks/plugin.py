@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from ctiserver.callbacks.journal import CallbackJournal, JournalLocked, journal_path_for
 from ctiserver.callbacks.model import Callback
 from ctiserver.callbacks.repo import CallbackRepo
 from ctiserver.callbacks.routes import CALLBACKS, routes
@@ -52,7 +53,9 @@ class ManualCallback:
             ),
         }
         try:
-            created = await self.actions.create_submitted(self.account, body, self.department)
+            created = await self.actions.create_submitted(
+                self.account, body, self.department
+            )
         except (
             CtiError
         ) as exc:  # a setting that does not fit the work-order form: said in the log
@@ -92,7 +95,7 @@ def build(
         tracker,
         book,
         gateway,
-        CallbackRepo(store),
+        open_repo(store, journal_path_for(cfg.db.journal_path)),
         record,
         hub,
         retries=cb.retries,
@@ -107,6 +110,25 @@ def build(
     subs.agents.append(service)
     subs.after_resync.append(service.after_resync)
     return service
+
+
+def open_repo(store: Any, path: str) -> CallbackRepo:
+    """The repo with its journal at ``path`` (the changes a killed server left there are written at load)."""
+    if not path:
+        log.warning(
+            "callbacks_without_journal",
+            note="changes wait in memory only while PostgreSQL is away",
+        )
+        return CallbackRepo(store)
+    try:
+        journal, replay = CallbackJournal.open(path)
+    except (
+        JournalLocked,
+        OSError,
+    ) as exc:  # the store's own journal lock normally refuses a second server first
+        log.error("callback_journal_unavailable", path=path, error=str(exc))
+        return CallbackRepo(store)
+    return CallbackRepo(store, journal, replay)
 
 
 def add_web(webapp: web.Application, service: Callbacks) -> web.Application:

@@ -2,7 +2,9 @@
 
 A change replaces the callback's whole row (an upsert of its latest state), so writes coalesce:
 while PostgreSQL is away only the newest state of each callback waits in memory, and a write
-that is repeated is harmless. ``load_open`` reads back what is still pending at start.
+that is repeated is harmless. Each change is also in the callbacks' journal (journal.py) from the
+moment it is made until PostgreSQL has it, so a server killed while PostgreSQL is away writes it
+when it starts again. ``load_open`` reads back what is still pending at start.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from ctiserver.callbacks.journal import CallbackJournal
 from ctiserver.callbacks.model import OPEN, Callback
 
 log = structlog.get_logger(__name__)
@@ -65,8 +68,19 @@ def _callback(row: Any) -> Callback:
 class CallbackRepo:
     """Reads and writes callbacks through the store's pool; ``save`` never blocks the caller."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(
+        self,
+        store: Any,
+        journal: CallbackJournal | None = None,
+        replay: list[Callback] | None = None,
+    ) -> None:
         self.store = store
+        self.journal = (
+            journal  # None: changes wait in memory only while PostgreSQL is away
+        )
+        self._replay = list(
+            replay or ()
+        )  # read back from the journal, written by load_open
         self._dirty: dict[str, Callback] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -80,14 +94,25 @@ class CallbackRepo:
         return len(self._dirty)
 
     async def load_open(self) -> list[Callback]:
-        """The callbacks still pending or ringing, oldest first."""
+        """The callbacks still pending or ringing, oldest first, with the journal's changes over PostgreSQL's."""
+        replay, self._replay = self._replay, []
+        for cb in (
+            replay
+        ):  # already in the journal: queued for the writer, not appended again
+            self._queue(cb)
+        if replay:
+            await self.flush()
         rows = await self.store._run(
             lambda c: c.fetch(
                 f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE state = ANY($1::text[]) ORDER BY joined_at, id",
                 list(OPEN),
             )
         )
-        return [_callback(r) for r in rows]
+        found = {cb.id: cb for cb in map(_callback, rows)}
+        for cb in self._dirty.values():  # not written yet: the newer state
+            if cb.id not in found or found[cb.id].updated_at <= cb.updated_at:
+                found[cb.id] = cb
+        return sorted((cb for cb in found.values() if cb.open), key=Callback.key)
 
     async def between(self, start: dt.datetime, end: dt.datetime) -> list[Callback]:
         """Callbacks requested in [start, end) (the statistics)."""
@@ -103,6 +128,11 @@ class CallbackRepo:
 
     def save(self, cb: Callback) -> None:
         """Write ``cb``'s state soon (its newest state wins over one not written yet)."""
+        if self.journal is not None:
+            self.journal.append(cb)
+        self._queue(cb)
+
+    def _queue(self, cb: Callback) -> None:
         self._dirty[cb.id] = cb
         self._idle.clear()
         self._wake.set()
@@ -133,6 +163,8 @@ class CallbackRepo:
                     pending=len(self._dirty),
                     error=str(exc) or type(exc).__name__,
                 )
+                if self.journal is not None:  # on disk before a wait of unknown length
+                    await asyncio.to_thread(self.journal.sync)
                 try:
                     await asyncio.wait_for(self._wake.wait(), delay)
                 except TimeoutError:
@@ -144,10 +176,22 @@ class CallbackRepo:
             for cb in batch:
                 if self._dirty.get(cb.id) is cb:
                     del self._dirty[cb.id]
+        if self.journal is not None:  # everything in it is in PostgreSQL
+            self.journal.truncate()
         self._idle.set()
 
     async def close(self, timeout: float = 2.0) -> None:
+        """Write what can be within ``timeout``; what cannot stays in the journal for the next start."""
         await self.flush(timeout)
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._dirty:
+            log.warning(
+                "callbacks_closed_with_pending",
+                pending=len(self._dirty),
+                journal=self.journal is not None,
+            )
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
