@@ -40,6 +40,7 @@ from ctiserver.complaints.routes import routes as complaint_routes
 from ctiserver.complaints.service import ComplaintWatch
 from ctiserver.config import Config
 from ctiserver.core import Core, Subscribers
+from ctiserver.customers.access import CallerAccess
 from ctiserver.customers.lookup import CustomerLookup
 from ctiserver.customers.records import CustomerRecords
 from ctiserver.customers.routes import routes as customer_routes
@@ -200,6 +201,7 @@ class App:
                                    cc.queues)
         self.snapshots = Snapshots(book, tracker, notifier, self.marquee, link, today, cfg)
         self.snapshots.extras.append(self.callbacks.snapshot)
+        self.snapshots.extras.append(self.surveys.snapshot)  # which survey rating the figure card counts low
         self.snapshots.extras += [self.supervision.snapshot, self.alerts.snapshot]
         self._closers = [wrapups.close, self.marquee.close]
         self._closers.append(self.callbacks.close)
@@ -212,7 +214,11 @@ class App:
         self.reports = Reports(store, timezone=cfg.workorders.timezone)
         self.hours = hours_plugin.build(cfg, store, hub)
         customers.call_of = tracker.calls.get
-        self.customer_records = CustomerRecords(store, refresh_pop=customers.refresh)
+        caller_access = CallerAccess(store, book, pop_of=customers.info.get, call_of=tracker.calls.get,
+                                     agent_of=directory.agent_of,
+                                     departments_of=self.workorder_actions.settings.departments_of)
+        subs.calls += [caller_access]  # which customer each agent may read: the caller of their call
+        self.customer_records = CustomerRecords(store, access=caller_access, refresh_pop=customers.refresh)
         self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
         self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents, subs)  # people, queues, busy reasons
         self.sip_accounts = sip_plugin.build(store, self.admin)  # each agent's SIP account for Asterisk realtime

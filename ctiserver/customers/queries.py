@@ -1,6 +1,6 @@
 """SQL of the customer record: one customer, their calls and work orders page by page, a new customer.
 
-Run on a connection the store lends (``Store._run``); phones are stored normalised
+Run on a connection the store lends (``Store.run``); phones are stored normalised
 (ctiserver/store/phones.py), so a customer's calls include those from their numbers that were
 made before the record existed (or while the lookup was impossible).
 """
@@ -58,6 +58,15 @@ def customer_json(r: Any) -> dict[str, Any]:
 
 async def customer(conn: Any, no: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(f"{_CUSTOMER} WHERE c.customer_no = $1", no)
+    return customer_json(row) if row else None
+
+
+async def customer_by_phone(conn: Any, phone: str) -> dict[str, Any] | None:
+    """The customer one of whose numbers is ``phone`` (normalised)."""
+    row = await conn.fetchrow(
+        f"{_CUSTOMER} WHERE c.id = (SELECT customer_id FROM customer_phones WHERE phone = $1)",
+        phone,
+    )
     return customer_json(row) if row else None
 
 

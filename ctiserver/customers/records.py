@@ -1,9 +1,10 @@
 """The customer record: read one with their calls and work orders, and create one from a caller's pop.
 
-Anyone signed in reads a customer (the pop already shows them to the agent rung). An agent
-creates a customer from the pop of a caller who is not one yet: name, class, phone numbers
-(the caller's number first), an optional note; when a live call is named, its lookup runs
-again, so the pop (and the call's work order) show the new customer at once.
+Who may read which customer is decided by ``access.CallerAccess`` (an agent: the caller of a
+call they have; handlers: customers of their work orders; supervisors and admins: all). An
+agent creates a customer from the pop of a caller who is not one yet: name, class, phone
+numbers (the caller's number first), an optional note; when a live call is named, its lookup
+runs again, so the pop (and the call's work order) show the new customer at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import structlog
 
 from ctiserver.complaints import checks as v
 from ctiserver.customers import queries as q
-from ctiserver.errors import Conflict, InvalidInput, NotFound
+from ctiserver.customers.access import refused as access_refused
+from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ctiserver.store.phones import normalize_phone
 
 log = structlog.get_logger(__name__)
@@ -62,26 +64,55 @@ def new_customer_fields(body: dict[str, Any]) -> dict[str, Any]:
 
 class CustomerRecords:
     def __init__(
-        self, store: Any, *, refresh_pop: Callable[[str], bool] = lambda linkedid: False
+        self,
+        store: Any,
+        *,
+        access: Any = None,
+        refresh_pop: Callable[[str], bool] = lambda linkedid: False,
     ) -> None:
         self.store = store
+        # CallerAccess; None: no scoping (tools, tests of the queries)
+        self.access = access
         self.refresh_pop = (
             refresh_pop  # the call's customer lookup again (True when the call is live)
         )
 
-    async def _run(self, fn: Callable[[Any], Any]) -> Any:
-        return await self.store._run(fn)
-
-    async def get(self, no: str) -> dict[str, Any]:
-        found = await self._run(lambda c: q.customer(c, no.strip().upper()))
+    async def get(self, account: Any, no: str) -> dict[str, Any]:
+        """The customer ``no`` if ``account`` may read them (403 otherwise, whether they exist or not)."""
+        found = await self.store.run(lambda c: q.customer(c, no.strip().upper()))
+        wide = self.access is None or self.access.wide(account)
         if found is None:
+            if not wide:
+                raise access_refused()
             raise NotFound(f"no customer {no}", field="customer_no")
+        if self.access is not None:
+            try:
+                await self.access.check_customer(account, found)
+            except Forbidden:
+                log.info(
+                    "customer_refused",
+                    customer=found["customer_no"],
+                    by=str(account.id),
+                )
+                raise
         return found
 
-    async def history(self, no: str, kind: str, page: int, size: int) -> dict[str, Any]:
+    async def by_phone(self, account: Any, phone: str) -> dict[str, Any]:
+        """The customer owning ``phone``: for an agent, only the caller number of a call of theirs."""
+        if self.access is not None:
+            self.access.check_phone(account, phone)
+        key = normalize_phone(phone)
+        found = await self.store.run(lambda c: q.customer_by_phone(c, key))
+        if found is None:
+            raise NotFound(f"no customer has the number {phone}", field="phone")
+        return found
+
+    async def history(
+        self, account: Any, no: str, kind: str, page: int, size: int
+    ) -> dict[str, Any]:
         """One page (from 1) of the customer's calls, work orders or both, newest first."""
-        customer = await self.get(no)
-        items, total = await self._run(
+        customer = await self.get(account, no)
+        items, total = await self.store.run(
             lambda c: q.history(c, customer["id"], kind, size, (page - 1) * size)
         )
         return {
@@ -98,7 +129,7 @@ class CustomerRecords:
         fields = new_customer_fields(body)
         linkedid = body.get("linkedid")  # checked by the route (a call id)
         try:
-            out = await self._run(
+            out = await self.store.run(
                 lambda c: q.create(
                     c, fields["name"], fields["class"], fields["phones"], fields["note"]
                 )

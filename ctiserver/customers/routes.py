@@ -1,6 +1,8 @@
 """Customer record API and page.
 
-``GET /api/customers/{no}``: the customer; ``GET /api/customers/{no}/history?kind=all|calls|workorders&page&size``:
+Who may read which customer: see access.py (403 ``not_your_customer`` otherwise).
+``GET /api/customers/{no}``: the customer; ``GET /api/customers?phone=…``: the customer with that
+number; ``GET /api/customers/{no}/history?kind=all|calls|workorders&page&size``:
 their calls and work orders, newest first, paged; ``POST /api/customers`` {name, class, phones, note, linkedid}:
 a new customer (from a pop: ``linkedid`` refreshes that call's pop). ``GET /customer?no=…`` is the page.
 """
@@ -12,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ctiserver.customers.records import CUSTOMER_NO, KINDS
+from ctiserver.errors import InvalidInput
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query, read_body
 from ctiserver.web.keys import ACCOUNT, CUSTOMERS
@@ -34,7 +37,25 @@ def _no(request: web.Request) -> str:
 @routes.get("/api/customers/{no}")
 @operation("A customer's details")
 async def customer(request: web.Request) -> web.Response:
-    return json(await request.app[CUSTOMERS].get(_no(request)))
+    return json(await request.app[CUSTOMERS].get(request[ACCOUNT], _no(request)))
+
+
+@routes.get("/api/customers")
+@operation(
+    "The customer with a phone number (an agent: their caller's)", query=("phone",)
+)
+async def by_phone(request: web.Request) -> web.Response:
+    raw = query(request).get("phone")
+    if raw is None:
+        raise InvalidInput("phone is required", field="phone")
+    phone = v.token(
+        raw,
+        "phone",
+        pattern=r"\+?[0-9][0-9 ()-]{2,30}",
+        max_len=32,
+        what="a phone number",
+    )
+    return json(await request.app[CUSTOMERS].by_phone(request[ACCOUNT], phone))
 
 
 @routes.get("/api/customers/{no}/history")
@@ -47,7 +68,8 @@ async def history(request: web.Request) -> web.Response:
     kind = v.choice(q.get("kind", "all"), "kind", KINDS)
     page = v.integer(q.get("page", "1"), "page", minimum=1, maximum=100_000)
     size = v.integer(q.get("size", "20"), "size", minimum=1, maximum=100)
-    return json(await request.app[CUSTOMERS].history(_no(request), kind, page, size))
+    records = request.app[CUSTOMERS]
+    return json(await records.history(request[ACCOUNT], _no(request), kind, page, size))
 
 
 @routes.post("/api/customers")

@@ -59,7 +59,7 @@ class Reports:
         if _role(account) not in ("supervisor", "admin"):
             raise Forbidden("only supervisors may see reports")
         start, end = self.bounds(first, last)
-        run = self.store._run
+        run = self.store.run
         counts = await run(lambda c: q.by_category_status(c, start, end))
         on_time = await run(lambda c: q.on_time(c, start, end))
         satisfaction = await run(lambda c: q.satisfaction(c, start, end))

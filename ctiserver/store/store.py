@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Any, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -29,6 +30,7 @@ from ctiserver.store.phones import normalize_phone
 from ctiserver.store.writer import Writer
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 _WO_SELECT = (
     "SELECT w.id, w.ref, w.linkedid, w.direction, w.caller_number, w.caller_name, w.customer_id, "
@@ -201,21 +203,48 @@ class Store:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[[asyncpg.Connection], Any]) -> Any:
-        """Run ``fn(conn)`` on a pooled connection; an outage becomes StoreUnavailable."""
+    # The public query API for capability packages (complaints, reports, customers, ...):
+    # their own SQL on a pooled connection, with the store's outage handling. Each call
+    # is tried once: when PostgreSQL is unreachable (refused, reset, shutting down, pool
+    # closed, timed out) it raises StoreUnavailable, which the web layer answers with 503
+    # and nothing half-done is left (a transaction opened by ``work`` is rolled back).
+    # Any other error (bad SQL, a constraint violated) is raised unchanged for the caller
+    # to interpret (e.g. sqlstate 23505). Reads do not wait for the ordered writer: ops
+    # submitted and not yet written are not seen.
+
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``await work(conn)`` on one pooled connection (several statements, a transaction).
+
+        Raises :class:`StoreUnavailable` when PostgreSQL is away; other errors unchanged.
+        """
         try:
             async with self._pool.acquire() as conn:
-                return await fn(conn)
+                return await work(conn)
         except Exception as exc:
             if is_outage(exc):
                 raise StoreUnavailable(f"PostgreSQL at {self.target} is unavailable: {reason(exc)}") from exc
             raise
 
-    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._run(lambda c: c.fetch(sql, *args))
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """The rows of one query; StoreUnavailable when PostgreSQL is away."""
+        return await self.run(lambda c: c.fetch(sql, *args))
 
-    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        return await self._run(lambda c: c.fetchrow(sql, *args))
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """The first row of one query, or None; StoreUnavailable when PostgreSQL is away."""
+        return await self.run(lambda c: c.fetchrow(sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or None; StoreUnavailable when PostgreSQL is away."""
+        return await self.run(lambda c: c.fetchval(sql, *args))
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run one statement (its status, e.g. ``UPDATE 1``); StoreUnavailable when PostgreSQL is away."""
+        return await self.run(lambda c: c.execute(sql, *args))
+
+    # The store's own methods and packages not yet moved to the public names above.
+    _run = run
+    _fetch = fetch
+    _fetchrow = fetchrow
 
     # -- agents ----------------------------------------------------------------------------
 
