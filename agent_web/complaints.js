@@ -8,14 +8,19 @@ import { api } from "./net.js";
 import { el, message, show } from "./dom.js";
 
 const PERIOD = { day: "today · 今日", week: "this week · 本周", month: "this month · 本月" };
+const PAST = { day: "the day of", week: "the week of", month: "the month of" };
 
-/** One line saying what crossed: "5 complaints (limit 5)" or "12.5 % of 40 answered calls (limit 10 %)". */
+/** One line saying what crossed: "5 complaints (limit 5)" or "12.5 % of 40 answered calls (limit 10 %)".
+ * A warning raised after its period was over (PostgreSQL was away at its end) names the period. */
 export function describeWarning(w) {
   const where = [w.category, w.subcategory, w.queue ? `queue ${w.queue}` : ""].filter(Boolean).join(" / ");
   const what = w.measure === "rate"
     ? `${pct(w.value)} of ${w.answered} answered calls are complaints (limit ${pct(w.limit)})`
     : `${w.complaints} complaints (limit ${w.limit})`;
-  return `${what} — ${where} — ${PERIOD[w.period] || w.period}`;
+  const when = w.late
+    ? `${PAST[w.period] || w.period} ${new Date(w.period_start).toLocaleDateString()}, raised late · 迟报`
+    : PERIOD[w.period] || w.period;
+  return `${what} — ${where} — ${when}`;
 }
 
 function pct(x) {

@@ -1,6 +1,6 @@
 """The SQL of the complaint early warning (tables of migration 006), run on a pooled connection.
 
-Each function takes the connection the store lends (``Store._run``), so this package never
+Each function takes the connection the store lends (``Store.run``), so this package never
 imports the driver. Every change of a threshold and every acknowledgement is written with its
 audit row in one transaction.
 """
@@ -63,6 +63,8 @@ def warning_json(r: Any) -> dict[str, Any]:
         "value": r["value"],
         "limit": r["limit_value"],
         "raised_at": r["raised_at"].isoformat(),
+        # read after its period was over (PostgreSQL was away at its end, say)
+        "late": r["raised_at"] >= r["period_end"],
         "acknowledged_by": r["acknowledged_by"],
         "acknowledged_at": at.isoformat() if at else None,
         "ack_comment": r["ack_comment"],

@@ -9,6 +9,13 @@ the figures too. Evaluations never overlap: changes arriving during one ask for 
 A threshold crossed in a period raises one warning for that period (PostgreSQL's unique key
 makes it once, however many servers or evaluations race): it is pushed to supervisors as a
 ``notice`` {kind: "complaint_warning"} and kept until a supervisor acknowledges it (audited).
+
+Periods that ended without a final reading are read late: an evaluation also reads each
+threshold's past periods that were still running at the last evaluation that read every
+threshold (PostgreSQL away across midnight, an evaluation failing), or, before any such
+evaluation in this process (a restart), the period just before the current one. A warning
+raised for a period already over is marked ``late`` (raised at or after its end). An
+evaluation PostgreSQL refuses is tried again every ``pace_seconds`` until it is through.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavai
 from ctiserver.push.hub import SUPERVISORS
 
 log = structlog.get_logger(__name__)
+
+# How many past periods of one threshold a late evaluation reads at most (a day threshold:
+# about two months of outage).
+MAX_LATE_PERIODS = 62
 
 # Lifecycle steps after which the complaint figures may have changed.
 _TOUCHING = frozenset(
@@ -100,9 +111,8 @@ class ComplaintWatch:
             asyncio.Lock()
         )  # the periodic pass and one a complaint asked for
         self.evaluations = 0
-
-    async def _run(self, fn: Callable[[Any], Any]) -> Any:
-        return await self.store._run(fn)
+        # ``now`` of the last evaluation that read every threshold (None: none yet here)
+        self.evaluated_at: dt.datetime | None = None
 
     # -- following work-order changes ----------------------------------------------------------
 
@@ -151,8 +161,10 @@ class ComplaintWatch:
             try:
                 await self.evaluate()
             except Unavailable as exc:
+                # tried again after a pace: its periods may end meanwhile, read late then
                 log.warning("complaint_evaluation_unavailable", error=str(exc))
-                return
+                self._again = True
+                continue
             except Exception:
                 log.exception("complaint_evaluation_failed")
                 return
@@ -183,7 +195,7 @@ class ComplaintWatch:
 
     async def seed_demo(self) -> None:
         """Demo mode: two thresholds to watch while none is set (the demo has no admin to set one)."""
-        if await self._run(lambda c: q.thresholds(c)):
+        if await self.store.run(lambda c: q.thresholds(c)):
             return
         for fields in (
             {
@@ -203,16 +215,18 @@ class ComplaintWatch:
             },
         ):
             if fields["category"] in self.categories:
-                await self._run(lambda c, f=fields: q.create_threshold(c, f, "demo"))
+                await self.store.run(
+                    lambda c, f=fields: q.create_threshold(c, f, "demo")
+                )
         log.info("complaint_thresholds_seeded")
 
     async def load(self) -> None:
         """Read the thresholds and the unacknowledged warnings (at start; PostgreSQL may be away)."""
         try:
-            self.thresholds_cache = await self._run(
+            self.thresholds_cache = await self.store.run(
                 lambda c: q.thresholds(c, enabled_only=True)
             )
-            self.open = await self._run(lambda c: q.warnings(c, open_only=True))
+            self.open = await self.store.run(lambda c: q.warnings(c, open_only=True))
         except Unavailable as exc:
             log.warning("complaint_watch_load_failed", error=str(exc))
 
@@ -224,7 +238,7 @@ class ComplaintWatch:
     async def _evaluate(self, at: dt.datetime | None) -> list[dict[str, Any]]:
         now = at or self.now()
         self.evaluations += 1
-        thresholds = self.thresholds_cache = await self._run(
+        thresholds = self.thresholds_cache = await self.store.run(
             lambda c: q.thresholds(c, enabled_only=True)
         )
         raised: list[dict[str, Any]] = []
@@ -235,14 +249,16 @@ class ComplaintWatch:
         ) -> int:
             # thresholds of the same period and queue share one count of answered calls
             if (start, queue) not in answered_memo:
-                answered_memo[start, queue] = await self._run(
+                answered_memo[start, queue] = await self.store.run(
                     lambda c: q.answered(c, start, end, queue)
                 )
             return answered_memo[start, queue]
 
-        for t in thresholds:
-            start, end = period_bounds(t["period"], now, self.tz)
-            complaints = await self._run(
+        for t, start, end in [
+            (th, s, e) for th in thresholds for s, e in self._periods(th, now)
+        ]:
+            late = end <= now
+            complaints = await self.store.run(
                 lambda c, t=t, s=start, e=end: q.complaints(
                     c, s, e, t["category"], t["subcategory"], t["queue"]
                 )
@@ -259,7 +275,7 @@ class ComplaintWatch:
             if not reading.crossed:
                 continue
             assert reading.value is not None
-            warning = await self._run(
+            warning = await self.store.run(
                 lambda c, t=t, s=start, e=end, r=reading: q.raise_warning(
                     c, t["id"], s, e, r.complaints, r.answered, r.value, t["limit"], now
                 )
@@ -270,6 +286,8 @@ class ComplaintWatch:
             self.open.insert(0, warning)
             log.warning(
                 "complaint_warning_raised",
+                late=late,
+                period_start=start.isoformat(),
                 threshold=t["id"],
                 name=t["name"],
                 queue=t["queue"],
@@ -283,7 +301,37 @@ class ComplaintWatch:
             self.hub.publish(
                 "notice", {"kind": "complaint_warning", "warning": warning}, SUPERVISORS
             )
+        if at is None or self.evaluated_at is None or now > self.evaluated_at:
+            self.evaluated_at = now
         return raised
+
+    def _periods(
+        self, t: dict[str, Any], now: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The periods to read for one threshold: those ended without a final reading, then the current one.
+
+        A past period counts if it was still running at the last complete evaluation (or, with
+        none yet, it is the one just before the current period), and it ended after the
+        threshold was made: a new threshold does not judge the days before it.
+        """
+        current = period_bounds(t["period"], now, self.tz)
+        made = dt.datetime.fromisoformat(t["created_at"])
+        past: list[tuple[dt.datetime, dt.datetime]] = []
+        start = current[0]
+        while len(past) < MAX_LATE_PERIODS:
+            before = period_bounds(
+                t["period"], start - dt.timedelta(seconds=1), self.tz
+            )
+            if before[1] <= made:
+                break
+            if self.evaluated_at is None:
+                if past:
+                    break
+            elif before[1] <= self.evaluated_at:
+                break
+            past.append(before)
+            start = before[0]
+        return [*reversed(past), current]
 
     def snapshot(self, account: Any) -> dict[str, Any]:
         """What a supervisor's panel gets at connect: the warnings nobody acknowledged yet."""
@@ -295,12 +343,14 @@ class ComplaintWatch:
 
     async def thresholds(self, account: Any) -> list[dict[str, Any]]:
         require_supervisor(account, "see complaint thresholds")
-        return await self._run(lambda c: q.thresholds(c))
+        return await self.store.run(lambda c: q.thresholds(c))
 
     async def create(self, account: Any, body: dict[str, Any]) -> dict[str, Any]:
         require_admin(account, "set complaint thresholds")
         fields = threshold_fields(body, categories=self.categories, queues=self.queues)
-        row = await self._run(lambda c: q.create_threshold(c, fields, str(account.id)))
+        row = await self.store.run(
+            lambda c: q.create_threshold(c, fields, str(account.id))
+        )
         log.info(
             "complaint_threshold_created",
             threshold=row["id"],
@@ -323,7 +373,7 @@ class ComplaintWatch:
         current = next(
             (
                 t
-                for t in await self._run(lambda c: q.thresholds(c))
+                for t in await self.store.run(lambda c: q.thresholds(c))
                 if t["id"] == threshold_id
             ),
             None,
@@ -339,7 +389,7 @@ class ComplaintWatch:
         )
         if not fields:
             raise InvalidInput("nothing to change", field="name")
-        out = await self._run(
+        out = await self.store.run(
             lambda c: q.update_threshold(
                 c, threshold_id, fields, version, str(account.id)
             )
@@ -367,13 +417,13 @@ class ComplaintWatch:
         self, account: Any, open_only: bool = False
     ) -> list[dict[str, Any]]:
         require_supervisor(account, "see complaint warnings")
-        return await self._run(lambda c: q.warnings(c, open_only=open_only))
+        return await self.store.run(lambda c: q.warnings(c, open_only=open_only))
 
     async def acknowledge(
         self, account: Any, warning_id: int, comment: str | None
     ) -> dict[str, Any]:
         require_supervisor(account, "acknowledge complaint warnings")
-        out = await self._run(
+        out = await self.store.run(
             lambda c: q.acknowledge(c, warning_id, str(account.id), comment, self.now())
         )
         if out is None:
@@ -402,7 +452,7 @@ class ComplaintWatch:
 
     async def audit(self, account: Any) -> list[dict[str, Any]]:
         require_supervisor(account, "see the complaint audit")
-        return await self._run(lambda c: q.audit(c))
+        return await self.store.run(lambda c: q.audit(c))
 
     # -- statistics ------------------------------------------------------------------------------
 
@@ -423,7 +473,7 @@ class ComplaintWatch:
         if len(spans) > 400:
             raise InvalidInput("at most 400 periods at once", field="from")
         start, end = spans[0][0], spans[-1][1]
-        complaints, answered = await self._run(
+        complaints, answered = await self.store.run(
             lambda c: q.buckets(c, period, self.timezone, start, end, category, queue)
         )
         rows: dict[dt.datetime, dict[str, Any]] = {}
