@@ -8,6 +8,7 @@
 import { api, ApiError } from "./net.js";
 import * as f from "./format.js";
 import { $, el, message, show } from "./dom.js";
+import { renderSurveyFigures } from "./surveys.js";
 
 export const FIGURES_THROTTLE_MS = 2000; // refetched on calls and state changes, at most this often
 export const FIGURES_PERIOD_MS = 10000; // and this often while the page is visible
@@ -22,6 +23,7 @@ export const FIGURES_DELAY_MS = 500; // after a push, so that the server has sto
 export function todaysFigures({ me, isSupervisor, serverNow, live }) {
   const enabled = { agents: true, queues: true }; // false once the endpoint answered 404/403
   const shown = { agents: 0, queues: 0 }; // generated_at (ms) of what is on screen
+  let lowRating = 0; // a survey rating at or under it is low (the snapshot's survey.low_rating)
   let timer = null;
 
   async function fetchFigures(path) {
@@ -98,6 +100,7 @@ export function todaysFigures({ me, isSupervisor, serverNow, live }) {
       $("queue-body").replaceChildren(...queues.map((q) => figureRow(f.queueFigureCells(q), { queue: q.queue })));
       message($("queue-note"), queues.length ? `as of ${f.clockSeconds(data.generated_at)}` : "No calls today yet.");
       show($("queue-figures"), true);
+      renderSurveyFigures(queues, lowRating, data.generated_at);
     } catch (err) {
       message($("queue-note"), `Figures not updated: ${err instanceof ApiError ? err.describe() : err}`);
     }
@@ -123,7 +126,8 @@ export function todaysFigures({ me, isSupervisor, serverNow, live }) {
   return {
     refresh,
     start,
-    reset() {
+    reset(snapshot) {
+      lowRating = Number(snapshot?.survey?.low_rating) || 0;
       enabled.agents = true; // the server may have been upgraded meanwhile
       enabled.queues = true;
       refresh();
@@ -135,6 +139,7 @@ export function todaysFigures({ me, isSupervisor, serverNow, live }) {
       show($("figures"), false);
       show($("queue-figures"), false);
       show($("agent-figures"), false);
+      show($("survey-figures"), false);
     },
   };
 }

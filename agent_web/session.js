@@ -193,7 +193,7 @@ export function panelSession(S, { toolbar, pop, supervisor, figures, workorders,
     pop.renderToday();
     renderMonitored();
     supervisor.renderMonitoring(); // the agents and calls with who monitors them
-    figures.reset();
+    figures.reset(d);
     workorders.onSnapshot(); // what waits may have changed while the socket was down
   }
 

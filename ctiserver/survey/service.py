@@ -70,6 +70,12 @@ class Surveys:
         ] = {}  # live calls, to know who had the call when the survey ends
         self.open: dict[str, _Open] = {}
 
+    def snapshot(self, account: Any) -> dict[str, Any]:
+        """What a supervisor's figure card needs beside the day's survey figures: which rating is low."""
+        if not getattr(account, "is_supervisor", False):
+            return {"survey": None}
+        return {"survey": {"low_rating": self.low_rating}}
+
     def on_call_event(self, ce: object) -> None:
         call = getattr(ce, "call", None)
         if not isinstance(call, m.Call):
