@@ -45,6 +45,13 @@ async def test_wrap_up_waits_for_the_required_fields(db_dsn: str, tmp_path: Path
         await expect(gate).to_have_text("To end wrap-up, fill in: category, request · 结束话后前请填写",
                                         timeout=WAIT_MS)
         await expect(agent.locator("#wu-category")).to_have_attribute("data-gate", "")
+        # shown as a flag, not as the grey status line: amber bar, bold dark text; the field outlined
+        await expect(gate).to_be_visible()
+        await expect(gate).to_have_css("border-left-color", "rgb(141, 102, 5)")
+        await expect(gate).to_have_css("background-color", "rgb(255, 243, 209)")
+        await expect(gate).to_have_css("font-weight", "600")
+        await expect(agent.locator("#wu-category")).to_have_css("border-top-color", "rgb(141, 102, 5)")
+        await expect(agent.locator("#wu-request")).to_have_css("border-top-color", "rgb(141, 102, 5)")
         await agent.locator("#btn-ready").click()
         error = agent.locator("#state-error")
         await expect(error).to_contain_text("category, request missing", timeout=WAIT_MS)
