@@ -116,12 +116,9 @@ def demo_sip_accounts(rows: Iterable[tuple[str, str, str, str, str]]) -> list[st
 
 async def refuse_demo_sip_accounts(store: Any) -> None:
     """Raise DemoSecrets naming the realtime SIP accounts (``ps_auths``) whose secret is a demo one."""
-    present = await store._fetch(
-        "SELECT to_regclass('ps_auths') IS NOT NULL AS present"
-    )
-    if not present or not present[0]["present"]:
+    if not await store.fetchval("SELECT to_regclass('ps_auths') IS NOT NULL"):
         return  # no realtime accounts in this database
-    rows = await store._fetch(
+    rows = await store.fetch(
         "SELECT id, username, password, md5_cred, realm FROM ps_auths ORDER BY id"
     )
     found = demo_sip_accounts(

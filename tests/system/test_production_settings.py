@@ -175,7 +175,7 @@ async def test_a_sip_account_with_a_demo_secret_is_refused_naming_it(
                 strong,
             )
 
-        await store._run(plant)
+        await store.run(plant)
     finally:
         await store.close()
     code, lines = await run(
