@@ -7,7 +7,7 @@ The secret is generated, shown once to the admin, and stored only as Asterisk's 
 (md5 of ``username:realm:secret``). The endpoint settings are those of the file-based agent
 endpoints of ``asterisk_conf/pjsip.conf`` (template ``agent-endpoint``), plus
 ``rewrite_contact`` for softphones behind NAT; the AOR takes one contact, a new registration
-replacing the old one.
+replacing the old one, and qualifies it (the lab's static SIPp phones are not qualified).
 """
 
 from __future__ import annotations
@@ -44,7 +44,12 @@ ENDPOINT = {
     "language": "en",
     "allow_subscribe": "yes",
 }
-AOR = {"max_contacts": 1, "remove_existing": "yes", "qualify_frequency": 0}
+# One phone per person, a new registration replacing the old. Qualified every 30 s: a softphone
+# that lost its network is unreachable within that and the queue does not ring it; and for an
+# AOR Asterisk did not know at start (a row added later), a qualified contact is what makes
+# Asterisk follow the endpoint's state at all (res_pjsip/pjsip_options.c), unqualified it stays
+# Unavailable and the queue never rings it.
+AOR = {"max_contacts": 1, "remove_existing": "yes", "qualify_frequency": 30}
 PJSIP_CONF = Path(__file__).resolve().parents[2] / "asterisk_conf" / "pjsip.conf"
 # Endpoints that are never a person's: the carrier's trunks and Asterisk's anonymous one.
 ALWAYS_RESERVED = frozenset({"caller", "outside", "anonymous"})

@@ -4,7 +4,7 @@
 -- (contrib/ast-db-manage/config/versions) as of Asterisk 22; only a subset of the endpoint
 -- columns is created (Asterisk reads the columns a table has and skips NULLs). The option
 -- columns are plain text, not alembic's PostgreSQL enums: the values are Asterisk's
--- ('yes'/'no', 'info', ...), which Asterisk parses itself.
+-- ('yes'/'no', 'true'/'false', 'info', ...), which Asterisk parses itself.
 
 CREATE TABLE ps_endpoints (
     id                      varchar(255) PRIMARY KEY,
@@ -14,28 +14,29 @@ CREATE TABLE ps_endpoints (
     context                 varchar(40),
     disallow                varchar(200),
     allow                   varchar(200),
-    direct_media            varchar(3),
-    force_rport             varchar(3),
-    rewrite_contact         varchar(3),
-    rtp_symmetric           varchar(3),
-    send_connected_line     varchar(3),
-    trust_connected_line    varchar(3),
+    direct_media            varchar(5),
+    force_rport             varchar(5),
+    rewrite_contact         varchar(5),
+    rtp_symmetric           varchar(5),
+    send_connected_line     varchar(5),
+    trust_connected_line    varchar(5),
     dtmf_mode               varchar(10),
     language                varchar(40),
-    allow_subscribe         varchar(3),
+    allow_subscribe         varchar(5),
     callerid                varchar(255),
+    mailboxes               varchar(40),           -- res_pjsip_mwi looks endpoints up by it at start
     -- a WebRTC phone (webrtc = yes sets ICE, AVPF, DTLS-SRTP, rtcp_mux itself); NULL: a plain SIP phone
-    webrtc                  varchar(3),
+    webrtc                  varchar(5),
     media_encryption        varchar(4),
-    dtls_auto_generate_cert varchar(3),
+    dtls_auto_generate_cert varchar(5),
     dtls_cert_file          varchar(200),
     dtls_private_key        varchar(200),
     dtls_verify             varchar(40),
     dtls_setup              varchar(7),
-    ice_support             varchar(3),
-    use_avpf                varchar(3),
-    rtcp_mux                varchar(3),
-    media_use_received_transport varchar(3)
+    ice_support             varchar(5),
+    use_avpf                varchar(5),
+    rtcp_mux                varchar(5),
+    media_use_received_transport varchar(5)
 );
 
 CREATE TABLE ps_auths (
@@ -56,12 +57,12 @@ CREATE TABLE ps_aors (
     max_contacts          integer,
     minimum_expiration    integer,
     maximum_expiration    integer,
-    remove_existing       varchar(3),
-    remove_unavailable    varchar(3),
+    remove_existing       varchar(5),
+    remove_unavailable    varchar(5),
     qualify_frequency     integer,
     qualify_timeout       float,
-    authenticate_qualify  varchar(3),
-    support_path          varchar(3)
+    authenticate_qualify  varchar(5),
+    support_path          varchar(5)
 );
 
 -- Dynamic contacts: Asterisk writes one row per registration (sorcery contact=realtime) with
@@ -76,13 +77,13 @@ CREATE TABLE ps_contacts (
     user_agent            varchar(255),
     qualify_timeout       float,
     reg_server            varchar(255),
-    authenticate_qualify  varchar(3),
+    authenticate_qualify  varchar(5),
     via_addr              varchar(40),
     via_port              integer,
     call_id               varchar(255),
     endpoint              varchar(255),
-    prune_on_boot         varchar(3),
-    qualify_2xx_only      varchar(3),
+    prune_on_boot         varchar(5),
+    qualify_2xx_only      varchar(5),
     CONSTRAINT ps_contacts_uq UNIQUE (id, reg_server)
 );
 CREATE INDEX ps_contacts_endpoint ON ps_contacts (endpoint);
