@@ -22,8 +22,24 @@ function talk(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** Why the record cannot be shown, in the user's words. */
+function refusal(err) {
+  if (err.status === 401) return "Sign in on the panel first · 请先在面板登录";
+  if (err.code === "not_your_customer") {
+    return "This customer is not on a call of yours nor on a work order you handle · 该客户不在您的通话或工单中";
+  }
+  return err.describe ? err.describe() : String(err);
+}
+
 async function loadHistory() {
-  const body = await api("GET", `/api/customers/${encodeURIComponent(no)}/history?kind=${kind}&page=${page}&size=${SIZE}`);
+  let body;
+  try {
+    body = await api("GET", `/api/customers/${encodeURIComponent(no)}/history?kind=${kind}&page=${page}&size=${SIZE}`);
+  } catch (err) {
+    message($("page-error"), refusal(err)); // e.g. the agent's wrap-up ended: the record is no longer theirs
+    return;
+  }
+  message($("page-error"), "");
   $("h-total").textContent = String(body.total);
   fillTable($("h-table"), [["created_at", "When · 时间", when], ["ref", "Work order · 工单"],
     ["channel", "Channel · 渠道"], ["disposition", "Call · 通话"], ["agent_id", "Agent · 坐席"],
@@ -43,7 +59,7 @@ async function start() {
   try {
     c = await api("GET", `/api/customers/${encodeURIComponent(no)}`);
   } catch (err) {
-    message($("page-error"), err.status === 401 ? "Sign in on the panel first · 请先在面板登录" : err.describe());
+    message($("page-error"), refusal(err));
     return;
   }
   document.title = `${c.name} · 客户档案`;

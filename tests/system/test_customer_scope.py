@@ -107,3 +107,31 @@ async def test_a_handler_reads_the_customer_of_a_work_order_of_their_department(
         # 1003 handles cards and audit, not deposits: still not theirs.
         status, body = await cards.get("/api/customers/C0003")
         assert status == 403 and code(body) == DENIED, body
+
+
+async def test_the_record_page_says_why_an_agent_may_not_see_a_customer(
+    stack: Any, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    from tests.support.browser import WAIT_MS
+    from tests.system.test_panel_complaints_reports import signed_in
+
+    panel = await signed_in(browser, stack.url, "1001", width=500)
+    record = await panel.context.new_page()
+    record.on("pageerror", lambda exc: panel.js_errors.append(str(exc)))  # type: ignore[attr-defined]
+    await record.goto(f"{stack.url}customer?no=C0002")
+    await expect(record.locator("#page-error")).to_contain_text(
+        "not on a call of yours", timeout=WAIT_MS
+    )
+    await expect(record.locator("#customer")).to_be_hidden()
+
+    async with panels(stack, "1001") as p:
+        await ready(p["1001"], "1001")
+        await answered_call(
+            stack, p["1001"], number="13900139000", hangup_after_answer=60
+        )
+        await record.reload()  # the caller of the agent's call: shown
+        await expect(record.locator("#c-name")).to_have_text("李强", timeout=WAIT_MS)
+        await expect(record.locator("#page-error")).to_be_hidden()
+    assert panel.js_errors == []  # type: ignore[attr-defined]
