@@ -1,6 +1,8 @@
 // The administration page (admins only): people (search, add, edit, disable and re-enable, reset a
 // password, whose one-time password is shown once), the queues the CTI owns and their settings,
-// the busy reasons, a CSV import with its per-row report, and the audit of every change.
+// the busy reasons, a CSV import with its per-row report, and the audit of every change. An agent's
+// or supervisor's SIP account (the phone that registers) is shown with its registration; its secret
+// is shown once, when the account is made or its secret reset.
 
 import { api, ApiError } from "./net.js";
 import { $, el, message, show } from "./dom.js";
@@ -33,20 +35,32 @@ function head(...names) {
 
 async function loadPeople() {
   const q = $("search").value.trim();
-  const data = await api("GET", `/api/admin/people?q=${encodeURIComponent(q)}`);
+  const [data, sip] = await Promise.all([api("GET", `/api/admin/people?q=${encodeURIComponent(q)}`),
+    api("GET", "/api/admin/sip-accounts")]);
+  const accounts = new Map(sip.accounts.map((a) => [a.login, a]));
   const rows = data.people.map((p) => {
     const edit = el("button", { type: "button", class: "small", textContent: "Edit · 编辑" });
     edit.addEventListener("click", () => openForm(p));
     const toggle = el("button", { type: "button", class: "small",
       textContent: p.disabled ? "Enable · 启用" : "Disable · 停用" });
     toggle.addEventListener("click", () => act(api("POST", `/api/admin/people/${encodeURIComponent(p.login)}/`
-      + `${p.disabled ? "enable" : "disable"}`, { version: p.version })));
+      + `${p.disabled ? "enable" : "disable"}`, { version: p.version }).then((r) => showSip(r.person.sip))));
     const reset = el("button", { type: "button", class: "small", textContent: "Reset password · 重置密码" });
     reset.addEventListener("click", () => act(api("POST", `/api/admin/people/${encodeURIComponent(p.login)}/password`,
       {}).then((r) => showOtp(p.login, r.one_time_password))));
+    const account = accounts.get(p.login);
+    const actions = el("td", {}, edit, toggle, reset);
+    if (account) {
+      const secret = el("button", { type: "button", class: "small", textContent: "Reset SIP secret · 重置分机密码" });
+      secret.addEventListener("click", () => act(api("POST",
+        `/api/admin/people/${encodeURIComponent(p.login)}/sip-secret`, {}).then((r) => showSip(r.sip))));
+      actions.append(secret);
+    }
+    const phone = account ? `${p.interface} · ${account.registered ? "registered · 已注册" : "not registered · 未注册"}`
+      : p.interface;
     return el("tr", { class: p.disabled ? "disabled" : "", dataset: { login: p.login } },
-      cell(p.login), cell(p.name), cell(p.role), cell(p.department), cell(p.interface), cell(queuesText(p.queues)),
-      cell(p.disabled ? "disabled · 已停用" : "active · 在用"), el("td", {}, edit, toggle, reset));
+      cell(p.login), cell(p.name), cell(p.role), cell(p.department), cell(phone), cell(queuesText(p.queues)),
+      cell(p.disabled ? "disabled · 已停用" : "active · 在用"), actions);
   });
   $("people-table").replaceChildren(
     head("Login · 工号", "Name · 姓名", "Role · 角色", "Department · 部门", "Phone · 分机", "Queues · 队列",
@@ -70,6 +84,15 @@ function showOtp(login, password) {
   show($("otp"), true);
 }
 
+/** A SIP account's secret, shown once (a new account, or its secret reset). */
+function showSip(sip) {
+  if (!sip || !sip.secret) return;
+  $("sip-username").textContent = sip.username;
+  $("sip-realm").textContent = sip.realm;
+  $("sip-value").textContent = sip.secret;
+  show($("sip"), true);
+}
+
 function openForm(person) {
   editing = person ? { login: person.login, version: person.version } : null;
   $("person-title").textContent = person ? `Edit ${person.login} · 编辑` : "New person · 新增人员";
@@ -91,10 +114,13 @@ async function savePerson(event) {
     interface: $("p-interface").value.trim(), queues: parseQueues($("p-queues").value) };
   try {
     if (editing) {
-      await api("PATCH", `/api/admin/people/${encodeURIComponent(editing.login)}`, { ...body, version: editing.version });
+      const changed = await api("PATCH", `/api/admin/people/${encodeURIComponent(editing.login)}`,
+        { ...body, version: editing.version });
+      showSip(changed.person.sip);
     } else {
       const made = await api("POST", "/api/admin/people", { ...body, login: $("p-login").value.trim() });
       showOtp(made.person.login, made.one_time_password);
+      showSip(made.person.sip);
     }
     show($("person-form"), false);
     await refresh();
@@ -170,8 +196,10 @@ async function importCsv(event) {
       ...data.errors.map((e) => el("tr", {}, cell(e.line), cell(e.field), cell(e.message))));
   } else {
     $("import-summary").textContent = `${data.imported} imported · 已导入`;
-    $("import-report").replaceChildren(head("Login · 工号", "One-time password · 一次性密码"),
-      ...data.people.map((p) => el("tr", {}, cell(p.login), cell(p.one_time_password || "(given)"))));
+    $("import-report").replaceChildren(head("Login · 工号", "One-time password · 一次性密码",
+      "SIP account · 分机", "SIP secret · 分机密码"),
+      ...data.people.map((p) => el("tr", {}, cell(p.login), cell(p.one_time_password || "(given)"),
+        cell(p.sip ? p.sip.username : ""), cell(p.sip ? p.sip.secret : ""))));
   }
   await refresh();
 }
