@@ -1,6 +1,7 @@
 """``python -m ctiserver admin create|reset-password``: the first admin on an empty database, and a
-way back in when every admin's password is lost. A one-time password is printed once (stdout);
-it must be changed at first sign-in. Errors are one line on stderr with the exit codes of
+way back in when every admin's password is lost. A one-time password is printed once (stdout),
+after the SIP secret of an agent or supervisor made here (their phone's account); the password
+must be changed at first sign-in. Errors are one line on stderr with the exit codes of
 ``python -m ctiserver`` (2 bad input or configuration, 4 PostgreSQL unreachable, 5 refused)."""
 
 from __future__ import annotations
@@ -50,15 +51,18 @@ async def _run(args: argparse.Namespace, dsn: str) -> str | None:
     from ctiserver.admin.service import Admin
     from ctiserver.agents.accounts import Accounts
     from ctiserver.agents.book import AgentBook
+    from ctiserver.sipaccounts import plugin as sip_plugin
     from ctiserver.store import Store
 
     store = await Store.open(dsn, pool_size=1)
     try:
         await store.migrate()
         admin = Admin(store, Accounts(store, AgentBook()))
+        # an agent or supervisor made here has a phone too (its secret printed once)
+        sip_plugin.build(store, admin)
         await admin.load()
         if args.command == "create":
-            _, shown = await admin.create_person(
+            person, shown = await admin.create_person(
                 "cli",
                 {
                     "login": args.login,
@@ -66,6 +70,12 @@ async def _run(args: argparse.Namespace, dsn: str) -> str | None:
                     "role": args.role,
                 },
             )
+            sip = person.get("sip")
+            if sip:
+                print(
+                    f"SIP account {sip['username']} (realm {sip['realm']}), secret shown once: "
+                    f"{sip['secret']}"
+                )
             return shown
         return await admin.reset_password("cli", args.login)
     finally:

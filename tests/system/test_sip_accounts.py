@@ -15,7 +15,7 @@ import asyncpg
 
 from tests.conftest import running, stack_config
 from tests.support.wait import eventually
-from tests.system.test_admin import first_admin, send
+from tests.system.test_admin import cli, first_admin, one_time, send
 
 NEW = {
     "login": "2004",
@@ -295,3 +295,18 @@ async def test_bad_input_leaves_no_account_and_no_person(
         finally:
             await admin.close()
             await agent.close()
+
+
+async def test_an_agent_made_by_the_cli_gets_a_sip_account_too(db_dsn: str) -> None:
+    code, out, err = await cli(db_dsn, "create", "--login", "2010", "--role", "agent")
+    assert code == 0, err
+    sip_line, password_line = out.strip().splitlines()
+    assert sip_line.startswith("SIP account 2010 (realm asterisk)"), out
+    secret = sip_line.rsplit(": ", 1)[1]
+    assert one_time(out) != secret and "one-time password for 2010" in password_line
+    auth = (await realtime_of(db_dsn, "2010"))["ps_auths"]
+    assert (
+        auth["md5_cred"] == hashlib.md5(f"2010:asterisk:{secret}".encode()).hexdigest()
+    )
+    code, out, err = await cli(db_dsn, "create", "--login", "root", "--role", "admin")
+    assert code == 0 and "SIP" not in out, out  # an admin has no phone
