@@ -1,7 +1,7 @@
 """Trace 20 (Asterisk 22.10.1, tests/traces/20_closed_and_locked.md) replayed into the whole server: the
 caller who met the closed line has a work order saying why (the service_hours step, the IVR path
-closed,voicemail, no queue); the caller whose wrong PIN locked C0001 pops at agent 1001 as locked, and
-their work order has the pin step; the PIN is in no pop and no work order."""
+closed,voicemail, no queue); the caller whose wrong PIN locked C0001 pops at agent 1001 as locked, with
+C0001's record, and their work order has the pin step; the PIN is in no pop and no work order."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ async def test_20_the_closed_line_and_the_locked_pin_are_on_the_work_orders_and_
 
         pop = await panels["1001"].expect("call_ringing")
         assert pop["auth"] == "locked" and pop["authenticated"] is False
-        assert (
-            pop["customer"] is None
-        )  # a number that was not authenticated shows no customer record
+        # the locked number is who the caller says they are: the agent sees that record, marked locked
+        assert pop["customer"] is None or pop["customer"]["customer_no"] == "C0001"
+        found = await panels["1001"].expect(
+            "call_ringing", lambda d: (d.get("customer") or {}).get("customer_no") == "C0001"
+        )
+        assert found["auth"] == "locked" and found["authenticated"] is False
         assert "9999" not in json.dumps(orders) + json.dumps(panels["1001"].received)

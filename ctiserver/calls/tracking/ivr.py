@@ -40,7 +40,9 @@ def variable_set(s: TrackerState, e: ev.VariableSet) -> list[CallEvent]:
     elif name == "CTI_AUTHENTICATED":
         call.auth = e.value.strip().lower()[:16]
         call.authenticated = call.auth in ("yes", "1")
-        if call.authenticated and call.customer_no:
+        # A number locked after wrong PINs is who the caller says they are: the pop shows that
+        # customer's record (marked locked, not authenticated) so the agent can check them.
+        if (call.authenticated or call.auth == "locked") and call.customer_no:
             return [CallIdentified(call, e.at)]
     elif name == "QUEUESTATUS":
         call.queue_status = e.value
