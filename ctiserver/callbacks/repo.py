@@ -102,7 +102,7 @@ class CallbackRepo:
             self._queue(cb)
         if replay:
             await self.flush()
-        rows = await self.store._run(
+        rows = await self.store.run(
             lambda c: c.fetch(
                 f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE state = ANY($1::text[]) ORDER BY joined_at, id",
                 list(OPEN),
@@ -116,7 +116,7 @@ class CallbackRepo:
 
     async def between(self, start: dt.datetime, end: dt.datetime) -> list[Callback]:
         """Callbacks requested in [start, end) (the statistics)."""
-        rows = await self.store._run(
+        rows = await self.store.run(
             lambda c: c.fetch(
                 f"SELECT {', '.join(_COLUMNS)} FROM callbacks WHERE requested_at >= $1 AND requested_at < $2 "
                 "ORDER BY requested_at",
@@ -156,7 +156,7 @@ class CallbackRepo:
             batch = list(self._dirty.values())
             rows = [_row(cb) for cb in batch]
             try:
-                await self.store._run(lambda c, rows=rows: c.executemany(_UPSERT, rows))
+                await self.store.run(lambda c, rows=rows: c.executemany(_UPSERT, rows))
             except Exception as exc:  # noqa: BLE001 - PostgreSQL away (or refusing): keep them, try again
                 log.warning(
                     "callback_write_failed",
