@@ -128,7 +128,7 @@ def test_secrets_come_from_the_environment_and_agree_between_services(
         env_of(site["postgres"]),
     )
     assert cti["CTI_AMI_SECRET"] == ast["CTI_AMI_SECRET"] == SITE["CTI_AMI_SECRET"]
-    assert pg["POSTGRES_PASSWORD"] == ast["CTI_PG_PASSWORD"] == SITE["CTI_PG_PASSWORD"]
+    assert pg["POSTGRES_PASSWORD"] == ast["PGPASSWORD"] == SITE["CTI_PG_PASSWORD"]
     for name in ("ctiserver", "ivr"):
         assert f":{SITE['CTI_PG_PASSWORD']}@" in env_of(site[name])["CTI_DB_DSN"]
     assert cti["CTI_HTTP_SESSION_SECRET"] == SITE["CTI_HTTP_SESSION_SECRET"]
@@ -165,21 +165,22 @@ def test_the_server_runs_in_production_over_https_and_its_start_check_passes(
     assert cfg.ivr.enabled is False and env_of(site["ivr"])["CTI_IVR_PORT"] == "4573"
 
 
-def test_asterisk_gets_the_repositorys_conf_with_its_realtime_overlay(
-    site: dict,
-) -> None:
-    (conf,) = [
-        m for m in mounts(site["asterisk"]) if m["target"] == "/srv/asterisk_conf"
-    ]
-    assert Path(conf["source"]) == ROOT / "asterisk_conf" and conf["read_only"]
-    # the overlay the entrypoint lays over the top-level files travels inside that mount
-    entry = (ROOT / "docker" / "asterisk-entrypoint.sh").read_text()
-    assert '"$SRC/realtime"' in entry
+def test_asterisk_gets_the_repositorys_conf_and_its_realtime_files(site: dict) -> None:
+    found = {m["target"]: m for m in mounts(site["asterisk"])}
+    for target, folder in (
+        ("/srv/asterisk_conf", "asterisk_conf"),
+        ("/srv/asterisk_realtime", "asterisk_realtime"),
+    ):
+        assert (
+            Path(found[target]["source"]) == ROOT / folder
+            and found[target]["read_only"]
+        )
+    assert (
+        ROOT / "asterisk_realtime" / "render.sh"
+    ).exists()  # what the entrypoint runs from that mount
     ast = env_of(site["asterisk"])
-    assert {
-        "CTI_PG_HOST",
-        "CTI_PG_PORT",
-        "CTI_PG_DB",
-        "CTI_PG_USER",
-        "CTI_PG_PASSWORD",
-    } <= set(ast)
+    assert (
+        ast["PGHOST"] == "127.0.0.1"
+        and ast["PGDATABASE"] == "cti"
+        and ast["PGUSER"] == "cti"
+    )
