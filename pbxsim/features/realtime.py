@@ -49,14 +49,29 @@ class RealtimeEndpoints:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(self.dsn)
-        await self._conn.add_listener(CHANNEL, self._notified)
+        """Read the table and listen; PostgreSQL away leaves pjsip.conf's endpoints alone, as
+        Asterisk goes on with its configuration files when its realtime database is down."""
+        try:
+            self._conn = await asyncpg.connect(self.dsn, timeout=10)
+            await self._conn.add_listener(CHANNEL, self._notified)
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            log.warning("pbxsim_realtime_unavailable", error=str(exc))
+            self._conn = None
+            return
         await self.reload()
 
     async def stop(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except (
+                TimeoutError,
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+            ):
+                conn.terminate()
 
     def _notified(self, *_: Any) -> None:
         self.kernel.spawn(self.reload())
@@ -65,9 +80,13 @@ class RealtimeEndpoints:
         async with self._lock:
             if self._conn is None:
                 return
-            rows = await self._conn.fetch(
-                "SELECT id, context, callerid FROM ps_endpoints"
-            )
+            try:
+                rows = await self._conn.fetch(
+                    "SELECT id, context, callerid FROM ps_endpoints"
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("pbxsim_realtime_read_failed", error=str(exc))
+                return
             self.apply({r["id"]: endpoint_of(r) for r in rows})
 
     def apply(self, rows: dict[str, Endpoint]) -> None:
