@@ -50,8 +50,11 @@ async function loadPeople() {
       {}).then((r) => showOtp(p.login, r.one_time_password))));
     const account = accounts.get(p.login);
     const actions = el("td", {}, edit, toggle, reset);
-    if (account) {
-      const secret = el("button", { type: "button", class: "small", textContent: "Reset SIP secret · 重置分机密码" });
+    const phoneRole = (p.role === "agent" || p.role === "supervisor") && !p.disabled
+      && (p.interface || "").startsWith("PJSIP/");
+    if (account || phoneRole) {
+      const secret = el("button", { type: "button", class: "small",
+        textContent: account ? "Reset SIP secret · 重置分机密码" : "Make SIP account · 开通分机" });
       secret.addEventListener("click", () => act(api("POST",
         `/api/admin/people/${encodeURIComponent(p.login)}/sip-secret`, {}).then((r) => showSip(r.sip))));
       actions.append(secret);

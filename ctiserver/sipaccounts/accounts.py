@@ -229,17 +229,28 @@ class SipAccounts:
     # -- an admin's operations -------------------------------------------------------------------
 
     async def reset_secret(self, actor: str, login: str) -> dict[str, str]:
-        """A new secret, shown once; the phone registered with the old one is dropped."""
+        """A new secret, shown once; the phone registered with the old one is dropped. An active
+        agent or supervisor with a PJSIP extension but no account yet (made before accounts
+        existed, or by the demo seed) gets one."""
         secret = new_secret()
 
-        async def write(conn: asyncpg.Connection) -> str | None:
+        async def write(conn: asyncpg.Connection) -> dict[str, str] | None:
             async with conn.transaction():
+                row = await conn.fetchrow(
+                    "SELECT * FROM agents WHERE login = $1 FOR UPDATE", login
+                )
+                if row is None:
+                    raise NotFound(f"no person with login {login!r}", field="login")
                 username = await conn.fetchval(
-                    "SELECT s.endpoint FROM agent_sip_accounts s JOIN agents a ON a.id = s.agent_id "
-                    "WHERE a.login = $1 FOR UPDATE OF s",
-                    login,
+                    "SELECT endpoint FROM agent_sip_accounts WHERE agent_id = $1",
+                    row["id"],
                 )
                 if username is None:
+                    if row["interface"] and username_of(row) is not None:
+                        _, made = await self.person_written(
+                            conn, actor, "sip.create", row
+                        )
+                        return made.get("sip")
                     return None
                 await conn.execute(
                     "UPDATE ps_auths SET md5_cred = $2, realm = $3 WHERE id = $1",
@@ -257,25 +268,25 @@ class SipAccounts:
                 await audit(
                     conn, actor, "sip.secret_reset", login, None, {"username": username}
                 )
-                return username
+                return self._shown(username, secret)
 
-        username = await self.store._run(write)
-        if username is None:
-            await self._exists(login)
+        try:
+            shown = await self.store._run(write)
+        except asyncpg.UniqueViolationError:
             raise Conflict(
-                f"{login} has no SIP account (disabled, or a role without a phone)",
+                "interface: this extension's SIP account exists already (not this person's)",
+                code="duplicate",
+                field="interface",
+            ) from None
+        if shown is None:
+            raise Conflict(
+                f"{login} has no SIP account: disabled, a role without a phone, or no PJSIP "
+                "extension (give them one first)",
                 code="no_sip_account",
                 field="login",
             )
-        log.info("sip_secret_reset", agent=login, username=username, by=actor)
-        return self._shown(username, secret)
-
-    async def _exists(self, login: str) -> None:
-        found = await self.store._run(
-            lambda c: c.fetchval("SELECT 1 FROM agents WHERE login = $1", login)
-        )
-        if not found:
-            raise NotFound(f"no person with login {login!r}", field="login")
+        log.info("sip_secret_reset", agent=login, username=shown["username"], by=actor)
+        return shown
 
     async def list(self, login: str | None = None) -> list[dict[str, Any]]:
         """Each account: whose, its username, when its secret was set, and its registrations."""

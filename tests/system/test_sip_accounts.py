@@ -292,6 +292,23 @@ async def test_bad_input_leaves_no_account_and_no_person(
             assert status == 404 and body["error"]["field"] == "login", body
             status, body = await admin.post("/api/admin/people/root/sip-secret", {})
             assert status == 409 and body["error"]["code"] == "no_sip_account", body
+
+            # a person from before SIP accounts (the demo seed's 1001): the first "reset" makes one
+            assert (await realtime_of(db_dsn, "1001"))["ps_endpoints"] is None
+            status, body = await admin.post("/api/admin/people/1001/sip-secret", {})
+            assert status == 200 and body["sip"]["username"] == "1001", body
+            first = body["sip"]["secret"]
+            ep = (await realtime_of(db_dsn, "1001"))["ps_endpoints"]
+            assert ep["context"] == "agents" and ep["auth"] == "1001", ep
+            status, body = await admin.post("/api/admin/people/1001/sip-secret", {})
+            assert status == 200 and body["sip"]["secret"] != first, body
+            actions = [
+                e["action"]
+                for e in (await admin.get("/api/admin/audit", target="1001"))[1][
+                    "entries"
+                ]
+            ]
+            assert actions[:2] == ["sip.secret_reset", "sip.create"], actions
         finally:
             await admin.close()
             await agent.close()
