@@ -111,7 +111,8 @@ async function loadWarnings() {
       el("td", { textContent: w.name }),
       el("td", { textContent: w.measure === "rate" ? `${percent(w.value)} (${w.complaints}/${w.answered})`
         : String(w.complaints) }),
-      el("td", { textContent: `${w.period} ${new Date(w.period_start).toLocaleDateString()}` }),
+      el("td", { textContent: `${w.period} ${new Date(w.period_start).toLocaleDateString()}${w.late
+        ? " — raised late · 迟报" : ""}` }),
       el("td", {}, w.acknowledged_at ? `${w.acknowledged_by} ${when(w.acknowledged_at)}${w.ack_comment
         ? " — " + w.ack_comment : ""}` : ackButton(w))))));
   show($("warnings"), true);
