@@ -71,6 +71,10 @@ class Channel(FeatureSlots):
     app: str = ""
     appdata: str = ""
     bridge: "Bridge | None" = None
+    # it has been in a bridge: Asterisk then ends it with Hangup Cause 16 even when an AMI Hangup
+    # finds it in an application of its own (traces 07, 18: moved out of the queue's bridge), where a
+    # channel never bridged gets Cause 0 (trace 20: VoiceMail; trace 18: the spy channel)
+    was_bridged: bool = False
     variables: dict[str, str] = field(default_factory=dict)
     cdr: dict[str, str] = field(default_factory=dict)  # CDR(...) fields the dialplan set (userfield)
     hangup_cause: int | None = None

@@ -144,7 +144,7 @@ class Dialplan:
         if ch.hangup_by_ami:
             self.kernel.emit("SoftHangupRequest", ch.fields() + [("Cause", "16")])
             self.kernel.emit_cdrs(ch)
-            self.kernel.emit_hangup(ch, 16)
+            self.kernel.emit_hangup(ch, 16 if ch.was_bridged else 0)  # see Channel.was_bridged
             return
         if not ch.variables.pop("__hanguprequest_sent", ""):  # an application may have shown it already
             self.kernel.emit("HangupRequest", ch.fields())

@@ -268,6 +268,7 @@ class Kernel:
         """``ch`` enters ``bridge`` (BridgeEnter)."""
         bridge.channels.append(ch)
         ch.bridge = bridge
+        ch.was_bridged = True
         self.emit("BridgeEnter", bridge.fields() + ch.fields())
         bridge.changed.set()
 
