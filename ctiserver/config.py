@@ -62,6 +62,7 @@ class IvrConfig:
     priorities: tuple[str, ...] = setting(("vip=10",), "queue priority (QUEUE_PRIO) per customer class the IVR finds: class=priority; a higher one waits ahead, other classes 0")
     pin_lockout_after: int = setting(5, "wrong PINs (over any number of calls) that lock a customer number")
     pin_lockout_minutes: float = setting(30.0, "how long a customer number stays locked after too many wrong PINs")
+    stall_exit_seconds: float = setting(5.0, "python -m ivr exits (code 70) when its event loop has not run for this long, so Asterisk's AGI sockets close and the dialplan sends the callers to the queue; its service manager restarts it (0 = never)")
 
 
 @dataclass(frozen=True)

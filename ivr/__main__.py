@@ -4,7 +4,9 @@ Settings come from the CTI server's configuration (``-c FILE``, then ``CTI_IVR_H
 ``CTI_IVR_PORT``, ``CTI_IVR_MENU_FILE``, ``CTI_DB_DSN``, ``CTI_LOG_LEVEL``...), then
 the command line. Without a DSN the menu runs without customer lookups or PINs.
 Exit codes: 0 stopped by a signal; 2 bad configuration or menu; 4 PostgreSQL
-unreachable; 5 the port cannot be bound. Each failure is one line on stderr.
+unreachable; 5 the port cannot be bound; 70 the event loop stalled for
+``ivr.stall_exit_seconds`` (ivr/watchdog.py: the callers go on to the queue, the
+service manager restarts the IVR). Each failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -93,8 +95,17 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("ivr_ready", host=host, port=server.port, store=store is not None)
+    stall = getattr(getattr(cfg, "ivr", None), "stall_exit_seconds", 0.0)
+    watchdog = None
+    if stall > 0:
+        from ivr.watchdog import LoopWatchdog
+
+        watchdog = LoopWatchdog(loop, stall)
+        watchdog.start()
+    log.info("ivr_ready", host=host, port=server.port, store=store is not None, stall_exit_seconds=stall)
     await stop.wait()
+    if watchdog is not None:
+        watchdog.stop()
     await server.stop()
     if store is not None:
         await store.close()

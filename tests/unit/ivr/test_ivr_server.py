@@ -73,6 +73,16 @@ async def test_empty_queue_falls_back_to_the_menu_then_to_voicemail_as_recorded(
     assert c.snapshots[1].get("QUEUESTATUS") == ""
 
 
+@pytest.mark.parametrize("status", ["TIMEOUT", "FULL", "LEAVEEMPTY"])
+async def test_a_queue_that_lets_the_caller_go_or_is_full_falls_back_like_an_empty_one(ivr, status):
+    c = await call(ivr, keys=["1", "1"], queue=[status, status])
+
+    assert c.user_events == [f"IvrFallback,Queue: support,QueueStatus: {status},Attempt: 1",
+                             f"IvrFallback,Queue: support,QueueStatus: {status},Attempt: 2"]
+    assert c.variables["CTI_IVR_PATH"] == "main,support,main,support,voicemail"
+    assert c.named("EXEC", "VoiceMail") == [["EXEC", "VoiceMail", "2000@default,su"]]
+
+
 async def test_answered_after_a_fallback_is_not_taken_for_another_fallback(ivr):
     c = await call(ivr, keys=["1", "1"], queue=["LEAVEEMPTY", ANSWERED])
 
