@@ -271,7 +271,7 @@ class SipAccounts:
                 return self._shown(username, secret)
 
         try:
-            shown = await self.store._run(write)
+            shown = await self.store.run(write)
         except asyncpg.UniqueViolationError:
             raise Conflict(
                 "interface: this extension's SIP account exists already (not this person's)",
@@ -290,7 +290,7 @@ class SipAccounts:
 
     async def list(self, login: str | None = None) -> list[dict[str, Any]]:
         """Each account: whose, its username, when its secret was set, and its registrations."""
-        rows = await self.store._run(
+        rows = await self.store.run(
             lambda c: c.fetch(
                 "SELECT a.login, s.endpoint, s.secret_set_at, "
                 "coalesce(json_agg(json_build_object('uri', k.uri, 'user_agent', k.user_agent, "
