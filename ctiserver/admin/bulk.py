@@ -183,6 +183,12 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
                 except asyncpg.UniqueViolationError as exc:
                     field = UNIQUE_FIELD.get(exc.constraint_name or "", "login")
                     raise _RowClash(row["line"], field) from None
+                except (
+                    CtiError
+                ) as exc:  # refused by a hook (e.g. the phone account's name)
+                    raise _RowClash(
+                        row["line"], exc.field or "row", exc.message
+                    ) from None
         return written
 
     try:
@@ -195,7 +201,7 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
                 {
                     "line": clash.line,
                     "field": clash.field,
-                    "message": f"{clash.field} taken meanwhile",
+                    "message": clash.message or f"{clash.field} taken meanwhile",
                 }
             ],
         }
@@ -217,6 +223,6 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
 
 
 class _RowClash(Exception):
-    def __init__(self, line: int, field: str) -> None:
+    def __init__(self, line: int, field: str, message: str = "") -> None:
         super().__init__(line, field)
-        self.line, self.field = line, field
+        self.line, self.field, self.message = line, field, message

@@ -293,6 +293,45 @@ async def test_bad_input_leaves_no_account_and_no_person(
             status, body = await admin.post("/api/admin/people/root/sip-secret", {})
             assert status == 409 and body["error"]["code"] == "no_sip_account", body
 
+            # CSV import: a row whose phone would be a trunk is reported by line, nothing imported;
+            # imported agents' SIP secrets are in the report, once
+            header = "login,name,role,department,interface,queues,password\n"
+            csv = header + (
+                "3001,A,agent,,PJSIP/3001,support:1,Good-pass-Alpha\n"
+                "3002,B,agent,,PJSIP/outside,,Good-pass-Beta\n"
+            )
+            headers = {"Content-Type": "text/csv"}
+            status, body = await send(
+                admin, "POST", "/api/admin/people/import", data=csv, headers=headers
+            )
+            assert status == 422 and body["imported"] == 0, body
+            assert (
+                body["errors"]
+                == [
+                    {
+                        "line": 3,
+                        "field": "interface",
+                        "message": body["errors"][0]["message"],
+                    }
+                ]
+                and "trunk" in body["errors"][0]["message"]
+            ), body
+            assert (await admin.get("/api/admin/people/3001"))[0] == 404
+            status, body = await send(
+                admin,
+                "POST",
+                "/api/admin/people/import",
+                data=header + "3001,A,agent,,PJSIP/3001,support:1,Good-pass-Alpha\n",
+                headers=headers,
+            )
+            assert status == 201 and body["people"][0]["sip"]["username"] == "3001", (
+                body
+            )
+            secret = body["people"][0]["sip"]["secret"]
+            assert (await realtime_of(db_dsn, "3001"))["ps_auths"]["md5_cred"] == (
+                hashlib.md5(f"3001:asterisk:{secret}".encode()).hexdigest()
+            )
+
             # a person from before SIP accounts (the demo seed's 1001): the first "reset" makes one
             assert (await realtime_of(db_dsn, "1001"))["ps_endpoints"] is None
             status, body = await admin.post("/api/admin/people/1001/sip-secret", {})
