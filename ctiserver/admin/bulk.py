@@ -183,9 +183,8 @@ async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:
                 except asyncpg.UniqueViolationError as exc:
                     field = UNIQUE_FIELD.get(exc.constraint_name or "", "login")
                     raise _RowClash(row["line"], field) from None
-                except (
-                    CtiError
-                ) as exc:  # refused by a hook (e.g. the phone account's name)
+                # refused by a hook (e.g. the phone account's name)
+                except CtiError as exc:
                     raise _RowClash(
                         row["line"], exc.field or "row", exc.message
                     ) from None
