@@ -105,6 +105,7 @@ function openForm(person) {
   $("p-role").value = person ? person.role : "agent";
   $("p-department").value = person ? person.department : "";
   $("p-interface").value = person ? person.interface : "";
+  $("p-phone").value = person && person.phone ? person.phone : "desk";
   $("p-queues").value = person ? queuesText(person.queues) : "";
   message($("person-error"), "");
   show($("person-form"), true);
@@ -114,7 +115,7 @@ function openForm(person) {
 async function savePerson(event) {
   event.preventDefault();
   const body = { name: $("p-name").value, role: $("p-role").value, department: $("p-department").value,
-    interface: $("p-interface").value.trim(), queues: parseQueues($("p-queues").value) };
+    interface: $("p-interface").value.trim(), queues: parseQueues($("p-queues").value), phone: $("p-phone").value };
   try {
     if (editing) {
       const changed = await api("PATCH", `/api/admin/people/${encodeURIComponent(editing.login)}`,

@@ -66,6 +66,7 @@ from ctiserver.web import keys as web_keys
 from ctiserver.web.app import WebServices, create_app
 from ctiserver.web.tls import TlsError
 from ctiserver.web.tls import server_context as tls_context
+from ctiserver.webphone import plugin as webphone_plugin
 from ctiserver.workorders import settings as workorder_settings
 from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.projection import WorkOrderRecorder
@@ -222,6 +223,7 @@ class App:
         self.voicemails = voicemail_plugin.build(cfg, store, hub, subs, self.snapshots)  # messages left in the IVR
         self.admin = admin_plugin.build(cfg, store, self.accounts, self.agents, subs)  # people, queues, busy reasons
         self.sip_accounts = sip_plugin.build(store, self.admin)  # each agent's SIP account for Asterisk realtime
+        self.web_phones = webphone_plugin.build(cfg, store, self.admin, self.sip_accounts)  # the panel's browser phone
         return core
 
     def _add_web(self, webapp: web.Application) -> web.Application:
@@ -235,6 +237,7 @@ class App:
         voicemail_plugin.add_web(webapp, self.voicemails)
         admin_plugin.add_web(webapp, self.admin)
         sip_plugin.add_web(webapp, self.sip_accounts)
+        webphone_plugin.add_web(webapp, self.web_phones)
         return webapp
 
     def _surveys(self, record: Any, agent_of: Any) -> Surveys:

@@ -179,6 +179,12 @@ class CallbackConfig:
 
 
 @dataclass(frozen=True)
+class PhoneConfig:
+    ws_url: str = setting("", "Asterisk's SIP websocket the panel's browser phone registers on; empty: the panel's host, ws://…:8088/ws (wss://…:8089/ws under TLS)")
+    ice_servers: str = setting("", "STUN/TURN URLs (comma-separated) the browser phone gathers ICE candidates with; empty: host candidates only (LAN)")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     stop_timeout: float = setting(10.0, "seconds a stop (SIGINT/SIGTERM) may take in any state; what is not done by then is logged, the journal keeps unwritten records")
     mode: str = setting("auto", "auto (production when ami.host is set, else demo), demo, lab (a real Asterisk with demo secrets) or production: production refuses demo secrets at start")
@@ -207,6 +213,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     survey: SurveyConfig = field(default_factory=SurveyConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
+    phone: PhoneConfig = field(default_factory=PhoneConfig)
 
 
 ENV_PREFIX = "CTI_"

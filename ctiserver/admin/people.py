@@ -19,7 +19,9 @@ INTERFACE = re.compile(r"(PJSIP|SIP|Local|IAX2)/[A-Za-z0-9_.@-]{1,60}")
 MAX_PENALTY = 100
 
 # Fields an admin may set, as the API and the CSV import name them.
-EDITABLE = ("name", "role", "department", "interface", "queues")
+EDITABLE = ("name", "role", "department", "interface", "queues", "phone")
+# Where a person takes calls: a desk/desktop softphone, or the panel's browser phone (WebRTC).
+PHONES = ("desk", "browser")
 
 
 def check_login(value: Any, field: str = "login") -> str:
@@ -75,6 +77,8 @@ def check_fields(
         out["interface"] = iface
     if body.get("queues") is not None:
         out["queues"] = check_queues(body["queues"], known_queues)
+    if body.get("phone") is not None:
+        out["phone"] = v.choice(body["phone"], "phone", PHONES)
     return out
 
 
@@ -88,6 +92,7 @@ def person_json(row: Any) -> dict[str, Any]:
         "department": row["department"],
         "interface": row["interface"],
         "queues": {str(k): int(p or 0) for k, p in (row["queues"] or {}).items()},
+        "phone": row["phone"],
         "disabled": row["disabled"],
         "must_change_password": row["must_change_password"],
         "version": row["version"],
@@ -100,5 +105,13 @@ def audit_view(person: Mapping[str, Any]) -> dict[str, Any]:
     """A person as the audit records it: the fields that change, never a password."""
     return {
         k: person.get(k)
-        for k in ("name", "role", "department", "interface", "queues", "disabled")
+        for k in (
+            "name",
+            "role",
+            "department",
+            "interface",
+            "queues",
+            "phone",
+            "disabled",
+        )
     }

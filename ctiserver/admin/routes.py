@@ -34,6 +34,7 @@ PERSON_BODY = {
     "department": v.Field(str, required=False),
     "interface": v.Field(str, required=False),
     "queues": v.Field(dict, required=False),
+    "phone": v.Field(str, required=False),  # desk | browser
     "password": v.Field(str, required=False),
     "must_change_password": v.Field(bool, required=False),
     "version": v.Field(int, required=False),

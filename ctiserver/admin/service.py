@@ -24,7 +24,7 @@ from ctiserver.errors import Conflict, CtiError, InvalidInput, NotFound
 log = structlog.get_logger(__name__)
 
 PERSON_SQL = (
-    "SELECT id, login, name, role, department, interface, queues, disabled, must_change_password, "
+    "SELECT id, login, name, role, department, interface, queues, phone, disabled, must_change_password, "
     "version, created_at, updated_at FROM agents"
 )
 UNIQUE_FIELD = {
@@ -98,7 +98,7 @@ async def insert_person(
     """One new person and its audit line, on ``conn`` (inside the caller's transaction)."""
     row = await conn.fetchrow(
         "INSERT INTO agents (id, login, name, role, password_hash, interface, queues, department, "
-        "must_change_password) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        "must_change_password, phone) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
         login,
         fields["name"],
         fields["role"],
@@ -107,6 +107,7 @@ async def insert_person(
         fields.get("queues", {}),
         fields.get("department", ""),
         must_change,
+        fields.get("phone", "desk"),
     )
     await audit(conn, actor, "person.create", login, None, people.audit_view(dict(row)))
     return row

@@ -30,6 +30,9 @@ from ctiserver.workorders.actions import WorkOrderActions
 from ctiserver.workorders.service import WorkOrderQueries
 
 CONFIG = web.AppKey("config", Config)
+# Origins beyond 'self' the panel's pages may connect to, given the request (the browser phone's
+# websocket to Asterisk): added to the Content-Security-Policy's connect-src.
+CONNECT_SOURCES: Any = web.AppKey("connect_sources", object)
 HUB = web.AppKey("hub", PushHub)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 AGENTS = web.AppKey("agents", AgentService)

@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from ctiserver import errors
-from ctiserver.web.keys import ACCOUNT, ACCOUNTS, SESSIONS
+from ctiserver.web.keys import ACCOUNT, ACCOUNTS, CONNECT_SOURCES, SESSIONS
 
 log = structlog.get_logger(__name__)
 
@@ -108,8 +108,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     if not _is_api(request):
         response.headers.setdefault("X-Frame-Options", "DENY")
+        sources = request.app.get(CONNECT_SOURCES)
+        connect = " ".join(["'self'", *(sources(request) if sources else ())])
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+            f"default-src 'self'; connect-src {connect}; img-src 'self' data:; frame-ancestors 'none'")
     elif isinstance(response, web.Response):
         response.headers.setdefault("Cache-Control", "no-store")
