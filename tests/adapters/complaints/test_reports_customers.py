@@ -146,14 +146,14 @@ async def test_a_customer_is_created_and_their_calls_are_paged(
     )
     assert refreshed == ["1700000000.1"]
     assert (await store.find_customer_by_phone("13512345678")).no == made["customer_no"]
-    page1 = await records.history(made["customer_no"].lower(), "all", 1, 10)
+    page1 = await records.history(AGENT, made["customer_no"].lower(), "all", 1, 10)
     assert (page1["total"], page1["pages"], len(page1["items"])) == (25, 3, 10)
-    page3 = await records.history(made["customer_no"], "all", 3, 10)
+    page3 = await records.history(AGENT, made["customer_no"], "all", 3, 10)
     assert (
         len(page3["items"]) == 5
         and page3["items"][0]["created_at"] < page1["items"][-1]["created_at"]
     )
-    orders = await records.history(made["customer_no"], "workorders", 1, 10)
+    orders = await records.history(AGENT, made["customer_no"], "workorders", 1, 10)
     assert orders["total"] == 5
     with pytest.raises(Conflict) as taken:
         await records.create(
@@ -174,5 +174,5 @@ async def test_a_customer_is_created_and_their_calls_are_paged(
             await records.create(AGENT, body)
         assert refused.value.field == field, body
     with pytest.raises(NotFound):
-        await records.get("C9999")
-    assert (await records.get("C0001"))["name"] == "张伟"
+        await records.get(AGENT, "C9999")
+    assert (await records.get(AGENT, "C0001"))["name"] == "张伟"
