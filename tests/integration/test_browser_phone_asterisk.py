@@ -32,6 +32,7 @@ from tests.integration.test_sip_accounts_asterisk import (
     _sipp,
 )
 from tests.support.browser import CHROMIUM
+from tests.support.tcpproxy import TcpProxy
 from tests.system.test_admin import first_admin
 
 CALLER_PORT = 5068
@@ -178,4 +179,115 @@ async def test_the_panel_registers_rings_answers_with_media_and_hangs_up(
         if caller is not None and caller.returncode is None:
             caller.kill()
             await caller.wait()
+        await asyncio.to_thread(_restart_asterisk, None)  # the plain lab again
+
+
+@pytest.mark.skipif(
+    not SIPP or HOST not in ("127.0.0.1", "localhost") or not START,
+    reason="needs sipp, an Asterisk on this machine and its start script (CTI_TEST_ASTERISK_START)",
+)
+@pytest.mark.timeout(300)
+async def test_a_browser_phone_that_loses_its_network_is_unavailable_then_registers_again(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """The websocket to Asterisk goes through a proxy the test cuts: the panel shows the phone
+    unavailable and Asterisk no longer has it reachable (the queue does not ring it); when the
+    network is back the panel registers again by itself."""
+    if _listening(IVR_PORT):
+        pytest.skip(f"something already listens on the IVR port {IVR_PORT}")
+    proxy = TcpProxy("127.0.0.1", 8088)
+    cfg = stack_config(
+        db_dsn,
+        tmp_path,
+        **{
+            "ami.host": HOST,
+            "ami.port": PORT,
+            "ami.username": USER,
+            "ami.secret": SECRET,
+            "ivr.port": IVR_PORT,
+            "phone.ws_url": f"ws://127.0.0.1:{proxy.port}/ws",
+        },
+    )
+    overlay = tmp_path / "realtime"
+    overlay.mkdir()
+    store = await Store.open(db_dsn, pool_size=1)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    await asyncio.to_thread(_render, db_dsn, overlay)
+
+    def reachable(out: str) -> bool | None:
+        for line in out.splitlines():
+            parts = line.split()
+            if parts[:1] == ["Endpoint:"] and parts[1].split("/")[0] == "2006":
+                return "Unavailable" not in line
+        return None
+
+    try:
+        await asyncio.to_thread(_restart_asterisk, overlay)
+        await proxy.start()
+        async with running(cfg) as stack, async_playwright() as p:
+            await asyncio.wait_for(stack.core.link_ready.wait(), 60)
+            admin = stack.client()
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=MEDIA_ARGS
+            )
+            try:
+                await first_admin(db_dsn, admin)
+                status, body = await admin.post(
+                    "/api/admin/people",
+                    {
+                        "login": "2006",
+                        "name": "Hai Tang",
+                        "role": "agent",
+                        "interface": "PJSIP/2006",
+                        "queues": {"support": 0},
+                        "phone": "browser",
+                        "password": "Correct-Horse-77",
+                    },
+                )
+                assert status == 201, body
+                page = await (await browser.new_context()).new_page()
+                await page.goto(stack.url)
+                await page.get_by_label("Login · 工号").fill("2006")
+                await page.get_by_label("Password · 密码").fill("Correct-Horse-77")
+                await page.get_by_role("button", name="Sign in").click()
+                phone = page.locator("#phone")
+                await expect(phone).to_have_attribute(
+                    "data-line", "registered", timeout=WAIT_MS
+                )
+                await _eventually_cli(
+                    "pjsip show endpoints",
+                    lambda out: reachable(out) is True,
+                    what="endpoint 2006 reachable",
+                )
+
+                await proxy.stop()  # the network is gone
+                await expect(phone).to_have_attribute(
+                    "data-line", "unavailable", timeout=WAIT_MS
+                )
+                await expect(page.locator("#phone-line")).to_contain_text(
+                    "Phone unavailable"
+                )
+                await _eventually_cli(
+                    "pjsip show endpoints",
+                    lambda out: reachable(out) is False,
+                    what="endpoint 2006 unavailable to Asterisk",
+                )
+
+                await proxy.start()  # back: JsSIP reconnects and registers again
+                await expect(phone).to_have_attribute(
+                    "data-line", "registered", timeout=60_000
+                )
+                await _eventually_cli(
+                    "pjsip show endpoints",
+                    lambda out: reachable(out) is True,
+                    what="endpoint 2006 reachable again",
+                )
+            finally:
+                await browser.close()
+                await admin.close()
+    finally:
+        await proxy.stop()
         await asyncio.to_thread(_restart_asterisk, None)  # the plain lab again
