@@ -1,5 +1,5 @@
 // The panel's browser phone: for a person whose setting is phone = browser, the panel itself is
-// their phone. After sign-in it asks the server for its SIP account (GET /api/me/phone: a fresh
+// their phone. After sign-in it asks the server for its SIP account (POST /api/me/phone: a fresh
 // secret, for this panel only) and registers over Asterisk's websocket with JsSIP (vendored,
 // agent_web/vendor/); a call from the queue rings here with the pop, Answer / Hang up / Mute drive
 // the SIP session, media is WebRTC (ICE + DTLS-SRTP). The line state is shown: unavailable
@@ -107,7 +107,7 @@ async function start(personId) {
   const mine = generation;
   let phone;
   try {
-    phone = await api("GET", "/api/me/phone");
+    phone = await api("POST", "/api/me/phone", {});
   } catch (err) {
     if (mine === generation) setLine("unavailable");
     return;

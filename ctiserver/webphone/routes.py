@@ -1,5 +1,6 @@
-"""``GET /api/me/phone``: the signed-in person's phone setting and, for the browser phone, the SIP
-registration details (only ever for oneself, never cached, never logged)."""
+"""``POST /api/me/phone``: the signed-in person's phone setting and, for the browser phone, the SIP
+registration details (only ever for oneself, never cached, never logged). A POST, not a GET: for
+the browser phone it sets a fresh SIP secret."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ctiserver.web.common import read_body
 from ctiserver.web.keys import ACCOUNT
 from ctiserver.web.openapi import operation
 from ctiserver.webphone.phones import WebPhones
@@ -26,10 +28,11 @@ def ws_url(request: web.Request, configured: str) -> str:
     return f"wss://{host}:8089/ws" if request.secure else f"ws://{host}:8088/ws"
 
 
-@routes.get("/api/me/phone")
-@operation()
+@routes.post("/api/me/phone")
+@operation(body={})
 async def my_phone(request: web.Request) -> web.Response:
     """Where I take calls (desk or browser); for the browser phone, its SIP account with a fresh secret."""
+    await read_body(request)
     phones = request.app[WEB_PHONES]
     body = await phones.registration(str(request[ACCOUNT].id))
     if body["phone"] == "browser":

@@ -70,7 +70,7 @@ async def test_a_browser_phone_person_gets_a_webrtc_account_and_sees_the_line_un
             assert status == 200, body
 
             await desk.login("1001")
-            status, body = await desk.get("/api/me/phone")
+            status, body = await desk.post("/api/me/phone", {})
             assert status == 200 and body == {"phone": "desk"}, body
             assert (await realtime_of(db_dsn, "1001"))["ps_endpoints"] is None
 
@@ -88,10 +88,12 @@ async def test_a_browser_phone_person_gets_a_webrtc_account_and_sees_the_line_un
             ).to_be_hidden()
 
             # The panel's own request got the account; asking again (as the panel does after a
-            # reload) sets a fresh secret, the one Asterisk's digest is now made from.
+            # reload; a GET is refused: it changes the secret) sets a fresh secret, the one Asterisk's digest is now made from.
             mine = await page.evaluate(
-                "fetch('/api/me/phone', {credentials: 'same-origin'}).then(r => r.json())"
+                "import('/static/net.js').then(m => m.api('POST', '/api/me/phone', {}))"
             )
+            async with desk.http.get(f"{desk.base}/api/me/phone") as r:
+                assert r.status == 405
             assert mine["phone"] == "browser" and mine["username"] == "1002"
             assert mine["ws_url"] == ws_url and mine["domain"] == "127.0.0.1"
             rt = await realtime_of(db_dsn, "1002")
