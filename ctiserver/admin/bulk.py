@@ -6,8 +6,9 @@ every row is checked first (each error with its line number and field), then eve
 in one transaction; a clash found by PostgreSQL (a login or extension taken meanwhile) rolls the
 whole file back and is reported on its line too.
 
-Columns (header row required): ``login,name,role,department,interface,queues,password``;
-``queues`` is ``support:0;sales:5`` (queue:penalty); an empty ``password`` gives a one-time
+Columns (header row required): ``login,name,role,department,interface,queues,password``, and
+``phone`` (``desk`` or ``browser``, empty: desk) when wanted; ``queues`` is ``support:0;sales:5``
+(queue:penalty); an empty ``password`` gives a one-time
 password, returned once in the report and changed at first sign-in.
 """
 
@@ -32,7 +33,16 @@ from ctiserver.errors import CtiError, InvalidInput
 
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5000
-COLUMNS = ("login", "name", "role", "department", "interface", "queues", "password")
+COLUMNS = (
+    "login",
+    "name",
+    "role",
+    "department",
+    "interface",
+    "queues",
+    "password",
+    "phone",
+)
 
 
 def _queues(text: str) -> dict[str, Any]:
@@ -100,6 +110,7 @@ def check(
                 "department": cells.get("department", ""),
                 "interface": cells.get("interface", ""),
                 "queues": _queues(cells.get("queues", "")),
+                "phone": cells.get("phone") or None,
             }
             fields = people.check_fields(body, known_queues, partial=False)
             check_department(fields)

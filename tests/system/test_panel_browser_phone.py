@@ -109,6 +109,23 @@ async def test_a_browser_phone_person_gets_a_webrtc_account_and_sees_the_line_un
                 in csp
             )
 
+            # a CSV import may set it too; a bad value is reported on its line
+            csv = "login,name,role,interface,password,phone\n"
+            for row, status_wanted in (
+                ("2010,Ma Li,agent,PJSIP/2010,Good-pass-Alpha,landline\n", 422),
+                ("2010,Ma Li,agent,PJSIP/2010,Good-pass-Alpha,browser\n", 201),
+            ):
+                async with admin.http.post(
+                    admin.base + "/api/admin/people/import",
+                    data=(csv + row).encode(),
+                    headers={"Content-Type": "text/csv"},
+                ) as r:
+                    status, body = r.status, await r.json()
+                assert status == status_wanted, body
+            assert body["people"][0]["phone"] == "browser", body
+            rt = await realtime_of(db_dsn, "2010")
+            assert rt["ps_endpoints"]["webrtc"] == "yes"
+
             # a desk-phone agent's panel has no phone card
             other = await panel_of(browser, stack.url, "1003")
             await expect(other.locator("#who-login")).to_have_text("1003")
