@@ -17,7 +17,7 @@ import asyncio
 import os
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -59,6 +59,19 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.asterisk)
         if skip is not None:
             item.add_marker(skip)
+
+
+def live_config(db_dsn: str, tmp_path, overrides: dict | None = None):
+    """A whole server's configuration against the Asterisk under test, serving the dialplan's IVR port
+    itself (the test is skipped when something else already listens there)."""
+    from tests.conftest import stack_config
+
+    port = int(os.environ.get("CTI_TEST_IVR_PORT", "4573"))
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            pytest.skip(f"something already listens on the IVR port {port}; this test runs its own server's IVR")
+    return stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
+                                            "ami.secret": SECRET, "ivr.port": port, **(overrides or {})})
 
 
 def ami_config(**changes) -> config_mod.AmiConfig:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening, _sipp
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP, _sipp
 from tests.support.traces import TRACES
 
 SCENARIO = "07_ami_redirect_hold"
@@ -33,10 +33,7 @@ async def channels(stack) -> list[dict]:
 async def test_hold_retrieve_and_hang_up(who_hangs_up: str, db_dsn: str, tmp_path: Path) -> None:
     """After retrieve (an AMI Bridge) Asterisk sends a leg left alone back to its dialplan:
     whoever ends the call, the customer must be hung up too, never put back on hold or requeued."""
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
-    cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
-                                            "ami.secret": SECRET, "ivr.port": IVR_PORT})
+    cfg = live_config(db_dsn, tmp_path)
     phone = caller = None
     async with running(cfg, seed=True) as stack:
         await stack.core.link_ready.wait()
@@ -139,10 +136,7 @@ async def test_consult_then_conference_of_all_three_on_asterisk(kind: str, db_ds
     consulted party is Redirected there, Asterisk puts 1001 back with the customer, then both follow.
     Then 1001 leaves, the other party hangs up, and the customer is not left alone in the room."""
     party, port, target = ("PJSIP/1002", "5021", "1002") if kind == "agent" else ("PJSIP/outside", "5071", "5550100")
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
-    cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
-                                            "ami.secret": SECRET, "ivr.port": IVR_PORT})
+    cfg = live_config(db_dsn, tmp_path)
     procs = []
     async with running(cfg, seed=True) as stack:
         await stack.core.link_ready.wait()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP
 from tests.support.traces import OWN_TRACES, TRACES
 
 NUMBER = "0215551234"
@@ -49,19 +49,10 @@ async def _sipp(scenario: str, *args: str) -> asyncio.subprocess.Process:
 async def test_a_keyed_in_callback_is_made_in_turn_by_the_reserved_agent(
     db_dsn: str, tmp_path: Path
 ) -> None:
-    if _listening(IVR_PORT):
-        pytest.skip(
-            f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR"
-        )
-    cfg = stack_config(
+    cfg = live_config(
         db_dsn,
         tmp_path,
-        **{
-            "ami.host": HOST,
-            "ami.port": PORT,
-            "ami.username": USER,
-            "ami.secret": SECRET,
-            "ivr.port": IVR_PORT,
+        {
             "callcenter.wrapup_seconds": 1.0,
             "callbacks.dial_seconds": 20,
         },

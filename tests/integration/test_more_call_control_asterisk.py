@@ -9,15 +9,21 @@ what the work order says.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening, _sipp
-from tests.integration.test_call_control_asterisk import SCENARIO, _hang_up_everything, _ready, _until
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP, _sipp
+from tests.integration.test_call_control_asterisk import (
+    SCENARIO,
+    _hang_up_everything,
+    _ready,
+    _until,
+)
 from tests.support.traces import TRACES
 
 pytestmark = [pytest.mark.skipif(not SIPP or HOST not in ("127.0.0.1", "localhost"),
@@ -71,10 +77,7 @@ class Lab:
 
 @contextlib.asynccontextmanager
 async def lab(db_dsn: str, tmp_path: Path, *agents: str) -> AsyncIterator[Lab]:
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
-    cfg = stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
-                                            "ami.secret": SECRET, "ivr.port": IVR_PORT})
+    cfg = live_config(db_dsn, tmp_path)
     async with running(cfg, seed=True) as stack:
         await stack.core.link_ready.wait()
         it = Lab(stack)

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from ctiserver.store import Store
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP
 from tests.support.process import ROOT
 from tests.system.test_admin import first_admin
 
@@ -129,19 +129,10 @@ async def _finish(
 async def test_an_agent_added_by_the_admin_registers_with_digest_and_answers_a_queue_call(
     db_dsn: str, tmp_path: Path
 ) -> None:
-    if _listening(IVR_PORT):
-        pytest.skip(
-            f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR"
-        )
-    cfg = stack_config(
+    cfg = live_config(
         db_dsn,
         tmp_path,
-        **{
-            "ami.host": HOST,
-            "ami.port": PORT,
-            "ami.username": USER,
-            "ami.secret": SECRET,
-            "ivr.port": IVR_PORT,
+        {
             "callcenter.wrapup_seconds": 1.0,
         },
     )

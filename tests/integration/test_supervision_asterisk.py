@@ -15,10 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening, _sipp
-from tests.integration.test_call_control_asterisk import _hang_up_everything, _ready, _until, channels
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP, _sipp
+from tests.integration.test_call_control_asterisk import (
+    _hang_up_everything,
+    _ready,
+    _until,
+    channels,
+)
 from tests.support.traces import OWN_TRACES
 
 SCENARIO = str(Path(OWN_TRACES) / "18_supervision_switch_intercept")
@@ -91,10 +96,7 @@ async def _signed_in(stack, *logins: str) -> list:
 
 
 def _config(db_dsn: str, tmp_path: Path):
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}; this test runs its own server's IVR")
-    return stack_config(db_dsn, tmp_path, **{"ami.host": HOST, "ami.port": PORT, "ami.username": USER,
-                                            "ami.secret": SECRET, "ivr.port": IVR_PORT})
+    return live_config(db_dsn, tmp_path)
 
 
 @needs_local_asterisk
