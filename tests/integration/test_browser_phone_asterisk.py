@@ -19,9 +19,9 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from ctiserver.store import Store
-from tests.conftest import running, stack_config
-from tests.integration.conftest import HOST, PORT, SECRET, USER
-from tests.integration.test_asterisk import IVR_PORT, SIPP, _listening
+from tests.conftest import running
+from tests.integration.conftest import HOST, live_config
+from tests.integration.test_asterisk import SIPP
 from tests.integration.test_sip_accounts_asterisk import (
     START,
     _asterisk_cli,
@@ -48,20 +48,10 @@ WAIT_MS = 30_000
 async def test_the_panel_registers_rings_answers_with_media_and_hangs_up(
     db_dsn: str, tmp_path: Path
 ) -> None:
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}")
-    cfg = stack_config(
+    cfg = live_config(
         db_dsn,
         tmp_path,
-        **{
-            "ami.host": HOST,
-            "ami.port": PORT,
-            "ami.username": USER,
-            "ami.secret": SECRET,
-            "ivr.port": IVR_PORT,
-            "callcenter.wrapup_seconds": 1.0,
-            "phone.ws_url": "ws://127.0.0.1:8088/ws",
-        },
+        {"callcenter.wrapup_seconds": 1.0, "phone.ws_url": "ws://127.0.0.1:8088/ws"},
     )
     overlay = tmp_path / "realtime"
     overlay.mkdir()
@@ -193,21 +183,8 @@ async def test_a_browser_phone_that_loses_its_network_is_unavailable_then_regist
     """The websocket to Asterisk goes through a proxy the test cuts: the panel shows the phone
     unavailable and Asterisk no longer has it reachable (the queue does not ring it); when the
     network is back the panel registers again by itself."""
-    if _listening(IVR_PORT):
-        pytest.skip(f"something already listens on the IVR port {IVR_PORT}")
     proxy = TcpProxy("127.0.0.1", 8088)
-    cfg = stack_config(
-        db_dsn,
-        tmp_path,
-        **{
-            "ami.host": HOST,
-            "ami.port": PORT,
-            "ami.username": USER,
-            "ami.secret": SECRET,
-            "ivr.port": IVR_PORT,
-            "phone.ws_url": f"ws://127.0.0.1:{proxy.port}/ws",
-        },
-    )
+    cfg = live_config(db_dsn, tmp_path, {"phone.ws_url": f"ws://127.0.0.1:{proxy.port}/ws"})
     overlay = tmp_path / "realtime"
     overlay.mkdir()
     store = await Store.open(db_dsn, pool_size=1)
