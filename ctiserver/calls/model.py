@@ -163,6 +163,12 @@ class Call:
     conference: Conference = field(default_factory=Conference)
 
     @property
+    def identified(self) -> bool:
+        """The IVR said who the caller is (CallIdentified): a right PIN, or a number locked after wrong
+        ones. A customer number it reports unauthenticated is only a claim: the caller's number decides."""
+        return bool(self.customer_no) and (self.authenticated or self.auth == "locked")
+
+    @property
     def consulting(self) -> bool:
         return self.consult is not None and self.consult.active
 

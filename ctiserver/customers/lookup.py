@@ -56,7 +56,7 @@ class CustomerLookup:
                 self._start(call, phone=call.caller_num)
             case cm.CallIdentified(call=call):
                 self._start(call, customer_no=call.customer_no)
-            case cm.CallerChanged(call=call) if not call.customer_no:
+            case cm.CallerChanged(call=call) if not call.identified:
                 self._start(
                     call, phone=call.caller_num
                 )  # the customer behind the number the caller has now
@@ -68,7 +68,7 @@ class CustomerLookup:
         call = self.call_of(linkedid)
         if call is None:
             return False
-        if call.customer_no:
+        if call.identified:
             self._start(call, customer_no=call.customer_no)
         else:
             self._start(call, phone=call.caller_num)
@@ -104,7 +104,7 @@ class CustomerLookup:
                 "customer_lookup_failed", linkedid=call.linkedid, error=str(exc)
             )
             info = {"customer": None, "recent": [], "lookup": "unavailable"}
-        if not customer_no and (call.customer_no or call.caller_num != phone):
+        if not customer_no and (call.identified or call.caller_num != phone):
             return  # overtaken: the caller id changed or the IVR identified the customer meanwhile
         if info["lookup"] == "done":
             self.record(customer_step(call, info["customer"]))  # also for a call that ended meanwhile

@@ -42,7 +42,7 @@ def variable_set(s: TrackerState, e: ev.VariableSet) -> list[CallEvent]:
         call.authenticated = call.auth in ("yes", "1")
         # A number locked after wrong PINs is who the caller says they are: the pop shows that
         # customer's record (marked locked, not authenticated) so the agent can check them.
-        if (call.authenticated or call.auth == "locked") and call.customer_no:
+        if call.identified:
             return [CallIdentified(call, e.at)]
     elif name == "QUEUESTATUS":
         call.queue_status = e.value
