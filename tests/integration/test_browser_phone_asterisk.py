@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from ctiserver.store import Store
 from tests.conftest import running
 from tests.integration.conftest import HOST, live_config
 from tests.integration.test_asterisk import SIPP
@@ -27,9 +26,9 @@ from tests.integration.test_sip_accounts_asterisk import (
     _asterisk_cli,
     _eventually_cli,
     _finish,
-    _render,
     _restart_asterisk,
     _sipp,
+    realtime_overlay,
 )
 from tests.support.browser import CHROMIUM
 from tests.support.tcpproxy import TcpProxy
@@ -53,14 +52,7 @@ async def test_the_panel_registers_rings_answers_with_media_and_hangs_up(
         tmp_path,
         {"callcenter.wrapup_seconds": 1.0, "phone.ws_url": "ws://127.0.0.1:8088/ws"},
     )
-    overlay = tmp_path / "realtime"
-    overlay.mkdir()
-    store = await Store.open(db_dsn, pool_size=1)
-    try:
-        await store.migrate()
-    finally:
-        await store.close()
-    await asyncio.to_thread(_render, db_dsn, overlay)
+    overlay = await realtime_overlay(db_dsn, tmp_path)
     caller = None
     try:
         await asyncio.to_thread(_restart_asterisk, overlay)
@@ -185,14 +177,7 @@ async def test_a_browser_phone_that_loses_its_network_is_unavailable_then_regist
     network is back the panel registers again by itself."""
     proxy = TcpProxy("127.0.0.1", 8088)
     cfg = live_config(db_dsn, tmp_path, {"phone.ws_url": f"ws://127.0.0.1:{proxy.port}/ws"})
-    overlay = tmp_path / "realtime"
-    overlay.mkdir()
-    store = await Store.open(db_dsn, pool_size=1)
-    try:
-        await store.migrate()
-    finally:
-        await store.close()
-    await asyncio.to_thread(_render, db_dsn, overlay)
+    overlay = await realtime_overlay(db_dsn, tmp_path)
 
     def reachable(out: str) -> bool | None:
         for line in out.splitlines():

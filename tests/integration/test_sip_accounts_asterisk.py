@@ -75,6 +75,19 @@ async def _eventually_cli(
     raise AssertionError(f"timed out waiting for {what}:\n{out}")
 
 
+async def realtime_overlay(db_dsn: str, tmp_path: Path) -> Path:
+    """asterisk_realtime/ rendered for the test's database, its tables made first (Asterisk reads them at start)."""
+    overlay = tmp_path / "realtime"
+    overlay.mkdir()
+    store = await Store.open(db_dsn, pool_size=1)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+    await asyncio.to_thread(_render, db_dsn, overlay)
+    return overlay
+
+
 def _render(dsn: str, dest: Path) -> None:
     """asterisk_realtime/*.conf for this test's database (the cluster trusts 127.0.0.1)."""
     parts = urlsplit(dsn)
@@ -136,16 +149,8 @@ async def test_an_agent_added_by_the_admin_registers_with_digest_and_answers_a_q
             "callcenter.wrapup_seconds": 1.0,
         },
     )
-    overlay = tmp_path / "realtime"
-    overlay.mkdir()
     procs: list[asyncio.subprocess.Process] = []
-    # the realtime tables exist before Asterisk reads them
-    store = await Store.open(db_dsn, pool_size=1)
-    try:
-        await store.migrate()
-    finally:
-        await store.close()
-    await asyncio.to_thread(_render, db_dsn, overlay)
+    overlay = await realtime_overlay(db_dsn, tmp_path)
     try:
         await asyncio.to_thread(_restart_asterisk, overlay)
         async with running(cfg) as stack:  # an empty database: no demo people
