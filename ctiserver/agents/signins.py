@@ -7,7 +7,8 @@ After each login to Asterisk, agents it no longer knows are signed back in as st
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
@@ -36,6 +37,9 @@ class Signins:
         self.end_wrapup_pause = end_wrapup_pause
         self._dirty: set[str] = set()  # interfaces whose confirmed sign-in must be stored
         self._writing = False
+        # What was last stored per agent: a wrap-up pause and its end (two QueueMemberPause a
+        # call) leave the stored sign-in as it was, so they are not written again.
+        self._stored: dict[str, tuple | None] = {}
 
     def changed(self, interface: str) -> None:
         """A member was added, removed or (un)paused: store the agent's sign-in as it is now."""
@@ -54,12 +58,16 @@ class Signins:
                 status = self.book.status_of(interface)
                 reasons = [m.reason for m in status.memberships if m.paused and m.reason != WRAPUP_REASON]
                 paused = status.paused and bool(reasons)
+                queues = {m.queue: m.penalty for m in status.memberships}
+                wanted = (tuple(sorted(queues.items())), paused, reasons[-1] if paused else None) if queues else None
+                if account.id in self._stored and self._stored[account.id] == wanted:
+                    continue
                 try:
-                    if status.memberships:
-                        await self.store.set_signin(account.id, {m.queue: m.penalty for m in status.memberships},
-                                                    paused, reasons[-1] if paused else None)
+                    if wanted is not None:
+                        await self.store.set_signin(account.id, queues, paused, wanted[2])
                     else:
                         await self.store.clear_signin(account.id)
+                    self._stored[account.id] = wanted
                 except InvalidInput as exc:  # e.g. a pause reason with control characters set at the PBX
                     log.warning("signin_not_stored", agent=account.id, error=str(exc))
         finally:
@@ -67,6 +75,7 @@ class Signins:
 
     async def restore(self) -> None:
         """After a login: sign agents back in whom Asterisk forgot (a restart), as the store says."""
+        self._stored.clear()  # the store may have been changed while the link was away (a disabled person)
         try:
             wanted = await self.store.list_signins(timeout=2.0)
         except StoreUnavailable as exc:
