@@ -48,7 +48,7 @@ class CallNotifier:
         self.room_call = room_call  # conference room -> the call it was made for
         self.hold_warning = hold_warning
         self.popped: dict[str, set[str]] = {}  # linkedid -> agents who got its pop
-        self.ring_started: dict[tuple[str, str], float] = {}
+        self.ring_started: dict[str, dict[str, float]] = {}  # linkedid -> agent -> when rung
 
     # -- events -----------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ class CallNotifier:
         match ce:
             case cm.CallRinging(call=call, interface=interface):
                 agent = agent_of(interface)
-                self.ring_started[(call.linkedid, agent)] = now
+                self.ring_started.setdefault(call.linkedid, {})[agent] = now
                 return [*self._pop(call, agent, "call_ringing", now), self._supervisors(call, now)]
             case cm.CallRingEnded(call=call, interface=interface, why=why):
                 agent = agent_of(interface)
@@ -122,7 +122,7 @@ class CallNotifier:
     def pop(self, call: cm.Call, agent: str, now: float) -> dict:
         """The screen-pop of ``call`` as ``agent`` sees it."""
         return build_pop(call, self.customers(call.linkedid), now, _ref(call),
-                         self.ring_started.get((call.linkedid, agent)), self.hold_warning)
+                         self.ring_started.get(call.linkedid, {}).get(agent), self.hold_warning)
 
     def view(self, call: cm.Call, now: float) -> dict:
         return call_view(call, self.directory.agent_ids(), now, self.hold_warning)
@@ -141,8 +141,7 @@ class CallNotifier:
         agent = self.directory.agent_of(last) if last else ""
         data = {"linkedid": call.linkedid, "disposition": call.disposition, "workorder_ref": _ref(call)}
         targets = self.popped.pop(call.linkedid, set()) | ({agent} if agent else set())
-        for key in [k for k in self.ring_started if k[0] == call.linkedid]:
-            del self.ring_started[key]
+        self.ring_started.pop(call.linkedid, None)
         return [("call_ended", data, Audience.agents(targets) | SUPERVISORS)]
 
 

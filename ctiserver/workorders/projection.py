@@ -7,6 +7,7 @@ lost while PostgreSQL is away and a replayed op is applied once.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import time
 import uuid
@@ -17,6 +18,7 @@ from ctiserver.calls import model as m
 from ctiserver.store.ops import WorkOrderOp
 
 
+@functools.lru_cache(maxsize=4096)  # asked for on every pop, push and write of a live call
 def ref_for(linkedid: str, started_at: float) -> str:
     """A short human reference, stable for a call (a replay or a restart gives the same one)."""
     day = datetime.fromtimestamp(started_at, timezone.utc).strftime("%Y%m%d")
