@@ -90,10 +90,10 @@ async def fresh_dsn() -> str:
         await store.seed_demo()
     finally:
         await store.close()
-    # one scrypt hash for every bench customer (checking it is a full scrypt each time all the same)
-    from ctiserver.agents.passwords import hash_password
+    # one PIN hash for every bench customer (checking it is a full scrypt each time all the same)
+    from ctiserver.customers.pins import hash_pin
 
-    pin_hash = hash_password(PIN)
+    pin_hash = hash_pin(PIN)
     conn = await asyncpg.connect(dsn)
     try:
         ids = await conn.fetch(

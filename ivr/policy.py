@@ -23,10 +23,12 @@ from ctiserver.store.guards import HotlineSwitches, PinLocks
 log = structlog.get_logger(__name__)
 
 STORE_TIMEOUT = 3.0
-# PIN checks at once: each is a deliberately slow scrypt (tens of ms of CPU) run in a thread while
-# its transaction holds a pool connection. Unbounded, a burst of them took every connection and
-# both cores from the callers in the menus (bench/ivr_load.py: p99 of every step above 3 s);
-# bounded, they wait among themselves (within STORE_TIMEOUT) and the menus stay quick.
+# PIN checks at once: each is a scrypt run in a thread while its transaction holds a pool
+# connection. With the agents' password cost (~45 ms of CPU) a burst of them, unbounded, took every
+# connection and both cores from the callers in the menus (bench/ivr_load.py: p99 of every step
+# above 3 s). PINs now have their own cheap hash (ctiserver/customers/pins.py, ~1 ms), and the bound
+# stays: a burst of PINs hashed at the old cost (re-hashed as callers type them) waits among itself
+# (within STORE_TIMEOUT) and the menus stay quick.
 PIN_CHECKS_AT_ONCE = 2
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.agents.passwords import verify_password
+from ctiserver.customers.pins import check_and_upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,17 +149,26 @@ class PinLocks:
                 now = lock["now"]
                 if lock["locked_until"] is not None and lock["locked_until"] > now:
                     return PinCheck("locked", lock["locked_until"], lock["failures"])
-                ok = (
-                    bool(customer["pin_hash"])
-                    and isinstance(pin, str)
-                    and await asyncio.to_thread(
-                        verify_password, pin, customer["pin_hash"]
-                    )
+                stored = customer["pin_hash"]
+                ok, upgraded = (
+                    await asyncio.to_thread(check_and_upgrade, pin, stored)
+                    if stored and isinstance(pin, str)
+                    else (False, None)
                 )
                 if ok:
                     await conn.execute(
                         "DELETE FROM customer_pin_locks WHERE customer_no = $1", no
                     )
+                    if upgraded:
+                        # a hash of an older cost, just proven right: stored at today's cost
+                        # (unless someone changed the PIN meanwhile)
+                        await conn.execute(
+                            "UPDATE customers SET pin_hash = $2 "
+                            "WHERE customer_no = $1 AND pin_hash = $3",
+                            no,
+                            upgraded,
+                            stored,
+                        )
                     return PinCheck("ok")
                 stale = (
                     lock["last_failure_at"] is None

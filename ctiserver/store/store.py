@@ -18,7 +18,8 @@ import structlog
 
 from ctiserver.errors import InvalidInput
 
-from ctiserver.agents.passwords import hash_password, verify_password
+from ctiserver.agents.passwords import hash_password
+from ctiserver.customers import pins
 from ctiserver.store import daily, demo, workflow
 from ctiserver.store.errors import StoreUnavailable, connect_error, describe_target, is_outage, reason
 from ctiserver.store.journal import Journal, JournalLocked
@@ -275,10 +276,16 @@ class Store:
 
     async def verify_customer_pin(self, no: str, pin: str) -> bool:
         """True when the customer exists, has a PIN, and ``pin`` is it (constant-time)."""
-        row = await self._fetchrow("SELECT pin_hash FROM customers WHERE customer_no = $1", (no or "").strip().upper())
+        no = (no or "").strip().upper()
+        row = await self._fetchrow("SELECT pin_hash FROM customers WHERE customer_no = $1", no)
         if row is None or not row["pin_hash"] or not isinstance(pin, str):
             return False
-        return await asyncio.to_thread(verify_password, pin, row["pin_hash"])
+        ok, upgraded = await asyncio.to_thread(pins.check_and_upgrade, pin, row["pin_hash"])
+        if upgraded:
+            # a hash of an older cost, just proven right: stored at today's cost (unless changed meanwhile)
+            await self.execute("UPDATE customers SET pin_hash = $2 WHERE customer_no = $1 AND pin_hash = $3",
+                                no, upgraded, row["pin_hash"])
+        return ok
 
     # -- work orders ----------------------------------------------------------------------------
 
@@ -495,9 +502,8 @@ class Store:
         have_customers = {r["customer_no"] for r in await self._fetch("SELECT customer_no FROM customers")}
         agents = [a for a in demo.DEMO_AGENTS if a[0] not in have_agents]
         customers = [c for c in demo.DEMO_CUSTOMERS if c[0] not in have_customers]
-        secrets = [a[0] for a in agents] + [c[4] for c in customers]
-        hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, s) for s in secrets))
-        agent_hashes, pin_hashes = hashes[:len(agents)], hashes[len(agents):]
+        agent_hashes = await asyncio.gather(*(asyncio.to_thread(hash_password, a[0]) for a in agents))
+        pin_hashes = [pins.hash_pin(c[4]) for c in customers]
 
         async def seed(conn: asyncpg.Connection) -> None:
             async with conn.transaction():
