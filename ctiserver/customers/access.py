@@ -68,6 +68,8 @@ class CallerAccess:
         self.departments_of = departments_of
         # agent id -> (linkedid, customer_no, caller number) of the call they last had
         self.last: dict[str, tuple[str, str, str]] = {}
+        # linkedid -> agents whose last call it is, until the call ends (no scan of every agent)
+        self._left: dict[str, set[str]] = {}
 
     def on_call_event(self, ce: object) -> None:
         match ce:
@@ -76,13 +78,15 @@ class CallerAccess:
                 if agent:
                     self.last.pop(agent, None)
                     self.last[agent] = (call.linkedid, *self._caller(call.linkedid))
+                    self._left.setdefault(call.linkedid, set()).add(agent)
                     while len(self.last) > LAST_MAX:
                         self.last.pop(next(iter(self.last)))
             case cm.CallEnded(call=call):
                 # a customer found (or created) between the agent's hang-up and the call's end
-                for agent, (linkedid, no, phone) in list(self.last.items()):
-                    if linkedid == call.linkedid and not no:
-                        self.last[agent] = (linkedid, *self._caller(linkedid))
+                for agent in self._left.pop(call.linkedid, ()):
+                    last = self.last.get(agent)
+                    if last is not None and last[0] == call.linkedid and not last[1]:
+                        self.last[agent] = (call.linkedid, *self._caller(call.linkedid))
 
     def _caller(self, linkedid: str) -> tuple[str, str]:
         """(customer number, normalised caller number) of a live call, as far as known."""
