@@ -144,9 +144,13 @@ class Core:
                     for changed in self.subscribers.members:
                         changed(e.interface)
             return
-        with structlog.contextvars.bound_contextvars(linkedid=getattr(e, "linkedid", "") or None):
+        # bind/reset rather than the bound_contextvars context manager: a quarter of its cost, per event
+        tokens = structlog.contextvars.bind_contextvars(linkedid=getattr(e, "linkedid", "") or None)
+        try:
             for ce in self.tracker.apply(e):
                 self.call_event(ce)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     def call_event(self, ce: cm.CallEvent) -> None:
         """One call event: the agent book first (an agent's state follows its call), then every listener."""
