@@ -12,6 +12,7 @@ from ctiserver.callbacks.figures import callback_figures, with_callbacks
 from ctiserver.callbacks.figures import empty as no_callbacks
 from ctiserver.callbacks.repo import CallbackRepo
 from ctiserver.errors import NotFound
+from ctiserver.stats import agent_queries
 from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
 from ctiserver.stats.queues import queue_days
 from ctiserver.stats.surveys import empty as no_surveys
@@ -47,24 +48,17 @@ class StatsService:
         changes that day), or only ``agent_id`` (NotFound if there is no such account)."""
         now = self.clock()
         start, end = day_bounds(day)
+        if agent_id is not None:
+            return await self._one_agent(day, agent_id, start, end, now)
         accounts = {a.id: a for a in await self.store.list_agents()}
-        if agent_id is not None and agent_id not in accounts:
-            raise NotFound(f"no agent {agent_id!r}", field="agent")
-        entries = await self.store.agent_state_log(start, end, agent_id)
-        orders = await self.store.work_orders_between(start, end)
+        entries = await self.store.agent_state_log(start, end)
+        answered = await agent_queries.answered_by_agent(self.store, start, end)
         ring_ends = await self.store.ring_ends(start, end)
 
         by_agent: dict[str, list[Any]] = defaultdict(list)
         for e in entries:
             by_agent[e.agent_id].append(e)
-        if agent_id is not None:
-            ids = [agent_id]
-        else:
-            ids = sorted({a.id for a in accounts.values() if _role(a) == "agent"} | set(by_agent))
-        answered: dict[str, int] = defaultdict(int)
-        for w in orders:
-            if w.agent_id and w.answered_at is not None:
-                answered[w.agent_id] += 1
+        ids = sorted({a.id for a in accounts.values() if _role(a) == "agent"} | set(by_agent))
         by_interface = {a.interface: a.id for a in accounts.values() if a.interface}
         missed: dict[str, int] = defaultdict(int)
         for r in ring_ends:
@@ -76,16 +70,32 @@ class StatsService:
         for aid in ids:
             fig = agent_day(aid, by_agent.get(aid, ()), start, end, now)
             account = accounts.get(aid)
-            if agent_id is None and (account is None or _role(account) != "agent") and not (
+            if (account is None or _role(account) != "agent") and not (
                     fig.signed_in_ms or any(e.at >= start for e in by_agent[aid])):
                 continue  # a supervisor (or a gone account) not signed in that day
             fig.name = account.name if account is not None else aid
             fig.answered, fig.missed = answered.get(aid, 0), missed.get(aid, 0)
             figures.append(fig)
-        log.debug("stats_agents", day=day.isoformat(), agent=agent_id, agents=len(figures))
+        log.debug("stats_agents", day=day.isoformat(), agents=len(figures))
         surveys = survey_figures(await self._surveys(start, end), "agent")
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
                 "agents": [{**f.to_json(), "survey": surveys.get(f.agent_id, no_surveys())} for f in figures]}
+
+    async def _one_agent(self, day: dt.date, agent_id: str, start: dt.datetime, end: dt.datetime,
+                         now: dt.datetime) -> dict[str, Any]:
+        """One agent's figures, read for that agent alone: every signed-in panel asks for its own
+        every few seconds, so this must cost that agent's day, not the whole center's."""
+        account = await self.store.get_agent(agent_id)
+        if account is None:
+            raise NotFound(f"no agent {agent_id!r}", field="agent")
+        entries = await self.store.agent_state_log(start, end, agent_id)
+        mine = await agent_queries.day_of(self.store, agent_id, account.interface, start, end)
+        fig = agent_day(agent_id, entries, start, end, now)
+        fig.name = account.name
+        fig.answered, fig.missed = mine.answered, mine.missed
+        surveys = survey_figures(mine.surveys, "agent")
+        return {"date": day.isoformat(), "generated_at": now.isoformat(),
+                "agents": [{**fig.to_json(), "survey": surveys.get(agent_id, no_surveys())}]}
 
     async def queues_day(self, day: dt.date) -> dict[str, Any]:
         """{"date", "generated_at", "service_level_seconds", "queues": [...]} from the day's work orders."""

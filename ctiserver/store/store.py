@@ -254,6 +254,11 @@ class Store:
         row = await self._fetchrow("SELECT * FROM agents WHERE login = $1", login)
         return _agent(row) if row else None
 
+    async def get_agent(self, agent_id: str) -> AgentAccount | None:
+        """The account with this id, or None."""
+        row = await self._fetchrow("SELECT * FROM agents WHERE id = $1", agent_id)
+        return _agent(row) if row else None
+
     async def list_agents(self) -> list[AgentAccount]:
         """Every account, by login."""
         return [_agent(r) for r in await self._fetch("SELECT * FROM agents ORDER BY login")]

@@ -124,6 +124,9 @@ async def day_of_work(store: Store) -> None:
     store.submit(WorkOrderOp.new(missed, "ring_ended", {}, {"agent": "1001", "why": "no_answer"}, at=t("01:00:20")))
     store.submit(WorkOrderOp.new(missed, "ring_ended", {}, {"agent": "1002", "why": "answered_elsewhere"},
                                  at=t("01:00:20")))
+    # A ring that names only the phone rung counts for the account that has that phone.
+    store.submit(WorkOrderOp.new(missed, "ring_ended", {}, {"interface": "PJSIP/1002", "why": "declined"},
+                                 at=t("01:00:21")))
     store.submit(WorkOrderOp.new(missed, "ended", {"disposition": "abandoned", "wait_seconds": 30.0,
                                                    "ended_at": iso(t("01:00:25"))}, at=t("01:00:25")))
     took = "sim-taken"
@@ -133,6 +136,8 @@ async def day_of_work(store: Store) -> None:
                                                     "wait_seconds": 15.0}, at=t("01:01:10")))
     store.submit(WorkOrderOp.new(took, "ended", {"agent_id": "1001", "disposition": "answered", "talk_seconds": 240.0,
                                                  "ended_at": iso(t("01:05:10"))}, at=t("01:05:10")))
+    store.submit(WorkOrderOp.new(took, "survey", {}, {"agent": "1001", "queue": "support", "outcome": "rated",
+                                                      "rating": 4}, at=t("01:05:30")))
     # Yesterday's call and a declined ring at 23:59 are not today's.
     store.submit(WorkOrderOp.new("sim-old", "created", {"created_at": iso(t("23:59:00", -1)), "queue": "support"},
                                  at=t("23:59:00", -1)))
@@ -159,8 +164,12 @@ async def test_a_day_of_work_gives_figures_that_add_up(store: Store) -> None:
     assert by_id["1002"]["signed_in_seconds"] == 23 * 3600 and by_id["1002"]["last_sign_out"] is None
     assert by_id["1003"]["signed_in_seconds"] == 0 and by_id["1003"]["first_sign_in"] is None
 
-    [only] = (await stats.agents(DAY, "1001"))["agents"]
-    assert only == a
+    assert by_id["1002"]["missed"] == 1 and a["survey"]["rated"] == 1 and a["survey"]["avg_rating"] == 4
+    # One agent's figures (what each panel asks for, read for that agent alone) are that agent's
+    # row of everyone's, for every agent.
+    for agent_id, row in by_id.items():
+        [only] = (await stats.agents(DAY, agent_id))["agents"]
+        assert only == row
     with pytest.raises(NotFound):
         await stats.agents(DAY, "4242")
 
