@@ -91,7 +91,27 @@ class AmiResponse:
 
 
 def parse_packet(text: str) -> AmiMessage | None:
-    """Turn one packet's text into an AmiMessage; log what is malformed, return None if unusable."""
+    """Turn one packet's text into an AmiMessage; log what is malformed, return None if unusable.
+
+    Nearly every packet is plain ``Key: value`` lines under an ``Event`` or ``Response``: those
+    take one split and a partition per line. Anything else (an empty value without its space, a
+    name with other characters, legacy ``Response: Follows`` text, invalid UTF-8, a malformed
+    line) is parsed again by the careful path, which decides and logs.
+    """
+    headers: list[tuple[str, str]] = []
+    for line in text.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if not sep or not key.isalnum():
+            return _parse_careful(text)
+        headers.append((key, value))
+    first, value = headers[0]
+    if first == "Event" or (first == "Response" and value.lower() != "follows"):
+        if "\ufffd" not in text:
+            return AmiMessage.of(headers, raw=text)
+    return _parse_careful(text)
+
+
+def _parse_careful(text: str) -> AmiMessage | None:
     headers: list[tuple[str, str]] = []
     bad: list[str] = []
     follows = False
@@ -243,13 +263,15 @@ class AmiProtocol(AMIProtocol):
         self._buffer += data
         if self.version is None and not self._take_banner():
             return
-        while True:
-            end = self._buffer.find(EOM)
-            if end < 0:
-                break
-            packet = bytes(self._buffer[:end])
-            del self._buffer[:end + len(EOM)]
-            text = packet.decode("utf-8", errors="replace").strip("\r\n")
+        # Every complete packet of the buffer is decoded at once and the buffer cut once (no UTF-8
+        # character spans the blank line that ends a packet); a chunk of many packets was cut
+        # packet by packet, moving the rest of the buffer each time.
+        last = self._buffer.rfind(EOM)
+        complete = self._buffer[:last].decode("utf-8", errors="replace") if last >= 0 else ""
+        if last >= 0:
+            del self._buffer[:last + len(EOM)]
+        for text in complete.split("\r\n\r\n") if complete else ():
+            text = text.strip("\r\n")
             if not text:
                 continue
             try:
