@@ -148,6 +148,7 @@ class Call:
     agent_leg: str = ""
     direct_agents: dict[str, str] = field(default_factory=dict)  # agent legs no queue connected -> interface
     abandoned: bool = False
+    left_queue_legs: set[str] = field(default_factory=set)  # agent legs still ringing when the caller left the queue
     queue_status: str = ""
     hangup_by: str = ""
     ended_at: float | None = None
@@ -254,7 +255,9 @@ class CallRinging:
 
 @dataclass(frozen=True, slots=True)
 class CallRingEnded:
-    """An agent stopped being rung without answering: no_answer, declined (486) or caller_gone."""
+    """An agent stopped being rung without answering: no_answer, declined (486), caller_gone, or
+    caller_left_queue (the caller left the queue with its exit key, e.g. for a callback, while this
+    agent was rung for them: not the agent's miss)."""
 
     call: Call
     interface: str

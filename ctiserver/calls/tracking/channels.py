@@ -140,6 +140,18 @@ def abandoned(s: TrackerState, e: ev.CallerAbandoned) -> list[CallEvent]:
     return []
 
 
+def left_queue(s: TrackerState, e: ev.CallerLeftQueue) -> list[CallEvent]:
+    """The caller left the queue. Unanswered, not abandoned, with agents still rung for them: they
+    pressed the queue's exit key (queues.conf ``context``, the callback key) and app_queue cancels
+    those rings (DialEnd CANCEL, QueueCallerLeave, then the agents' legs hang up: trace 25). Rings
+    that end by a timeout are over before the caller leaves (AgentRingNoAnswer, the leg's Hangup,
+    trace 03); when an agent answers, QueueCallerLeave comes just before AgentConnect (trace 02)."""
+    call = s.call_of(e.linkedid)
+    if call is not None and call.answered_at is None and not call.abandoned:
+        call.left_queue_legs.update(call.ringing)
+    return []
+
+
 def agent_called(s: TrackerState, e: ev.AgentCalled) -> list[CallEvent]:
     call = s.call_of(e.linkedid)
     if call is None or e.dest_uniqueid in call.ringing:
@@ -157,6 +169,7 @@ def agent_connected(s: TrackerState, e: ev.AgentConnected) -> list[CallEvent]:
     if call is None:
         return []
     call.ringing.pop(e.dest_uniqueid, None)
+    call.left_queue_legs.clear()  # the caller left the queue for this agent, not with a key
     if call.answered_at is None:
         call.answered_at = e.at
     if call.agent_interface or call.previous_agents:  # answered again after a move (08 C)
@@ -246,6 +259,9 @@ def _ring_ended(call: Call, uniqueid: str, at: float, cause: int) -> CallRingEnd
         why = "answered_elsewhere"
     elif call.abandoned or call.caller_leg not in call.legs:
         why = "caller_gone"
+    elif uniqueid in call.left_queue_legs:
+        call.left_queue_legs.discard(uniqueid)
+        why = "caller_left_queue"
     else:
         why = "no_answer"
     return CallRingEnded(call, interface, uniqueid, why, at)
