@@ -66,6 +66,9 @@ class Subscribers:
     link: list[Callable[[bool], None]] = field(default_factory=list)
 
 
+YIELD_EVERY = 32  # items applied in a row before the other tasks get a turn
+
+
 class Core:
     """Applies the AMI stream in order to the call tracker and the agent book, and dispatches."""
 
@@ -93,7 +96,15 @@ class Core:
 
     async def run(self) -> None:
         """The one consumer: applies items strictly in order; a failing item is logged and skipped."""
+        run = 0
         while True:
+            # A get from a non-empty queue does not suspend: behind a backlog (a burst, a stall)
+            # this loop would hold the event loop until it is drained, and the pops it has just
+            # queued would wait for their sockets' writers. It lets them run now and then.
+            run += 1
+            if run >= YIELD_EVERY and not self._queue.empty():
+                run = 0
+                await asyncio.sleep(0)
             item = await self._queue.get()
             try:
                 if isinstance(item, AmiMessage):
