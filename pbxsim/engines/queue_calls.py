@@ -135,16 +135,19 @@ class QueueCalls:
             if not q.entries:
                 kernel.devices.set(f"Queue:{name}", "NOT_INUSE")
 
-    async def _wait_or_key(self, ch: Channel, q: QueueState, limit: float) -> str | None:
-        """Wait for a change of the queue (or the caller's hangup); with a ``context`` the queue also
-        listens to the caller's keys (app_queue's wait_a_bit / valid_exit) and returns the one pressed."""
+    async def _wait_or_key(self, ch: Channel, q: QueueState, limit: float,
+                           events: list[asyncio.Event] | None = None) -> str | None:
+        """Wait for a change of the queue (or the caller's hangup, or one of ``events``); with a
+        ``context`` the queue also listens to the caller's keys (app_queue's wait_a_bit / valid_exit,
+        and wait_for_answer while members ring) and returns the one pressed."""
+        watched = [ch.hungup, *(events if events is not None else [q.changed])]
         if not q.conf.context:
-            await wait_any(self.kernel.clock, [ch.hungup, q.changed], limit)
+            await wait_any(self.kernel.clock, watched, limit)
             return None
         if not ch.dtmf.empty():
             return ch.dtmf.get_nowait()
-        waiters = [asyncio.ensure_future(ch.hungup.wait()), asyncio.ensure_future(q.changed.wait()),
-                   asyncio.ensure_future(ch.dtmf.get())]
+        key = asyncio.ensure_future(ch.dtmf.get())
+        waiters = [key, *(asyncio.ensure_future(e.wait()) for e in watched)]
         try:
             done, _ = await asyncio.wait(waiters, timeout=self.kernel.clock.real(limit),
                                          return_when=asyncio.FIRST_COMPLETED)
@@ -152,26 +155,36 @@ class QueueCalls:
             for w in waiters:
                 if not w.done():
                     w.cancel()
-        return waiters[2].result() if waiters[2] in done else None
+        return key.result() if key in done else None
 
-    def _exit_with_key(self, q: QueueState, entry: Entry, key: str) -> bool:
+    def _exit_with_key(self, q: QueueState, entry: Entry, key: str, legs: list[Leg] | None = None) -> bool:
         """A key that is an extension of the queue's ``context`` lets the caller out (EXITWITHKEY): they
         leave the queue (QueueCallerLeave, no abandon, QUEUESTATUS untouched, QUEUEPOSITION set) and the
         dialplan goes on at ``context,key,1`` once Queue() returns (app_queue's ast_goto_if_exists;
-        inside an AGI EXEC the AGI goes on first). Any other key is ignored."""
+        inside an AGI EXEC the AGI goes on first). Any other key is ignored. Members being rung for the
+        caller (``legs``) are cancelled as app_queue's wait_for_answer does (trace 25): DialEnd CANCEL
+        twice per leg, the goto, the leave, then the legs hang up (cause 0, no AgentRingNoAnswer)."""
         if self.dp.find(q.conf.context, key) is None:
             return False
         ch = entry.channel
+        kernel = self.kernel
         pos = q.entries.index(entry) + 1
         ch.variables["QUEUEPOSITION"] = str(pos)
         # the goto shows at once (trace 21: Newexten at priority 0 with the Queue application still
         # running, then QueueCallerLeave there); the caller's next step is priority 1
         ch.context, ch.exten, ch.priority = q.conf.context, key, 0
         ch.newexten_at = (ch.context, ch.exten, ch.priority)
-        self.kernel.emit("Newexten", ch.fields() + [("Extension", key), ("Application", ch.app),
-                                                    ("AppData", ch.appdata)])
+        for leg in legs or ():
+            for _ in range(2):  # as for a caller hanging up while rung (trace 04), the leg is reported twice
+                kernel.emit("DialEnd", ch.fields() + leg.channel.fields("Dest") + [("DialStatus", "CANCEL")])
+        kernel.emit("Newexten", ch.fields() + [("Extension", key), ("Application", ch.app),
+                                               ("AppData", ch.appdata)])
         self._leave(q, entry)
-        log.info("pbxsim_queue_exit_with_key", queue=q.conf.name, channel=ch.name, key=key, call_id=ch.linkedid)
+        for leg in legs or ():
+            leg.member.ringing = False
+            kernel.emit_hangup(leg.channel, 0)
+        log.info("pbxsim_queue_exit_with_key", queue=q.conf.name, channel=ch.name, key=key, call_id=ch.linkedid,
+                 cancelled=len(legs or ()))
         return True
 
     def _leave(self, q: QueueState, entry: Entry, abandon: bool = False) -> None:
@@ -256,9 +269,12 @@ class QueueCalls:
             while True:
                 now = kernel.clock.now()
                 times = [ring_deadline] + [t for leg in legs for t in (leg.answer_at, leg.decline_at) if t is not None]
-                await wait_any(kernel.clock, [ch.hungup] + [leg.channel.hungup for leg in legs], min(times) - now)
+                key = await self._wait_or_key(ch, q, max(min(times) - now, 0.0),
+                                              [leg.channel.hungup for leg in legs])
                 if ch.hungup.is_set():
                     self._abandon(q, entry, legs)
+                if key is not None and self._exit_with_key(q, entry, key, legs):
+                    return "done"
                 now = kernel.clock.now()
                 for leg in list(legs):
                     if leg.channel.hungup.is_set() or (leg.decline_at is not None and now >= leg.decline_at):
