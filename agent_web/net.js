@@ -48,8 +48,9 @@ const CLOSE_SIGNED_OUT = 4001;
 const CLOSE_TAKEN_OVER = 4002;
 
 /**
- * The push stream: a snapshot on every (re)connect, then numbered deltas.
- * Reconnects with backoff; a gap in the sequence asks the server for a new snapshot.
+ * The push stream: a snapshot on every (re)connect, then numbered deltas; a frame holds one
+ * message or an array of them. Reconnects with backoff; a gap in the sequence asks the server
+ * for a new snapshot.
  */
 export class PushSocket {
   constructor({ onMessage, onStatus, canReconnect, path = "/ws" }) {
@@ -105,13 +106,27 @@ export class PushSocket {
     };
   }
 
+  /** One frame: a message, or an array of messages (a burst the server sent at once), in order. */
   receive(text) {
-    let msg;
+    let value;
     try {
-      msg = JSON.parse(text);
+      value = JSON.parse(text);
     } catch (err) {
       return;
     }
+    let failure = null;
+    for (const msg of Array.isArray(value) ? value : [value]) {
+      if (!msg || typeof msg !== "object") continue;
+      try {
+        this.handle(msg);
+      } catch (err) {
+        failure = failure || err; // the rest of the frame is still handled, then it is raised
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  handle(msg) {
     if (msg.type === "snapshot") {
       this.seq = msg.seq;
       this.onStatus("open");

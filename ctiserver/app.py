@@ -124,7 +124,7 @@ class App:
         self.ivr: Any = None
         self.sim: Any = None
         self._dsn: str | None = None  # the database the server (and the demo simulator) use
-        self.hub = PushHub()
+        self.hub = PushHub(linger=config.http.push_linger)
         self.gateway = AmiGateway()
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []

@@ -51,6 +51,7 @@ class HttpConfig:
     metrics: bool = setting(True, "serve GET /metrics (Prometheus text format, no session: aggregates only)")
     tls_cert: str = setting("", "PEM certificate (chain) for https and wss; empty serves plain http (make run makes a self-signed one)")
     tls_key: str = setting("", "PEM private key of http.tls_cert")
+    push_linger: float = setting(0.05, "seconds between two websocket frames to a supervisor's, admin's or wall display's socket under load: a burst of pushes gathers into one frame (an idle socket and agents' pops are never held); 0 = none")
 
 
 @dataclass(frozen=True)
@@ -328,6 +329,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"setting server.mode: {config.server.mode!r} is not auto, demo, lab or production")
     if bool(config.http.tls_cert) != bool(config.http.tls_key):
         raise ConfigError("settings http.tls_cert and http.tls_key: give both (https) or neither (http)")
+    if not 0 <= config.http.push_linger <= 1:
+        raise ConfigError("setting http.push_linger: must be 0 to 1 second")
     if not config.server.stop_timeout > 0:
         raise ConfigError("setting server.stop_timeout: must be more than 0 seconds")
     cbc = config.callbacks

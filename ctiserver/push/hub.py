@@ -5,12 +5,20 @@ websocket to :class:`Connection` and calls :meth:`PushHub.serve`; the core calls
 :meth:`PushHub.publish`, which is synchronous and never awaits a socket, so one
 slow browser can never stall the event consumer or the other browsers.
 
-Wire format, one JSON text frame per message::
+Wire format: a JSON text frame carries one message, or an array of messages when
+several were queued for the socket when its writer woke (in order)::
 
     {"type": "agent_state", "seq": 7, "data": {...}}
+    [{"type": "call_update", "seq": 8, "data": {...}}, {"type": "agent_state", "seq": 9, "data": {...}}]
 
 ``seq`` counts per connection from 1 (the first snapshot). A client that sees a
 gap sends ``{"type": "resync"}`` and gets a fresh ``snapshot`` with the next seq.
+
+An agent's socket is written as soon as something is queued (its pop must not wait).
+The sockets of roles that see every call (supervisors, admins, the wall display) send at
+most one frame per ``linger`` seconds: an idle one at once, a busy one gathers the burst
+into one frame, so one websocket frame, one deflate and one socket write carry tens of
+messages at 100 calls/s instead of one each.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import asyncio
 import dataclasses
 import enum
 import json
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, AsyncIterator, Callable, ClassVar, Iterable, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, ClassVar, Protocol
 
 import structlog
 
@@ -40,6 +50,12 @@ MESSAGE_TYPES = frozenset({
 #: Close code sent to a client whose queue overflowed; it should reconnect.
 CLOSE_TOO_SLOW = 4000
 CLOSE_GOING_AWAY = 1001
+
+#: Roles whose sockets get (nearly) every call's and agent's update: their writers linger.
+LINGER_ROLES = frozenset({"supervisor", "admin", "display"})
+#: A frame gathers queued messages up to about this many characters (a lone larger
+#: message still goes, alone): clients' default frame limits are 1 MiB.
+MAX_FRAME_CHARS = 256 * 1024
 
 
 class User(Protocol):
@@ -131,13 +147,36 @@ def encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
+def messages_of(frame: str | bytes) -> list[dict]:
+    """The messages one received frame carries, in order (a Python client's decoder)."""
+    value = json.loads(frame)
+    return value if isinstance(value, list) else [value]
+
+
+def _take_frame(queue: deque[str], max_chars: int) -> str:
+    # Everything queued (up to max_chars) as one frame: a lone message as itself, several
+    # as a JSON array. The messages are already JSON text: joining them encodes nothing again.
+    first = queue.popleft()
+    if not queue:
+        return first
+    parts = [first]
+    size = len(first)
+    while queue and size + len(queue[0]) < max_chars:
+        text = queue.popleft()
+        parts.append(text)
+        size += len(text) + 1
+    if len(parts) == 1:
+        return first
+    return "[" + ",".join(parts) + "]"
+
+
 class _Client:
     """One socket: its user, its own bounded queue and sequence counter."""
 
-    __slots__ = ("conn", "user", "agent_id", "role", "queue", "wakeup", "seq", "max_queue",
-                 "dropped", "writer")
+    __slots__ = ("agent_id", "conn", "dropped", "last_frame", "linger", "max_queue", "queue", "role", "seq",
+                 "user", "wakeup", "writer")
 
-    def __init__(self, conn: Connection, user: User, max_queue: int) -> None:
+    def __init__(self, conn: Connection, user: User, max_queue: int, linger: float = 0.0) -> None:
         self.conn = conn
         self.user = user
         self.agent_id = str(user.id)
@@ -148,6 +187,8 @@ class _Client:
         self.max_queue = max_queue
         self.dropped = False
         self.writer: asyncio.Task[None] | None = None
+        self.linger = linger  # 0: send as soon as something is queued
+        self.last_frame = float("-inf")  # clock reading when the last frame went out
 
     def offer(self, type_json: str, data_json: str) -> bool:
         """Queue one message; False when the queue is full (the client is too slow)."""
@@ -163,11 +204,23 @@ class _Client:
 class PushHub:
     """Fan-out of core events to websocket clients, each with its own queue and writer."""
 
-    def __init__(self, max_queue: int = 256, close_timeout: float = 2.0) -> None:
+    def __init__(self, max_queue: int = 256, close_timeout: float = 2.0, linger: float = 0.05,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 max_frame_chars: int = MAX_FRAME_CHARS) -> None:
+        """``max_queue`` counts messages (not frames) a socket may have waiting before it is
+        dropped as too slow; ``linger`` is the least time between two frames to a socket of
+        :data:`LINGER_ROLES` (0: none); ``clock`` and ``sleep`` time that wait."""
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
+        if linger < 0:
+            raise ValueError("linger must be 0 or more seconds")
         self._max_queue = max_queue
         self._close_timeout = close_timeout
+        self._linger = linger
+        self._clock = clock
+        self._sleep = sleep
+        self._max_frame_chars = max_frame_chars
         self._clients: set[_Client] = set()
         # The same sockets indexed by agent id and by role: a publish reaches its audience
         # without testing every socket (2,000 agents, a call update for one of them).
@@ -237,7 +290,8 @@ class PushHub:
 
     async def serve(self, conn: Connection, user: User, snapshot_fn: Callable[[], dict]) -> None:
         """Serve one socket until it closes: snapshot (seq 1), then deltas; handles resync."""
-        client = _Client(conn, user, self._max_queue)
+        role = _role_name(user.role)
+        client = _Client(conn, user, self._max_queue, self._linger if role in LINGER_ROLES else 0.0)
         # Registering and taking the snapshot happen with no await in between, so
         # no delta can be published between the snapshot and the first delta.
         self._add(client)
@@ -271,16 +325,25 @@ class PushHub:
             pass
 
     async def _write(self, client: _Client) -> None:
+        queue = client.queue
         while True:
-            await client.wakeup.wait()
-            client.wakeup.clear()
-            while client.queue:
-                text = client.queue.popleft()
-                try:
-                    await client.conn.send_str(text)
-                except (ConnectionError, RuntimeError) as exc:
-                    log.info("push_send_failed", agent=str(client.user.id), error=str(exc))
-                    return
+            if not queue:
+                client.wakeup.clear()
+                await client.wakeup.wait()
+            if client.linger:
+                # A frame went out less than `linger` ago: under load. Let the burst gather.
+                wait = client.last_frame + client.linger - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+                    if not queue:  # dropped meanwhile (its queue cleared)
+                        continue
+            text = _take_frame(queue, self._max_frame_chars)
+            client.last_frame = self._clock()
+            try:
+                await client.conn.send_str(text)
+            except (ConnectionError, RuntimeError) as exc:
+                log.info("push_send_failed", agent=str(client.user.id), error=str(exc))
+                return
 
     async def _read(self, client: _Client, snapshot_fn: Callable[[], dict]) -> None:
         async for text in client.conn:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Callable
 
 import aiohttp
+
+from ctiserver.push.hub import messages_of
 
 
 class PanelClient:
@@ -17,6 +18,7 @@ class PanelClient:
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.received: list[dict[str, Any]] = []
+        self.frames = 0  # websocket frames read (one holds one message or an array of them)
         self._arrived = asyncio.Condition()
         self._reader: asyncio.Task | None = None
 
@@ -45,7 +47,8 @@ class PanelClient:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             async with self._arrived:
-                self.received.append(json.loads(msg.data))
+                self.frames += 1
+                self.received.extend(messages_of(msg.data))
                 self._arrived.notify_all()
 
     async def expect(self, type_: str, where: Callable[[dict], bool] = lambda d: True, timeout: float = 15.0,

@@ -12,6 +12,7 @@ import aiohttp
 from yarl import URL
 import pytest
 
+from ctiserver.push.hub import messages_of
 from tests.support.panel import PanelClient
 
 
@@ -74,7 +75,7 @@ async def test_login_sets_a_strict_httponly_cookie_and_logout_revokes_it(stack: 
 
     token = c.http.cookie_jar.filter_cookies(URL(stack.url))["cti_session"].value
     ws = await c.http.ws_connect(stack.url.rstrip("/") + "/ws")
-    assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
+    assert messages_of((await ws.receive(timeout=5)).data)[0]["type"] == "snapshot"
     assert (await c.post("/api/logout", {}))[0] == 200
     closing = await ws.receive(timeout=5)  # the session's open push stream ends with it
     assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4001

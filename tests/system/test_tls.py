@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from ctiserver.push.hub import messages_of
 from ctiserver.web.middleware import SESSION_COOKIE
 from ctiserver.web.tls import self_signed
 from tests.conftest import Stack, running, stack_config
@@ -54,7 +55,7 @@ async def test_api_over_https_sets_a_secure_session_cookie(
             stack.url.replace("https://", "wss://") + "ws",
             headers={"Cookie": f"{SESSION_COOKIE}={cookie.value}"},
         ) as ws:
-            first = await ws.receive_json(timeout=15)
+            first = messages_of((await ws.receive(timeout=15)).data)[0]
             assert first["type"] == "snapshot"
     # the same port speaks no plain http: nothing (a password, a session) crosses it unencrypted
     plain = stack.url.replace("https://", "http://")

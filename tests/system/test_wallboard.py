@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -11,6 +10,7 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from ctiserver.push.hub import messages_of
 from pbxsim.scripts import CallerScript, Phone
 from tests.conftest import running, stack_config
 from tests.support.browser import WAIT_MS
@@ -31,9 +31,10 @@ async def read_until(ws: aiohttp.ClientWebSocketResponse, match, timeout: float 
     seen: list[dict] = []
     async with asyncio.timeout(timeout):
         async for msg in ws:
-            seen.append(json.loads(msg.data))
-            if match(seen[-1]):
-                return seen
+            for message in messages_of(msg.data):
+                seen.append(message)
+                if match(message):
+                    return seen
     raise AssertionError(f"socket closed; saw {[m['type'] for m in seen]}")
 
 
@@ -47,7 +48,7 @@ async def test_the_display_token_sees_the_wall_and_nothing_else(wall_stack: Any)
         async with panels(stack, "1001") as p:
             await ready(p["1001"], "1001")
             async with http.ws_connect(stack.url + f"wallboard/ws?token={TOKEN}") as ws:
-                first = json.loads((await ws.receive()).data)
+                first = messages_of((await ws.receive()).data)[0]
                 assert first["type"] == "snapshot"
                 wall = first["data"]["wall"]
                 assert wall["agents"]["ready"] == 1

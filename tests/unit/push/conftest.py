@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import weakref
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ import websockets
 from aiohttp import web
 
 from tests.support.wait import eventually  # noqa: F401 - the push tests take it from here
-from ctiserver.push.hub import PushHub
+from ctiserver.push.hub import PushHub, messages_of
 from ctiserver.web.ws import serve_socket
 
 
@@ -63,8 +65,21 @@ class PushServer:
                                         compression=None, **kwargs)
 
 
+#: Messages of a frame already read and not yet taken, per client socket.
+_pending: weakref.WeakKeyDictionary[Any, deque[dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
 async def recv_json(ws, timeout: float = 5.0) -> dict[str, Any]:
-    """The next message, decoded."""
+    """The next message, decoded (a frame holds one message or an array of them)."""
+    pending = _pending.setdefault(ws, deque())
+    if not pending:
+        pending.extend(messages_of(await asyncio.wait_for(ws.recv(), timeout)))
+    return pending.popleft()
+
+
+async def recv_frame(ws, timeout: float = 5.0) -> Any:
+    """The next frame as sent: one message (a dict) or several (a list)."""
+    assert not _pending.get(ws), "messages of an earlier frame are still unread"
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
