@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pop_latency import start_product, cpu_seconds, fresh_dsn, pct, spawn  # noqa: E402
+from ctiserver.push.hub import messages_of  # noqa: E402
 
 BARE = """
 import asyncio, json, signal, sys, time
@@ -93,9 +94,7 @@ async def run(agents: int, rate: float, changes: float, seconds: float) -> None:
                 except asyncio.TimeoutError:
                     continue
                 now = time.time()
-                msg = json.loads(raw)
-                if msg["type"] == "agent_state":
-                    received.append((now, msg["data"]))
+                received.extend((now, msg["data"]) for msg in messages_of(raw) if msg["type"] == "agent_state")
 
         read_task = asyncio.create_task(reader())
         sem = asyncio.Semaphore(20)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pop_latency import start_product, AGENTS, cpu_seconds, fresh_dsn, pct  # noqa: E402
+from ctiserver.push.hub import messages_of  # noqa: E402
 
 STEP_TIMEOUT = 5.0
 Pred = Callable[[dict], bool]
@@ -121,15 +121,15 @@ async def agent(base: str, login: str, amiw: Watch, results: dict, ready: asynci
                 seen: set[str] = set()
                 async for raw in ws:
                     at = time.time()
-                    msg = json.loads(raw)
-                    wsw.feed(msg, at)
-                    d = msg.get("data") or {}
-                    if msg["type"] == "agent_state" and d.get("id") == login and d.get("state") == "ready":
-                        ready.set()
-                    if (msg["type"] == "pop_update" and d.get("state") == "answered"
-                            and d.get("linkedid") not in seen):
-                        seen.add(d["linkedid"])
-                        answered.put_nowait(d["linkedid"])
+                    for msg in messages_of(raw):  # a frame holds one message or an array of them
+                        wsw.feed(msg, at)
+                        d = msg.get("data") or {}
+                        if msg["type"] == "agent_state" and d.get("id") == login and d.get("state") == "ready":
+                            ready.set()
+                        if (msg["type"] == "pop_update" and d.get("state") == "answered"
+                                and d.get("linkedid") not in seen):
+                            seen.add(d["linkedid"])
+                            answered.put_nowait(d["linkedid"])
 
             reader = asyncio.create_task(read())
             async with http.post(base + "/api/agent/state", json={"state": "ready"}) as r:

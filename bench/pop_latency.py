@@ -34,6 +34,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from ctiserver.push.hub import messages_of  # noqa: E402
+
 AGENTS = ("1001", "1002", "1003")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -158,11 +160,12 @@ async def agent_session(base: str, login: str, pops: dict, ready: asyncio.Event,
                 except asyncio.TimeoutError:
                     continue
                 recv = time.time()
-                msg = json.loads(raw)
-                if msg["type"] == "agent_state" and msg["data"].get("id") == login and msg["data"]["state"] == "ready":
-                    ready.set()
-                if msg["type"] == "call_ringing":
-                    pops.setdefault((msg["data"]["linkedid"], f"PJSIP/{login}"), recv)
+                for msg in messages_of(raw):  # a frame holds one message or an array of them
+                    if (msg["type"] == "agent_state" and msg["data"].get("id") == login
+                            and msg["data"]["state"] == "ready"):
+                        ready.set()
+                    if msg["type"] == "call_ringing":
+                        pops.setdefault((msg["data"]["linkedid"], f"PJSIP/{login}"), recv)
 
 
 async def run(rate: float, seconds: float) -> None:

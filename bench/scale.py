@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pop_latency import cpu_seconds, fresh_dsn, pct
+from ctiserver.push.hub import messages_of
 from tests.support.wholestream import without_eventfilters
 
 MANAGER_CONF = ROOT / "asterisk_conf" / "manager.conf"
@@ -112,6 +113,7 @@ class Result:
     wo_dup: int = 0
     wo_answered: int = 0
     supervisor_msgs: int = 0
+    supervisor_frames: int = 0
     wall: float = 0.0
     source_late_p99: float = 0.0
     server_cpu_share: float = 0.0
@@ -202,6 +204,7 @@ class Panels:
         self.base = base
         self.pops: dict[tuple[str, str], float] = {}
         self.supervisor_msgs = 0
+        self.supervisor_frames = 0
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.opened = 0
@@ -226,9 +229,9 @@ class Panels:
                         continue
                     now = time.time()
                     if '"call_ringing"' in raw:
-                        msg = json.loads(raw)
-                        if msg.get("type") == "call_ringing":
-                            self.pops.setdefault((msg["data"]["linkedid"], interface), now)
+                        for msg in messages_of(raw):  # a frame holds one message or an array of them
+                            if msg.get("type") == "call_ringing":
+                                self.pops.setdefault((msg["data"]["linkedid"], interface), now)
 
     async def supervisor(self) -> None:
         async with aiohttp.ClientSession() as http:
@@ -238,10 +241,11 @@ class Panels:
                 self.opened += 1
                 while not self.stop.is_set():
                     try:
-                        await asyncio.wait_for(ws.recv(), 0.5)
+                        raw = await asyncio.wait_for(ws.recv(), 0.5)
                     except TimeoutError:
                         continue
-                    self.supervisor_msgs += 1
+                    self.supervisor_frames += 1
+                    self.supervisor_msgs += len(messages_of(raw))
 
     async def open(self, logins: list[str]) -> None:
         gate = asyncio.Semaphore(10)
@@ -413,7 +417,7 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
         base_sent0, cti0 = before["sent_by_user"].get("baseline", 0), before["sent_by_user"].get("cti", 0)
         logins0 = before["logins"]
         cpu0 = {p.pid: cpu_seconds(p.pid) for p in (server, bare)}
-        sup0 = panels.supervisor_msgs
+        sup0, frames0 = panels.supervisor_msgs, panels.supervisor_frames
         t0 = time.time()
         await ctl.act("LoadStart")
         if ns.profile:
@@ -449,6 +453,7 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
         res.wall = time.time() - t0
         cpu = {p.pid: cpu_seconds(p.pid) - cpu0[p.pid] for p in (server, bare)}
         res.supervisor_msgs = panels.supervisor_msgs - sup0
+        res.supervisor_frames = panels.supervisor_frames - frames0
     if profiler is not None:
         await profiler.wait()
     await asyncio.sleep(1.0)  # the last pops in flight
@@ -495,7 +500,7 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
 def table(results: list[Result]) -> str:
     head = (f"{'eventfilter':<11} {'calls/s':>7} {'calls':>6} {'ev/call':>7} {'ev/s':>6} {'base ev/call':>12} "
             f"{'srv ms/call':>11} {'base ms/call':>12} {'ratio':>6} {'pop p50':>8} {'p95':>7} {'p99':>7} "
-            f"{'pops':>9} {'lost srv/base':>13} {'WO found/dup':>13} {'sup msg/s':>9}")
+            f"{'pops':>9} {'lost srv/base':>13} {'WO found/dup':>13} {'sup msg/s':>9} {'frames/s':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
@@ -503,7 +508,8 @@ def table(results: list[Result]) -> str:
             f"{r.ev_s_server:>6.0f} {r.ev_call_base:>12.1f} {r.cpu_call_server * 1000:>11.2f} "
             f"{r.cpu_call_base * 1000:>12.2f} {r.ratio:>6.2f} {pct(r.pops, 50):>8.1f} {pct(r.pops, 95):>7.1f} "
             f"{pct(r.pops, 99):>7.1f} {len(r.pops):>4}/{r.pops_expected:<4} {r.lost_server:>6}/{r.lost_base:<6} "
-            f"{r.wo_found:>6}/{r.wo_dup:<6} {r.supervisor_msgs / max(r.wall, 1e-9):>9.0f}")
+            f"{r.wo_found:>6}/{r.wo_dup:<6} {r.supervisor_msgs / max(r.wall, 1e-9):>9.0f} "
+            f"{r.supervisor_frames / max(r.wall, 1e-9):>8.0f}")
     notes = []
     for r in results:
         tag = f"{'on' if r.filtered else 'off'} {r.rate:g}/s"

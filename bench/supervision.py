@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.call_control import Watch
 from bench.pop_latency import AGENTS, cpu_seconds, fresh_dsn, pct, start_product
+from ctiserver.push.hub import messages_of
 
 SUPERVISOR = "1900"
 STEP_TIMEOUT = 10.0
@@ -138,14 +138,14 @@ class Supervisor:
         seen: set[str] = set()
         async for raw in ws:
             at = time.time()
-            msg = json.loads(raw)
-            self.wsw.feed(msg, at)
-            d = msg.get("data") or {}
-            if (msg.get("type") == "call_update" and d.get("state") == "answered" and d.get("agent")
-                    and d["linkedid"] not in seen and not d.get("held")):
-                seen.add(d["linkedid"])
-                if self.answered.qsize() < 2:  # keep to calls that just started: they last long enough
-                    self.answered.put_nowait((d["linkedid"], str(d["agent"])))
+            for msg in messages_of(raw):  # a frame holds one message or an array of them
+                self.wsw.feed(msg, at)
+                d = msg.get("data") or {}
+                if (msg.get("type") == "call_update" and d.get("state") == "answered" and d.get("agent")
+                        and d["linkedid"] not in seen and not d.get("held")):
+                    seen.add(d["linkedid"])
+                    if self.answered.qsize() < 2:  # keep to calls that just started: they last long enough
+                        self.answered.put_nowait((d["linkedid"], str(d["agent"])))
 
     async def one_call(self, linkedid: str, agent: str, intercept: str) -> None:
         # the server: monitor, switch, then stop (or, every other call, intercept from a live listen)
@@ -223,16 +223,18 @@ async def agent(base: str, login: str, ready: asyncio.Event, stop: asyncio.Event
                     raise RuntimeError(f"agent {login} could not sign in: {await r.text()}")
             while not stop.is_set():
                 try:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
                 except TimeoutError:
                     continue
-                d = msg.get("data") or {}
-                if msg.get("type") == "agent_state" and d.get("id") == login and d.get("state") == "ready":
-                    ready.set()
-                if msg.get("type") == "agent_state" and d.get("id") == login and d.get("reason") == "intercepted":
-                    # an intercepted agent is left busy and makes themselves ready again
-                    async with http.post(base + "/api/agent/state", json={"state": "ready"}) as r:
-                        await r.read()
+                for msg in messages_of(raw):  # a frame holds one message or an array of them
+                    d = msg.get("data") or {}
+                    if msg.get("type") == "agent_state" and d.get("id") == login and d.get("state") == "ready":
+                        ready.set()
+                    if (msg.get("type") == "agent_state" and d.get("id") == login
+                            and d.get("reason") == "intercepted"):
+                        # an intercepted agent is left busy and makes themselves ready again
+                        async with http.post(base + "/api/agent/state", json={"state": "ready"}) as r:
+                            await r.read()
 
 
 async def run(rate: float, seconds: float) -> None:
