@@ -158,7 +158,7 @@ class App:
         self.accounts = Accounts(store, book)
         self.workorder_actions = WorkOrderActions(store, workorder_settings.build(cfg.workorders),
                                                   known_account=self.accounts.get, hub=hub,
-                                                  agent_of=directory.agent_of)
+                                                  agent_of=directory.agent_of, ops_of=workorders.ops_of)
         writeups = WrapupChecks(self.workorder_actions, directory.agent_of)  # the wrap-up gate's work-order side
         wrapups.expired = writeups.expired
         self.agents = GatedAgentService(book, gateway, cc.busy_reasons, cc.queues, missing=writeups.missing)

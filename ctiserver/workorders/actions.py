@@ -54,8 +54,10 @@ class WorkOrderActions:
     def __init__(self, store: Any, settings: WorkOrderSettings, *, known_account: Callable[[str], Any],
                  hub: Any = None, agent_of: Callable[[str], str] = lambda interface: "",
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 settle_seconds: float = 2.0) -> None:
+                 settle_seconds: float = 2.0, ops_of: Callable[[object], list] | None = None) -> None:
         self.store = store
+        # a call event's work-order ops (the recorder's, written just before this service sees them)
+        self.ops_of = ops_of or (lambda ce: ops_for(ce, self.agent_of))
         self.settings = settings
         self.known_account = known_account
         self.hub = hub
@@ -75,7 +77,7 @@ class WorkOrderActions:
             log.exception("work_order_follow_failed", event=type(ce).__name__)
 
     def _follow(self, ce: object) -> None:
-        for op in ops_for(ce, self.agent_of):
+        for op in self.ops_of(ce):
             if not isinstance(op, WorkOrderOp):
                 continue
             if op.kind == "created" and not op.data.get("resynced") and self.sheets.get(op.linkedid) is None:

@@ -132,7 +132,18 @@ class WorkOrderRecorder:
     def __init__(self, store: Any, agent_of: Callable[[str], str]) -> None:
         self.store = store
         self.agent_of = agent_of
+        self._last: tuple[object, list[WorkOrderOp]] | None = None
 
     def on_call_event(self, ce: object) -> None:
-        for op in ops_for(ce, self.agent_of):
+        ops = ops_for(ce, self.agent_of)
+        self._last = (ce, ops)
+        for op in ops:
             self.store.submit(op)
+
+    def ops_of(self, ce: object) -> list[WorkOrderOp]:
+        """The ops of a call event: those just written for it when it is the last one, else made anew.
+
+        The work-order service follows the same events right after this writer; it reads them
+        here instead of building every op of every event a second time."""
+        last = self._last
+        return last[1] if last is not None and last[0] is ce else ops_for(ce, self.agent_of)
