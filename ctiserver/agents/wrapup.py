@@ -64,7 +64,7 @@ class Wrapups:
         delay = max(0.0, until - time.time())
         self._timers[ch.interface] = asyncio.get_running_loop().call_later(
             delay, self.enqueue, WrapupDue(ch.interface, until))
-        log.info("wrapup_started", agent=ch.agent_id, seconds=round(delay, 1))
+        log.debug("wrapup_started", agent=ch.agent_id, seconds=round(delay, 1))
 
     def due(self, item: WrapupDue) -> None:
         """Applied in stream order: the wrap-up is over unless something newer replaced it."""

@@ -1,5 +1,9 @@
 """One log line per call event that matters to an operator, with the call's agent and queue.
 
+At ``info`` a call is its start and its end (the end carries the agent, queue, wait, talk time
+and who hung up), plus holds, consults and a caller id changed on the way; the steps between
+(queued, each agent rung, a ring ending, answered) are ``debug``: at 100 calls a second they
+were half of the lines written, and the work order keeps every step anyway.
 (The linkedid is bound by the core for every line logged while an event is applied.)
 """
 
@@ -45,13 +49,13 @@ class CallLog:
             case cm.CallerChanged(call=call, previous=previous):
                 log.info("caller_changed", caller=call.caller_num, previous=previous[0])
             case cm.CallQueued(call=call):
-                log.info("call_queued", queue=call.queue)
+                log.debug("call_queued", queue=call.queue)
             case cm.CallRinging(call=call, interface=interface):
-                log.info("call_ringing", agent=self.agent_of(interface), queue=call.queue)
+                log.debug("call_ringing", agent=self.agent_of(interface), queue=call.queue)
             case cm.CallRingEnded(call=call, interface=interface, why=why):
-                log.info("call_ring_ended", agent=self.agent_of(interface), why=why, queue=call.queue)
+                log.debug("call_ring_ended", agent=self.agent_of(interface), why=why, queue=call.queue)
             case cm.CallAnswered(call=call, interface=interface):
-                log.info("call_answered", agent=self.agent_of(interface), queue=call.queue, wait=call.wait_seconds)
+                log.debug("call_answered", agent=self.agent_of(interface), queue=call.queue, wait=call.wait_seconds)
             case cm.CustomerHeld(call=call, held=held, seconds=seconds):
                 log.info("call_hold" if held else "call_retrieved",
                          agent=self.agent_of(call.agent_interface) or None, seconds=seconds or None,
