@@ -148,7 +148,7 @@ class Call:
     agent_leg: str = ""
     direct_agents: dict[str, str] = field(default_factory=dict)  # agent legs no queue connected -> interface
     abandoned: bool = False
-    left_queue_legs: set[str] = field(default_factory=set)  # agent legs still ringing when the caller left the queue
+    dial_ends: dict[str, str] = field(default_factory=dict)  # ringing agent leg -> its first DialEnd status
     queue_status: str = ""
     hangup_by: str = ""
     ended_at: float | None = None

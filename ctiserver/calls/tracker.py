@@ -78,8 +78,8 @@ class CallTracker:
                 return channels.agent_connected(s, e)
             case ev.CallerAbandoned():
                 return channels.abandoned(s, e)
-            case ev.CallerLeftQueue():
-                return channels.left_queue(s, e)
+            case ev.DialEnded():
+                return channels.dial_ended(s, e)
         return []
 
     def resync(self, channels: Iterable[ev.ChannelSnapshot], entries: Iterable[ev.QueueEntrySnapshot],

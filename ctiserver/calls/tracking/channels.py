@@ -140,15 +140,15 @@ def abandoned(s: TrackerState, e: ev.CallerAbandoned) -> list[CallEvent]:
     return []
 
 
-def left_queue(s: TrackerState, e: ev.CallerLeftQueue) -> list[CallEvent]:
-    """The caller left the queue. Unanswered, not abandoned, with agents still rung for them: they
-    pressed the queue's exit key (queues.conf ``context``, the callback key) and app_queue cancels
-    those rings (DialEnd CANCEL, QueueCallerLeave, then the agents' legs hang up: trace 25). Rings
-    that end by a timeout are over before the caller leaves (AgentRingNoAnswer, the leg's Hangup,
-    trace 03); when an agent answers, QueueCallerLeave comes just before AgentConnect (trace 02)."""
+def dial_ended(s: TrackerState, e: ev.DialEnded) -> list[CallEvent]:
+    """How app_queue stopped ringing an agent's leg, its first DialEnd: NOANSWER after the member's
+    timeout (AgentRingNoAnswer first, then CANCEL too: trace 03), ANSWER, or CANCEL alone when the
+    caller's side ended the ring: the caller hung up (trace 04) or pressed the queue's exit key, the
+    callback key (trace 25: DialEnd CANCEL, QueueCallerLeave and the leg's Hangup, the last two in
+    either order), or another member answered first (ringall)."""
     call = s.call_of(e.linkedid)
-    if call is not None and call.answered_at is None and not call.abandoned:
-        call.left_queue_legs.update(call.ringing)
+    if call is not None and e.dest_uniqueid in call.ringing:
+        call.dial_ends.setdefault(e.dest_uniqueid, e.status.upper())
     return []
 
 
@@ -169,7 +169,6 @@ def agent_connected(s: TrackerState, e: ev.AgentConnected) -> list[CallEvent]:
     if call is None:
         return []
     call.ringing.pop(e.dest_uniqueid, None)
-    call.left_queue_legs.clear()  # the caller left the queue for this agent, not with a key
     if call.answered_at is None:
         call.answered_at = e.at
     if call.agent_interface or call.previous_agents:  # answered again after a move (08 C)
@@ -253,15 +252,17 @@ def _ring_ended(call: Call, uniqueid: str, at: float, cause: int) -> CallRingEnd
     interface = call.ringing.pop(uniqueid)
     direct = uniqueid in call.direct_ringing
     call.direct_ringing.discard(uniqueid)
+    dial_end = call.dial_ends.pop(uniqueid, "")
     if cause == CAUSE_USER_BUSY:
         why = "declined"
     elif call.answered_at is not None and not direct:
         why = "answered_elsewhere"
     elif call.abandoned or call.caller_leg not in call.legs:
         why = "caller_gone"
-    elif uniqueid in call.left_queue_legs:
-        call.left_queue_legs.discard(uniqueid)
-        why = "caller_left_queue"
+    elif dial_end == "CANCEL" and not direct:
+        # cancelled from the caller's side, the caller still here: another member answered
+        # (AgentConnect may come after this Hangup), else they left the queue with its exit key
+        why = "answered_elsewhere" if "ANSWER" in call.dial_ends.values() else "caller_left_queue"
     else:
         why = "no_answer"
     return CallRingEnded(call, interface, uniqueid, why, at)
