@@ -96,3 +96,40 @@ def test_05_empty_queue_is_no_agent_not_abandoned() -> None:
     ended = [ce.call for ce in out if isinstance(ce, cm.CallEnded)]
     assert [(c.disposition, c.queue_status) for c in ended] == [
         ("no_agent", "JOINEMPTY"), ("no_agent", "JOINEMPTY"), ("no_agent", "LEAVEEMPTY")]
+
+
+def _fold_messages(messages: list) -> list[object]:
+    book = AgentBook(AGENTS)
+    tracker = CallTracker(book.is_agent_endpoint)
+    out: list[object] = []
+    for m in messages:
+        headers = tuple(m.headers) + (("Timestamp", f"{ReplayAmi.BASE_EPOCH + m.t:.6f}"),)
+        e = translate(AmiMessage(headers, 0.0, ""))
+        if isinstance(e, MemberState):
+            book.apply_member(e)
+        elif e is not None:
+            for ce in tracker.apply(e):
+                book.apply_call(ce)
+                out.append(ce)
+    return out
+
+
+def _rings(out: list[object]) -> list[tuple[str, str]]:
+    return [(r.interface, r.why) for r in out if isinstance(r, cm.CallRingEnded)]
+
+
+def test_25_the_callback_key_while_ringing_is_not_the_agents_miss() -> None:
+    out, book, _ = fold("25")
+    assert _rings(out) == [("PJSIP/1001", "caller_left_queue")]
+    assert book.view("1001")["state"] == "logged_out"  # the trace ends with the QueueRemove
+
+
+def test_25_with_the_agents_leg_gone_before_the_caller_leaves_the_queue() -> None:
+    # live runs differ from the recording here: the leg's Hangup may come before QueueCallerLeave
+    messages = list(unsolicited(trace_path("25")))
+    leave = next(i for i, m in enumerate(messages) if dict(m.headers).get("Event") == "QueueCallerLeave")
+    hangup = next(i for i, m in enumerate(messages) if dict(m.headers).get("Event") == "Hangup"
+                  and dict(m.headers).get("Channel", "").startswith("PJSIP/1001-"))
+    assert leave < hangup
+    messages.insert(leave, messages.pop(hangup))
+    assert _rings(_fold_messages(messages)) == [("PJSIP/1001", "caller_left_queue")]
