@@ -5,7 +5,7 @@ original call's work order ends ``abandoned`` (they left the queue and hung up),
 happened to them. With the day's callbacks (by the original call's linkedid):
 
 - connected: the call counts **answered**, its wait running from the original join to the moment
-  the caller answered the callback (so a callback is inside the service level only if that whole
+  the caller answered the callback, to the millisecond (so a callback is inside the service level only if that whole
   wait was); its talk is the callback call's (an outbound call, counted nowhere else in the queue);
 - pending or being made: the call counts **waiting** (the caller is still waiting for service);
 - failed (every attempt unanswered: a manual-callback work order) or cancelled: it stays
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ctiserver.callbacks import model as m
@@ -45,7 +45,7 @@ def with_callbacks(orders: Iterable[Any], callbacks: Iterable[Callback]) -> list
                     wo,
                     disposition="answered",
                     answered_at=reached,
-                    wait_seconds=round(max(0.0, cb.updated_at - cb.joined_at), 3),
+                    wait_seconds=waited(cb),
                 )
             )
         elif cb.open:
@@ -57,6 +57,23 @@ def with_callbacks(orders: Iterable[Any], callbacks: Iterable[Callback]) -> list
         else:
             out.append(wo)
     return out
+
+
+def waited(cb: Callback) -> float:
+    """A connected callback's wait, from the original join to the answer: whole milliseconds, halves up.
+
+    Counted on the exact microseconds of the two times (as PostgreSQL counts it in
+    ``ctiserver/stats/day_queries.py``), not on the difference of two epoch floats.
+    """
+    micros = (_instant(cb.updated_at) - _instant(cb.joined_at)) // timedelta(
+        microseconds=1
+    )
+    return (max(0, micros) + 500) // 1000 / 1000
+
+
+def _instant(ts: float) -> datetime:
+    # The nearest microsecond: the time as it was stored (timestamptz keeps microseconds).
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def callback_figures(callbacks: Iterable[Callback]) -> dict[str, dict[str, int]]:

@@ -43,19 +43,57 @@ class QueueDay:
         return self.answered + self.abandoned + self.no_agent
 
     def to_json(self) -> dict[str, Any]:
+        return self.totals().to_json()
+
+    def totals(self) -> QueueTotals:
+        """The sums and counts the figures are made of (what PostgreSQL returns for a queue)."""
+        return QueueTotals(
+            self.queue, self.offered, self.answered, self.abandoned, self.no_agent, self.waiting,
+            self.answered_within_sl, sum(self.waits_answered) if self.waits_answered else None,
+            len(self.waits_answered), max(self.waits_left) if self.waits_left else None,
+            sum(self.handles) if self.handles else None, len(self.handles))
+
+
+@dataclass(frozen=True)
+class QueueTotals:
+    """A queue's day as sums and counts: ``QueueDay.totals()``, or a row of ``day_queries.queue_totals``.
+
+    The sums are added in the calls' order (start, then id), as ``sum`` over QueueDay's lists adds
+    them, so both give the same floats; ``to_json`` rounds them for the API.
+    """
+
+    queue: str
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    no_agent: int = 0
+    waiting: int = 0
+    answered_within_sl: int = 0
+    wait_answered_sum: float | None = None
+    wait_answered_n: int = 0
+    wait_left_max: float | None = None
+    handle_sum: float | None = None
+    handle_n: int = 0
+
+    @property
+    def left_queue(self) -> int:
+        """Calls no longer waiting: the service level's denominator."""
+        return self.answered + self.abandoned + self.no_agent
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "queue": self.queue, "offered": self.offered, "answered": self.answered, "abandoned": self.abandoned,
             "no_agent": self.no_agent, "waiting": self.waiting, "answered_within_sl": self.answered_within_sl,
             "service_level_pct": round(100 * self.answered_within_sl / self.left_queue, 1) if self.left_queue
             else None,
-            "avg_wait_seconds": _avg(self.waits_answered),
-            "max_wait_seconds": round(max(self.waits_left), 1) if self.waits_left else 0.0,
-            "avg_handle_seconds": _avg(self.handles),
+            "avg_wait_seconds": _avg(self.wait_answered_sum, self.wait_answered_n),
+            "max_wait_seconds": round(self.wait_left_max, 1) if self.wait_left_max is not None else 0.0,
+            "avg_handle_seconds": _avg(self.handle_sum, self.handle_n),
         }
 
 
-def _avg(values: list[float]) -> float:
-    return round(sum(values) / len(values), 1) if values else 0.0
+def _avg(total: float | None, n: int) -> float:
+    return round(total / n, 1) if n and total is not None else 0.0
 
 
 def outcome(call: CallRecord) -> str:

@@ -8,13 +8,11 @@ from typing import Any, Callable, Iterable
 
 import structlog
 
-from ctiserver.callbacks.figures import callback_figures, with_callbacks
 from ctiserver.callbacks.figures import empty as no_callbacks
-from ctiserver.callbacks.repo import CallbackRepo
 from ctiserver.errors import NotFound
-from ctiserver.stats import agent_queries
+from ctiserver.stats import agent_queries, day_queries
 from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
-from ctiserver.stats.queues import queue_days
+from ctiserver.stats.queues import QueueTotals
 from ctiserver.stats.surveys import empty as no_surveys
 from ctiserver.stats.surveys import survey_figures
 
@@ -77,7 +75,7 @@ class StatsService:
             fig.answered, fig.missed = answered.get(aid, 0), missed.get(aid, 0)
             figures.append(fig)
         log.debug("stats_agents", day=day.isoformat(), agents=len(figures))
-        surveys = survey_figures(await self._surveys(start, end), "agent")
+        surveys = await day_queries.survey_counts(self.store, start, end, "agent")
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
                 "agents": [{**f.to_json(), "survey": surveys.get(f.agent_id, no_surveys())} for f in figures]}
 
@@ -98,24 +96,28 @@ class StatsService:
                 "agents": [{**fig.to_json(), "survey": surveys.get(agent_id, no_surveys())}]}
 
     async def queues_day(self, day: dt.date) -> dict[str, Any]:
-        """{"date", "generated_at", "service_level_seconds", "queues": [...]} from the day's work orders."""
+        """{"date", "generated_at", "service_level_seconds", "queues": [...]} from the day's work orders.
+
+        Counted by PostgreSQL (``day_queries``: one row per queue, whatever the day's calls), as
+        ``queue_days`` over ``with_callbacks`` defines the figures: a caller called back counts as
+        what became of them. Every queue of ``queues`` is listed, with or without calls.
+        """
         now = self.clock()
         start, end = day_bounds(day)
-        orders = await self.store.work_orders_between(start, end)
-        callbacks = await CallbackRepo(self.store).between(start - dt.timedelta(days=1), end)
-        orders = with_callbacks(orders, callbacks)  # a caller called back counts as what became of them
-        days = queue_days(orders, self.queues, self.service_level_seconds)
-        surveys = survey_figures(await self._surveys(start, end), "queue")
-        asked = callback_figures(cb for cb in callbacks if start.timestamp() <= cb.requested_at < end.timestamp())
+        totals = {t.queue: t for t in await day_queries.queue_totals(self.store, start, end,
+                                                                     self.service_level_seconds)}
+        surveys = await day_queries.survey_counts(self.store, start, end, "queue")
+        asked = await day_queries.callback_counts(self.store, start, end)
+        names = sorted(set(self.queues) | set(totals))
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
                 "service_level_seconds": self.service_level_seconds,
-                "queues": [{**q.to_json(), "survey": surveys.get(q.queue, no_surveys()),
-                            "callbacks": asked.get(q.queue, no_callbacks())} for q in days]}
+                "queues": [{**totals.get(q, QueueTotals(q)).to_json(), "survey": surveys.get(q, no_surveys()),
+                            "callbacks": asked.get(q, no_callbacks())} for q in names]}
 
-    async def _surveys(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
-        """The day's post-call survey steps (asked that day)."""
-        return await self.store.events_of_kinds(("survey",), start, end, limit=1_000_000)
-
+    async def intervals(self, start: dt.datetime, end: dt.datetime, minutes: int) -> list[dict[str, Any]]:
+        """Calls offered per interval of ``minutes`` in ``[start, end)`` with their service level (the
+        wall's chart; ``wallboard.figures.intervals`` defines it), counted by PostgreSQL."""
+        return await day_queries.interval_counts(self.store, start, end, minutes, self.service_level_seconds)
 
 def _role(account: Any) -> str:
     return str(getattr(account.role, "value", account.role))

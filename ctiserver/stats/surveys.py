@@ -40,15 +40,23 @@ def survey_figures(steps: Iterable[dict], key: str) -> dict[str, dict[str, Any]]
             ratings[who].append(rating)
     out = {}
     for who, n in counts.items():
-        rated = ratings.get(who, [])
-        by_value: dict[str, int] = defaultdict(int)
-        for r in rated:
-            by_value[str(r)] += 1
-        out[who] = {
-            "surveys": n,
-            "rated": len(rated),
-            "unanswered": n - len(rated),
-            "avg_rating": round(sum(rated) / len(rated), 2) if rated else None,
-            "ratings": dict(sorted(by_value.items())),
-        }
+        by_rating: dict[int | None, int] = defaultdict(int)
+        for r in ratings.get(who, []):
+            by_rating[r] += 1
+        by_rating[None] = n - sum(by_rating.values())
+        out[who] = rating_figures(by_rating)
     return out
+
+
+def rating_figures(by_rating: dict[int | None, int]) -> dict[str, Any]:
+    """One agent's or queue's figures from its survey count per rating (``None``: not rated)."""
+    rated = {r: n for r, n in by_rating.items() if r is not None and n}
+    n_rated = sum(rated.values())
+    total = sum(by_rating.values())
+    return {
+        "surveys": total,
+        "rated": n_rated,
+        "unanswered": total - n_rated,
+        "avg_rating": round(sum(r * n for r, n in rated.items()) / n_rated, 2) if n_rated else None,
+        "ratings": dict(sorted((str(r), n) for r, n in rated.items())),
+    }

@@ -2,8 +2,8 @@
 
 Live figures (callers waiting, the longest wait, agents by state) come from the server's
 state; the day's (offered, answered, abandoned, service level, average wait and handle time)
-and the chart (calls per 15 minutes over the last hours) from the day's work orders, the
-same figures `GET /api/stats/queues` gives, so the wall and the reports agree.
+and the chart (calls per 15 minutes over the last hours) from the day's work orders, counted
+by PostgreSQL: the same figures `GET /api/stats/queues` gives, so the wall and the reports agree.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ctiserver.calls.tracker import CallTracker
 from ctiserver.push.hub import Audience, Publisher
 from ctiserver.stats.service import StatsService
 from ctiserver.store.errors import StoreUnavailable
-from ctiserver.wallboard.figures import agent_counts, intervals, level, live_queues
+from ctiserver.wallboard.figures import agent_counts, level, live_queues
 
 log = structlog.get_logger(__name__)
 
@@ -40,19 +40,18 @@ class Wallboard:
         self._day: dict[str, Any] = {"queues": [], "intervals": []}
 
     async def refresh_day(self) -> None:
-        """Today's figures from the work orders (a database read: every refresh, not every event)."""
+        """Today's figures from the work orders: PostgreSQL counts them (one row per queue and per
+        interval, ``StatsService``), so a refresh costs the server the same whatever the day's calls."""
         now = dt.datetime.now(dt.UTC)
         try:
             day = await self.stats.queues_day(now.date())
             start = (now - dt.timedelta(hours=self.settings.hours)).replace(second=0, microsecond=0)
             start -= dt.timedelta(minutes=start.minute % self.settings.interval_minutes)
-            orders = await self.store.work_orders_between(start, now + dt.timedelta(seconds=1))
+            chart = await self.stats.intervals(start, now + dt.timedelta(seconds=1), self.settings.interval_minutes)
         except StoreUnavailable as exc:
             log.warning("wallboard_day_unavailable", error=str(exc))
             return
-        self._day = {"queues": day["queues"],
-                     "intervals": intervals(orders, start, now + dt.timedelta(seconds=1),
-                                            self.settings.interval_minutes, self.stats.service_level_seconds)}
+        self._day = {"queues": day["queues"], "intervals": chart}
 
     def compute(self) -> dict[str, Any]:
         """The wall as it is now (live state + the last day's figures)."""
