@@ -27,6 +27,13 @@ bench-workorders:
 	@bash scripts/bootstrap.sh test
 	@.venv/bin/python bench/workorders.py $(ARGS)
 
+# The wall's refresh and GET /api/stats/queues with 10,000 / 100,000 / 200,000 work orders of the day
+# (bench/wall_stats.py: the old read-everything path against PostgreSQL counting); ARGS e.g. '--runs 20'.
+.PHONY: bench-wall
+bench-wall:
+	@bash scripts/bootstrap.sh test
+	@.venv/bin/python bench/wall_stats.py $(ARGS)
+
 # The screen-pop on the simulator with three agents (the first benchmark).
 bench-pop:
 	@bash scripts/bootstrap.sh test
