@@ -65,14 +65,18 @@ async def fresh_dsn() -> str:
 
     from ctiserver.app import local_database
 
+    # CTI_BENCH_DB names it: two benchmarks run at once on the shared cluster must not drop each other's.
+    name = os.environ.get("CTI_BENCH_DB", "cti_bench")
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"CTI_BENCH_DB={name!r}: letters, digits and _ only")
     base = await asyncio.to_thread(local_database)
     conn = await asyncpg.connect(base)
     try:
-        await conn.execute("DROP DATABASE IF EXISTS cti_bench WITH (FORCE)")
-        await conn.execute("CREATE DATABASE cti_bench")
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
     finally:
         await conn.close()
-    dsn = base.rsplit("/", 1)[0] + "/cti_bench"
+    dsn = base.rsplit("/", 1)[0] + "/" + name
     from ctiserver.store import Store
 
     store = await Store.open(dsn)  # the schema and the demo agents, queue and customers

@@ -53,9 +53,10 @@ CLOSE_GOING_AWAY = 1001
 
 #: Roles whose sockets get (nearly) every call's and agent's update: their writers linger.
 LINGER_ROLES = frozenset({"supervisor", "admin", "display"})
-#: A frame gathers queued messages up to about this many characters (a lone larger
-#: message still goes, alone): clients' default frame limits are 1 MiB.
-MAX_FRAME_CHARS = 256 * 1024
+#: A frame gathers queued messages up to this many characters (a lone larger message still
+#: goes, alone). aiohttp deflates a frame of up to 16 KiB in the event loop and a larger one in
+#: a worker thread, whose answer waits for the next turn of a busy loop: frames stay under it.
+MAX_FRAME_CHARS = 15_000
 
 
 class User(Protocol):
@@ -326,11 +327,12 @@ class PushHub:
 
     async def _write(self, client: _Client) -> None:
         queue = client.queue
+        full = False  # the last frame left messages queued: send the next one at once
         while True:
             if not queue:
                 client.wakeup.clear()
                 await client.wakeup.wait()
-            if client.linger:
+            if client.linger and not full:
                 # A frame went out less than `linger` ago: under load. Let the burst gather.
                 wait = client.last_frame + client.linger - self._clock()
                 if wait > 0:
@@ -338,6 +340,7 @@ class PushHub:
                     if not queue:  # dropped meanwhile (its queue cleared)
                         continue
             text = _take_frame(queue, self._max_frame_chars)
+            full = bool(queue)
             client.last_frame = self._clock()
             try:
                 await client.conn.send_str(text)

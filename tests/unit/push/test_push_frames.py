@@ -134,6 +134,23 @@ async def test_a_supervisors_socket_gathers_a_burst_while_an_agents_pop_goes_at_
         await agent.close()
 
 
+async def test_a_burst_larger_than_a_frame_goes_out_frame_after_frame_without_lingering_between(clock):
+    async for server in serving(PushHub(max_queue=64, close_timeout=1.0, linger=0.08, clock=clock,
+                                        sleep=clock.sleep, max_frame_chars=400)):
+        async with await server.connect("9001", "supervisor") as sup:
+            await recv_frame(sup)
+            clock.advance(5)
+            server.hub.publish("notice", {"n": -1}, ALL)
+            assert (await recv_frame(sup))["data"] == {"n": -1}
+            for n in range(12):  # about 90 characters each: four to a frame
+                server.hub.publish("notice", {"n": n, "pad": "x" * 40}, ALL)
+            await asyncio.wait_for(clock.sleeping.wait(), 5)
+            clock.advance(0.08)  # the one linger; the three frames then follow at once
+            frames = [await recv_frame(sup) for _ in range(3)]
+            assert [m["data"]["n"] for f in frames for m in f] == list(range(12))
+            assert len(clock.asked) == 1
+
+
 async def test_a_lingering_socket_too_slow_for_its_queue_is_still_dropped(clock):
     # The queue counts messages, not frames: a burst larger than it drops the socket even
     # while its writer lingers, and the agent's socket is unaffected.
