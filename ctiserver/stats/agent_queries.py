@@ -33,6 +33,23 @@ async def answered_by_agent(store: Any, start: dt.datetime, end: dt.datetime) ->
     return {r["agent_id"]: r["n"] for r in rows}
 
 
+async def missed_by_agent(store: Any, start: dt.datetime, end: dt.datetime,
+                          by_interface: dict[str, str]) -> dict[str, int]:
+    """Missed rings per agent among the rings ended in ``[start, end)``, counted per agent (or per
+    interface rung, for a ring that names no agent: the account's that has it now)."""
+    rows = await store.fetch(
+        "SELECT NULLIF(data->>'agent', '') AS agent, "
+        "CASE WHEN COALESCE(data->>'agent', '') = '' THEN data->>'interface' END AS interface, count(*) AS n "
+        "FROM work_order_events WHERE kind = 'ring_ended' AND at >= $1 AND at < $2 "
+        "AND data->>'why' = ANY($3::text[]) GROUP BY 1, 2", start, end, sorted(MISSED_WHY))
+    missed: dict[str, int] = {}
+    for r in rows:
+        who = r["agent"] or by_interface.get(r["interface"] or "")
+        if who:
+            missed[who] = missed.get(who, 0) + r["n"]
+    return missed
+
+
 async def day_of(store: Any, agent_id: str, interface: str, start: dt.datetime,
                  end: dt.datetime) -> AgentCounts:
     """One agent's answered calls, missed rings and survey steps of ``[start, end)``.

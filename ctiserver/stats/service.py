@@ -11,7 +11,7 @@ import structlog
 from ctiserver.callbacks.figures import empty as no_callbacks
 from ctiserver.errors import NotFound
 from ctiserver.stats import agent_queries, day_queries
-from ctiserver.stats.agents import MISSED_WHY, AgentDay, agent_day
+from ctiserver.stats.agents import AgentDay, agent_day
 from ctiserver.stats.queues import QueueTotals
 from ctiserver.stats.surveys import empty as no_surveys
 from ctiserver.stats.surveys import survey_figures
@@ -51,18 +51,13 @@ class StatsService:
         accounts = {a.id: a for a in await self.store.list_agents()}
         entries = await self.store.agent_state_log(start, end)
         answered = await agent_queries.answered_by_agent(self.store, start, end)
-        ring_ends = await self.store.ring_ends(start, end)
 
         by_agent: dict[str, list[Any]] = defaultdict(list)
         for e in entries:
             by_agent[e.agent_id].append(e)
         ids = sorted({a.id for a in accounts.values() if _role(a) == "agent"} | set(by_agent))
         by_interface = {a.interface: a.id for a in accounts.values() if a.interface}
-        missed: dict[str, int] = defaultdict(int)
-        for r in ring_ends:
-            who = r.agent_id or by_interface.get(r.interface or "")
-            if who and r.why in MISSED_WHY:
-                missed[who] += 1
+        missed = await agent_queries.missed_by_agent(self.store, start, end, by_interface)
 
         figures: list[AgentDay] = []
         for aid in ids:

@@ -30,7 +30,14 @@ from ctiserver.callbacks import model as m
 from ctiserver.callbacks.figures import callback_figures, with_callbacks
 from ctiserver.callbacks.figures import empty as no_callbacks
 from ctiserver.callbacks.repo import CallbackRepo
-from ctiserver.stats import StatsService, day_bounds, day_queries, queue_days
+from ctiserver.stats import (
+    StatsService,
+    agent_queries,
+    day_bounds,
+    day_queries,
+    queue_days,
+)
+from ctiserver.stats.agents import MISSED_WHY
 from ctiserver.stats.surveys import empty as no_surveys
 from ctiserver.stats.surveys import survey_figures
 from ctiserver.store import Store
@@ -154,9 +161,27 @@ survey = st.fixed_dictionaries(
     }
 )
 
+ring = st.fixed_dictionaries(
+    {
+        "agent": st.sampled_from(["1001", "1002", "", None]),
+        "interface": st.sampled_from(
+            ["PJSIP/1001", "PJSIP/1003", "PJSIP/9999", "", None]
+        ),
+        "why": st.sampled_from(
+            ["no_answer", "declined", "answered_elsewhere", "caller_left_queue", None]
+        ),
+        "at": moments(START, [START, END]),
+    }
+)
+BY_INTERFACE = {"PJSIP/1001": "1001", "PJSIP/1003": "1003"}
+
 
 async def write_day(
-    store: Store, orders: list[dict], callbacks: list[dict], surveys: list[dict]
+    store: Store,
+    orders: list[dict],
+    callbacks: list[dict],
+    surveys: list[dict],
+    rings: list[dict] = (),
 ) -> None:
     await store.execute("TRUNCATE work_orders, callbacks CASCADE")
     rows = []
@@ -213,6 +238,9 @@ async def write_day(
             k: s[k] for k in ("queue", "agent", "outcome", "rating") if s[k] is not None
         }
         steps.append((uuid.uuid4(), "call-0", "survey", s["at"], data))
+    for r in rings:
+        data = {k: r[k] for k in ("agent", "interface", "why") if r[k] is not None}
+        steps.append((uuid.uuid4(), "call-0", "ring_ended", r["at"], data))
     if steps and orders:
         await store.run(
             lambda conn: conn.executemany(
@@ -220,6 +248,16 @@ async def write_day(
                 steps,
             )
         )
+
+
+def missed_spec(ring_ends: list[Any]) -> dict[str, int]:
+    """Missed rings per agent as the all-agents figures counted them from every ring of the day."""
+    missed: dict[str, int] = {}
+    for r in ring_ends:
+        who = r.agent_id or BY_INTERFACE.get(r.interface or "")
+        if who and r.why in MISSED_WHY:
+            missed[who] = missed.get(who, 0) + 1
+    return missed
 
 
 async def both(store: Store, sl: float) -> tuple[dict, dict]:
@@ -251,11 +289,13 @@ async def both(store: Store, sl: float) -> tuple[dict, dict]:
             sl,
         ),
         "agents": survey_figures(steps, "agent"),
+        "missed": missed_spec(await store.ring_ends(START, END)),
     }
     served = {
         "queues": (await stats.queues_day(DAY))["queues"],
         "chart": await stats.intervals(CHART_START, CHART_END, MINUTES),
         "agents": await day_queries.survey_counts(store, START, END, "agent"),
+        "missed": await agent_queries.missed_by_agent(store, START, END, BY_INTERFACE),
     }
     return spec, served
 
@@ -269,12 +309,18 @@ async def both(store: Store, sl: float) -> tuple[dict, dict]:
     orders=st.lists(order, max_size=60),
     callbacks=st.lists(callback, max_size=12),
     surveys=st.lists(survey, max_size=10),
+    rings=st.lists(ring, max_size=10),
     sl=st.sampled_from([SL, 20, 0, 19.9995]),
 )
 def test_postgresql_counts_the_day_as_the_pure_functions_do(
-    db: Db, orders: list[dict], callbacks: list[dict], surveys: list[dict], sl: float
+    db: Db,
+    orders: list[dict],
+    callbacks: list[dict],
+    surveys: list[dict],
+    rings: list[dict],
+    sl: float,
 ) -> None:
-    db.run(write_day(db.store, orders, callbacks, surveys))
+    db.run(write_day(db.store, orders, callbacks, surveys, rings))
     spec, served = db.run(both(db.store, sl))
     assert served["queues"] == spec["queues"]
     assert [repr(q) for q in served["queues"]] == [
@@ -282,6 +328,7 @@ def test_postgresql_counts_the_day_as_the_pure_functions_do(
     ]  # 20 vs 20.0, -0.0 vs 0.0
     assert served["chart"] == spec["chart"]
     assert served["agents"] == spec["agents"]
+    assert served["missed"] == spec["missed"]
 
 
 def test_a_busy_queue_s_figures_and_its_callbacks(db: Db) -> None:
