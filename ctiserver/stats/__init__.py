@@ -1,8 +1,9 @@
 """Statistics that add up: per agent and per queue, for one UTC day, live up to now.
 
-``agents.py`` and ``queues.py`` are pure functions over the rows the store returns
-(agent_state_log, work orders, ring_ended events); ``service.py`` fetches those rows
-and shapes the API answer. Definitions: docs/statistics.md.
+``agents.py``, ``queues.py`` and ``surveys.py`` are pure functions that define the figures;
+``day_queries.py`` and ``agent_queries.py`` have PostgreSQL count the day's calls, rings and
+surveys as those functions define them (one row per queue, interval or agent); ``service.py``
+shapes the API answer. Definitions, and where each is computed: docs/statistics.md.
 """
 
 from ctiserver.stats.agents import AgentDay, agent_day, apportion
