@@ -88,7 +88,9 @@ async def outcome(trace: str, db_dsn: str, tmp_path: Path, events: list[Msg] | N
         await settle(stack)
         for agent in ("1001", "1002"):
             if states(panels[agent], agent):
-                await final_state(panels[agent], agent, states(panels[agent], agent)[-1].split("(")[0])
+                last = states(panels[agent], agent)[-1].split("(")[0]
+                for panel in (agent, "1900"):  # the supervisor's socket may gather its last burst a moment longer
+                    await final_state(panels[panel], agent, last)
         status, listed = await panels["1900"].get("/api/workorders")
         assert status == 200, listed
         orders = []
