@@ -51,6 +51,7 @@ async def test_listen_then_whisper_then_stop_without_the_phone_ringing_again(sta
         assert stack.sim.truth()["spies"] == []
         status, body = await agent.post("/api/calls/{}/hangup".format(linkedid), {})
         assert status == 202, body
+        await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)  # the call's end, then its work order
         wo = await workorder(stack, boss, linkedid)
         steps = [(e["kind"], e["data"].get("mode") or e["data"].get("to")) for e in wo["events"]
                  if e["kind"].startswith("monitor_")]
