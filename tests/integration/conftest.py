@@ -74,6 +74,20 @@ def live_config(db_dsn: str, tmp_path, overrides: dict | None = None):
                                             "ami.secret": SECRET, "ivr.port": port, **(overrides or {})})
 
 
+async def own_trace_sipp(scenario_file: str, *args: str) -> asyncio.subprocess.Process:
+    """A SIPp party of one of the project's own recordings (tests/traces/<scenario_file>), run
+    where the shared traces' tone (pcmu_tone_60s.pcap) is; its output is read from stdout."""
+    from pathlib import Path
+
+    from tests.integration.test_asterisk import SIPP
+    from tests.support.traces import OWN_TRACES, TRACES
+
+    return await asyncio.create_subprocess_exec(
+        SIPP, *args, "-sf", str(Path(OWN_TRACES) / scenario_file), "-nostdin", "-timeout", "90",
+        cwd=str(TRACES), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
+
+
 def ami_config(**changes) -> config_mod.AmiConfig:
     """The AMI settings of the Asterisk under test."""
     values = {"ami.host": HOST, "ami.port": PORT, "ami.username": USER, "ami.secret": SECRET,

@@ -17,29 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import running
-from tests.integration.conftest import HOST, live_config
+from tests.integration.conftest import HOST, live_config, own_trace_sipp
 from tests.integration.test_asterisk import SIPP
 from tests.integration.test_call_control_asterisk import _hang_up_everything
-from tests.support.traces import OWN_TRACES, TRACES
 
 NUMBER = "0215551234"
 
 
 async def _sipp(scenario: str, *args: str) -> asyncio.subprocess.Process:
-    """A SIPp party of tests/traces/25_*, run where the shared traces' tone (pcmu_tone_60s.pcap) is."""
-    return await asyncio.create_subprocess_exec(
-        SIPP,
-        *args,
-        "-sf",
-        str(Path(OWN_TRACES) / f"25_key_while_ringing_{scenario}.xml"),
-        "-nostdin",
-        "-timeout",
-        "90",
-        cwd=str(TRACES),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    return await own_trace_sipp(f"25_key_while_ringing_{scenario}.xml", *args)
 
 
 @pytest.mark.skipif(
