@@ -86,16 +86,17 @@ WHERE requested_at >= $1 AND requested_at < $2 GROUP BY queue, state
 # Survey steps by who (the agent or the queue the step names) and by rating when rated with a
 # whole number; the pure function counts a rating only if the step's JSON holds an integer.
 _SURVEYS = {
-    key: f"""
+    (key, one): f"""
 SELECT data->>'{key}' AS who,
     CASE WHEN data->>'outcome' = 'rated' AND jsonb_typeof(data->'rating') = 'number'
               AND data->>'rating' ~ '^-?[0-9]+$' THEN (data->>'rating')::bigint END AS rating,
     count(*) AS n
 FROM work_order_events
-WHERE kind = 'survey' AND at >= $1 AND at < $2 AND jsonb_typeof(data->'{key}') = 'string' AND data->>'{key}' <> ''
+WHERE kind = 'survey' AND at >= $1 AND at < $2 AND jsonb_typeof(data->'{key}') = 'string' AND data->>'{key}' <> ''{" AND data->>'" + key + "' = $3" if one else ""}
 GROUP BY 1, 2
 """
     for key in ("agent", "queue")
+    for one in (False, True)  # one: only the agent or queue given as $3
 }
 
 
@@ -161,10 +162,12 @@ async def callback_counts(
 
 
 async def survey_counts(
-    store: Any, start: dt.datetime, end: dt.datetime, key: str
+    store: Any, start: dt.datetime, end: dt.datetime, key: str, who: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    """``key`` (``agent`` or ``queue``) -> survey figures of the steps asked in ``[start, end)``."""
+    """``key`` (``agent`` or ``queue``) -> survey figures of the steps asked in ``[start, end)``;
+    only ``who``'s when given (an agent's panel asks for its own)."""
     counts: dict[str, dict[int | None, int]] = defaultdict(dict)
-    for r in await store.fetch(_SURVEYS[key], start, end):
+    one = who is not None
+    for r in await store.fetch(_SURVEYS[key, one], start, end, *((who,) if one else ())):
         counts[r["who"]][r["rating"]] = r["n"]
     return {who: rating_figures(by_rating) for who, by_rating in counts.items()}

@@ -14,7 +14,6 @@ from ctiserver.stats import agent_queries, day_queries
 from ctiserver.stats.agents import AgentDay, agent_day
 from ctiserver.stats.queues import QueueTotals
 from ctiserver.stats.surveys import empty as no_surveys
-from ctiserver.stats.surveys import survey_figures
 
 log = structlog.get_logger(__name__)
 
@@ -82,11 +81,13 @@ class StatsService:
         if account is None:
             raise NotFound(f"no agent {agent_id!r}", field="agent")
         entries = await self.store.agent_state_log(start, end, agent_id)
-        mine = await agent_queries.day_of(self.store, agent_id, account.interface, start, end)
+        phone = {account.interface: agent_id} if account.interface else {}
+        missed = await agent_queries.missed_by_agent(self.store, start, end, phone, agent=agent_id)
         fig = agent_day(agent_id, entries, start, end, now)
         fig.name = account.name
-        fig.answered, fig.missed = mine.answered, mine.missed
-        surveys = survey_figures(mine.surveys, "agent")
+        fig.answered = await agent_queries.answered_by(self.store, agent_id, start, end)
+        fig.missed = missed.get(agent_id, 0)
+        surveys = await day_queries.survey_counts(self.store, start, end, "agent", who=agent_id)
         return {"date": day.isoformat(), "generated_at": now.isoformat(),
                 "agents": [{**fig.to_json(), "survey": surveys.get(agent_id, no_surveys())}]}
 
