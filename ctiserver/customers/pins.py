@@ -78,6 +78,11 @@ def needs_rehash(stored: str) -> bool:
     return parsed is not None and parsed[:3] != (N, R, P)
 
 
+# A hash of an older cost, just proven right, stored at today's cost ($2) unless the PIN was
+# changed meanwhile (the stored hash is still $3).
+UPGRADE_SQL = "UPDATE customers SET pin_hash = $2 WHERE customer_no = $1 AND pin_hash = $3"
+
+
 def check_and_upgrade(pin: str, stored: str) -> tuple[bool, str | None]:
     """``(right, new_hash)``: ``new_hash`` is a hash at today's cost when ``pin`` is right and
     ``stored`` had another cost (else None). Blocking (scrypt): run it in a thread."""

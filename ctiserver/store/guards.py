@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ctiserver.customers.pins import check_and_upgrade
+from ctiserver.customers.pins import UPGRADE_SQL, check_and_upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,15 +160,7 @@ class PinLocks:
                         "DELETE FROM customer_pin_locks WHERE customer_no = $1", no
                     )
                     if upgraded:
-                        # a hash of an older cost, just proven right: stored at today's cost
-                        # (unless someone changed the PIN meanwhile)
-                        await conn.execute(
-                            "UPDATE customers SET pin_hash = $2 "
-                            "WHERE customer_no = $1 AND pin_hash = $3",
-                            no,
-                            upgraded,
-                            stored,
-                        )
+                        await conn.execute(UPGRADE_SQL, no, upgraded, stored)
                     return PinCheck("ok")
                 stale = (
                     lock["last_failure_at"] is None

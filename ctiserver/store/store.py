@@ -287,9 +287,7 @@ class Store:
             return False
         ok, upgraded = await asyncio.to_thread(pins.check_and_upgrade, pin, row["pin_hash"])
         if upgraded:
-            # a hash of an older cost, just proven right: stored at today's cost (unless changed meanwhile)
-            await self.execute("UPDATE customers SET pin_hash = $2 WHERE customer_no = $1 AND pin_hash = $3",
-                                no, upgraded, row["pin_hash"])
+            await self.execute(pins.UPGRADE_SQL, no, upgraded, row["pin_hash"])
         return ok
 
     # -- work orders ----------------------------------------------------------------------------
