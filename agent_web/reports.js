@@ -26,10 +26,6 @@ function hours(seconds) {
   return seconds === null || seconds === undefined ? "—" : `${Math.round(seconds / 360) / 10} h`;
 }
 
-function isoDay(d) {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
 // -- the report ---------------------------------------------------------------------------
 
 async function loadReport() {
@@ -39,13 +35,18 @@ async function loadReport() {
   message($("period-note"), "Loading… · 加载中");
   let r;
   try {
-    r = await api("GET", `/api/reports?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    // No dates yet (the page's first load): the server's default, the center's last 30 days in
+    // its own time zone, which the browser's clock and zone need not share.
+    const period = from && to ? `?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}` : "";
+    r = await api("GET", `/api/reports${period}`);
   } catch (err) {
     message($("period-note"), "");
     message($("page-error"), err.describe ? err.describe() : String(err));
     return;
   }
   message($("period-note"), `${r.from} – ${r.to} (${r.timezone})`);
+  $("from").value = r.from;
+  $("to").value = r.to;
   for (const a of document.querySelectorAll("a.csv[data-table]")) {
     a.href = `/api/reports/${a.dataset.table}.csv?from=${encodeURIComponent(r.from)}&to=${encodeURIComponent(r.to)}`;
   }
@@ -224,9 +225,6 @@ async function start() {
     message($("page-error"), "Reports are for supervisors · 仅限班长查看");
     return;
   }
-  const today = new Date();
-  $("to").value = isoDay(today);
-  $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
   show($("period-form"), true);
   $("period-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -239,7 +237,7 @@ async function start() {
   });
   $("threshold-form").addEventListener("submit", addThreshold);
   $("stats-form").addEventListener("submit", loadStats);
-  await Promise.all([loadReport(), loadWarnings(), loadThresholds().then(() => loadStats())]);
+  await Promise.all([loadReport().then(() => loadThresholds()).then(() => loadStats()), loadWarnings()]);
   document.body.dataset.ready = "1";
 }
 
