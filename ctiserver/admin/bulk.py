@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from ctiserver.admin import people
+from ctiserver.admin.people import PERSON
 from ctiserver.admin.service import (
     UNIQUE_FIELD,
     Admin,
@@ -29,6 +30,7 @@ from ctiserver.admin.service import (
     run_hooks,
 )
 from ctiserver.agents.passwords import one_time_password, password_problem
+from ctiserver.apischema import INT, STR, array, nullable, obj
 from ctiserver.errors import CtiError, InvalidInput
 
 MAX_BYTES = 1_000_000
@@ -155,6 +157,15 @@ def check(
             }
         )
     return rows, problems
+
+
+# The schema of import_csv()'s report (201 when imported, 422 with the rows' problems).
+REPORT = obj(
+    {"imported": INT,
+     "errors": array(obj({"line": INT, "field": STR, "message": STR}, closed=True)),
+     "people": array(obj(PERSON["properties"] | {"one_time_password": nullable(STR)}))},
+    closed=True,
+)
 
 
 async def import_csv(admin: Admin, actor: str, raw: bytes) -> dict[str, Any]:

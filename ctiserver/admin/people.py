@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ctiserver.apischema import BOOL, INT, STR, TIME, enum, mapping, obj
 from ctiserver.errors import InvalidInput
 from ctiserver.web import validate as v
 
@@ -80,6 +81,15 @@ def check_fields(
     if body.get("phone") is not None:
         out["phone"] = v.choice(body["phone"], "phone", PHONES)
     return out
+
+
+# The schema of person_json(); open: a person hook may add its own keys (the SIP account shown once).
+PERSON = obj(
+    {"login": STR, "id": STR, "name": STR, "role": enum(*ROLES), "department": STR, "interface": STR,
+     "queues": mapping(INT),  # queue -> penalty
+     "phone": enum(*PHONES), "disabled": BOOL, "must_change_password": BOOL, "version": INT,
+     "created_at": TIME, "updated_at": TIME},
+)
 
 
 def person_json(row: Any) -> dict[str, Any]:

@@ -9,16 +9,18 @@ from aiohttp import web
 
 from ctiserver import errors
 from ctiserver.admin import bulk
-from ctiserver.admin.people import check_login
-from ctiserver.admin.service import Admin
+from ctiserver.admin.people import PERSON, check_login
+from ctiserver.admin.service import AUDIT_ENTRY, QUEUE, Admin
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query, read_body, role_of
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import BOOL, STR, array, enum, nullable, obj, operation
 
 ADMIN = web.AppKey("admin", Admin)
 PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "admin.html"
 routes = web.RouteTableDef()
+
+ONE_PERSON = obj({"person": PERSON}, closed=True)
 
 
 @routes.get("/admin")
@@ -53,7 +55,7 @@ def _login(request: web.Request) -> str:
 
 
 @routes.get("/api/admin/people")
-@operation(query=("q", "disabled"))
+@operation(query=("q", "disabled"), returns=obj({"people": array(PERSON)}, closed=True))
 async def list_people(request: web.Request) -> web.Response:
     """People, searched by login, name, extension or department (disabled ones included unless disabled=no)."""
     _admin_id(request)
@@ -66,7 +68,8 @@ async def list_people(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/people")
-@operation(body=PERSON_BODY)
+@operation(body=PERSON_BODY, ok=201,
+           returns=obj({"person": PERSON, "one_time_password": nullable(STR)}, closed=True))
 async def create_person(request: web.Request) -> web.Response:
     """Create a person; without a password a one-time one is returned once (changed at first sign-in)."""
     actor = _admin_id(request)
@@ -77,7 +80,7 @@ async def create_person(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/people/{login}")
-@operation()
+@operation(returns=ONE_PERSON)
 async def get_person(request: web.Request) -> web.Response:
     """One person."""
     _admin_id(request)
@@ -85,7 +88,7 @@ async def get_person(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/admin/people/{login}")
-@operation(body=PERSON_BODY)
+@operation(body=PERSON_BODY, returns=ONE_PERSON)
 async def update_person(request: web.Request) -> web.Response:
     """Edit a person; ``version`` is the one last read (409 when someone changed it meanwhile)."""
     actor = _admin_id(request)
@@ -99,7 +102,7 @@ async def update_person(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/people/{login}/disable")
-@operation(body={"version": v.Field(int)})
+@operation(body={"version": v.Field(int)}, returns=ONE_PERSON)
 async def disable_person(request: web.Request) -> web.Response:
     """Disable: signed out of every queue and every session at once; a call in progress goes on."""
     actor = _admin_id(request)
@@ -114,7 +117,7 @@ async def disable_person(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/people/{login}/enable")
-@operation(body={"version": v.Field(int)})
+@operation(body={"version": v.Field(int)}, returns=ONE_PERSON)
 async def enable_person(request: web.Request) -> web.Response:
     """Re-enable a disabled person."""
     actor = _admin_id(request)
@@ -133,7 +136,8 @@ async def enable_person(request: web.Request) -> web.Response:
     body={
         "password": v.Field(str, required=False),
         "must_change_password": v.Field(bool, required=False),
-    }
+    },
+    returns=obj({"one_time_password": nullable(STR)}, closed=True),
 )
 async def reset_password(request: web.Request) -> web.Response:
     """Set or reset a password; without one a one-time password is returned once."""
@@ -149,7 +153,7 @@ async def reset_password(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/people/import")
-@operation(consumes="text/csv")
+@operation(consumes="text/csv", ok=201, returns=bulk.REPORT, also={422: bulk.REPORT})
 async def import_people(request: web.Request) -> web.Response:
     """Bulk import from CSV (text/csv): all rows or none; each bad row reported by line and field."""
     actor = _admin_id(request)
@@ -169,7 +173,7 @@ async def import_people(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/queues")
-@operation()
+@operation(returns=obj({"queues": array(QUEUE), "known": array(STR), "busy_reasons": array(STR)}, closed=True))
 async def list_queues(request: web.Request) -> web.Response:
     """The queues the CTI owns and their settings, and the busy reasons."""
     _admin_id(request)
@@ -190,7 +194,8 @@ async def list_queues(request: web.Request) -> web.Response:
         "service_level_seconds": v.Field(int),
         "recording": v.Field(bool, required=False),
         "version": v.Field(int, required=False),
-    }
+    },
+    returns=obj({"queue": QUEUE}, closed=True),
 )
 async def put_queue(request: web.Request) -> web.Response:
     """Create a queue (no version) or change its settings (the version last read)."""
@@ -206,7 +211,7 @@ async def put_queue(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/admin/busy-reasons")
-@operation(body={"reasons": v.Field(list)})
+@operation(body={"reasons": v.Field(list)}, returns=obj({"busy_reasons": array(STR)}, closed=True))
 async def put_busy_reasons(request: web.Request) -> web.Response:
     """The busy reasons agents choose from."""
     actor = _admin_id(request)
@@ -221,7 +226,7 @@ async def put_busy_reasons(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/audit")
-@operation(query=("target", "limit"))
+@operation(query=("target", "limit"), returns=obj({"entries": array(AUDIT_ENTRY)}, closed=True))
 async def audit(request: web.Request) -> web.Response:
     """Every administrative change, newest first: who, when, what (before/after, never a password)."""
     _admin_id(request)
@@ -232,7 +237,7 @@ async def audit(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/account/password")
-@operation()
+@operation(returns=obj({"must_change": BOOL}, closed=True))
 async def password_status(request: web.Request) -> web.Response:
     """Whether the signed-in person must change their password before working."""
     account = request[ACCOUNT]
@@ -240,7 +245,8 @@ async def password_status(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/account/password")
-@operation(body={"current_password": v.Field(str), "new_password": v.Field(str)})
+@operation(body={"current_password": v.Field(str), "new_password": v.Field(str)},
+           returns=obj({"ok": enum(True)}, closed=True))
 async def change_password(request: web.Request) -> web.Response:
     """Change one's own password (the forced change after a reset, or any time)."""
     account = request[ACCOUNT]

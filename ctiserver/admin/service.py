@@ -19,6 +19,7 @@ from ctiserver.agents.passwords import (
     password_problem,
     verify_password,
 )
+from ctiserver.apischema import ANY_OBJ, BOOL, INT, STR, TIME, nullable, obj
 from ctiserver.errors import Conflict, CtiError, InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
@@ -598,6 +599,16 @@ class Admin:
 class _Row:
     def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
+
+
+# The schemas of _queue_json() and of an admin_audit row (before/after: what changed, as audited).
+QUEUE = obj({"name": STR, "wrapup_seconds": INT, "service_level_seconds": INT, "recording": BOOL, "version": INT},
+            closed=True)
+AUDIT_ENTRY = obj(
+    {"id": INT, "at": TIME, "actor": STR, "action": STR, "target": nullable(STR), "before": nullable(ANY_OBJ),
+     "after": nullable(ANY_OBJ)},
+    closed=True,
+)
 
 
 def _queue_json(row: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import structlog
 from ctiserver.agents import model
 from ctiserver.agents.model import AgentState, AgentStatus
 from ctiserver.ami.events import MemberState
+from ctiserver.apischema import BOOL, NUM, STR, array, enum, nullable, obj
 from ctiserver.calls import model as calls
 
 log = structlog.get_logger(__name__)
@@ -141,6 +142,14 @@ class AgentBook:
             return self._update(ce.interface,
                                 model.leg_gone(self.status_of(ce.interface), ce.leg, "call_ended", until), ce.at)
         return []
+
+    # The schema of view(), the API's and the push's picture of one agent.
+    VIEW = obj(
+        {"id": STR, "name": STR, "role": STR, "state": enum(*(s.value for s in AgentState)), "reason": STR,
+         "since": nullable(NUM), "queues": array(STR), "interface": STR, "call": nullable(STR),
+         "caller": nullable(obj({"number": STR, "name": STR})), "outside_call": BOOL,
+         "changed_by": nullable(obj({"id": STR, "name": STR})), "wrapup_ends": nullable(NUM)},
+    )
 
     def view(self, agent_id: str) -> dict | None:
         account = self.by_id.get(agent_id)

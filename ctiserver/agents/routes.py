@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.agents.book import AgentBook
 from ctiserver.web import validate as v
 from ctiserver.web.common import AGENT_ID, dumps, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, ACCOUNTS, AGENTS, CONFIG
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import STR, array, enum, obj, operation
 
 STATES = ("ready", "not_ready", "logged_out")
 QUEUE = r"[A-Za-z0-9_-]{1,40}"
@@ -22,6 +23,8 @@ routes = web.RouteTableDef()
 @routes.post("/api/agent/state")
 @operation(
     body={"state": v.Field(str), "reason": v.Field(str, required=False), "agent": v.Field(str, required=False), "queues": v.Field(list, required=False)},
+    ok=202,
+    returns=obj({"accepted": enum(True)}, closed=True),
 )
 async def change_state(request: web.Request) -> web.Response:
     """Ask Asterisk to sign in / ready / not ready / sign out; 202 once it accepted.
@@ -65,7 +68,7 @@ def queue_list(value: list, allowed: set[str]) -> list[str]:
 
 
 @routes.get("/api/agents")
-@operation()
+@operation(returns=obj({"agents": array(AgentBook.VIEW)}, closed=True))
 async def agents(request: web.Request) -> web.Response:
     """Every agent's live view (supervisors and admins only)."""
     require_supervisor(request[ACCOUNT], "see all agents")
@@ -73,7 +76,8 @@ async def agents(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/agents/available")
-@operation()
+@operation(returns=obj({"agents": array(obj({"id": STR, "name": STR, "queues": array(STR)}, closed=True))},
+                       closed=True))
 async def available_agents(request: web.Request) -> web.Response:
     """The other agents a call could go to now (state ready), by id: the panel's transfer / consult picker."""
     me = str(request[ACCOUNT].id)

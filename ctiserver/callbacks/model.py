@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ctiserver.apischema import INT, NUM, STR, enum, obj
 from ctiserver.errors import InvalidInput
 
 #: digits only (a number to call back is dialled as ``PJSIP/<number>@outside``): 3 to 20 of them
@@ -32,6 +33,15 @@ def check_number(value: Any, field: str = "number") -> str:
     if not isinstance(value, str) or not NUMBER.fullmatch(value):
         raise InvalidInput(f"{field} must be 3 to 20 digits", field=field)
     return value
+
+
+# The schema of Callback.to_json() (times are Unix seconds).
+CALLBACK = obj(
+    {"id": STR, "queue": STR, "number": STR, "joined_at": NUM, "requested_at": NUM, "linkedid": STR,
+     "caller_number": STR, "customer_no": STR, "position": INT, "state": enum(*STATES), "attempts": INT,
+     "not_before": NUM, "agent_id": STR, "call_linkedid": STR, "outcome": STR, "updated_at": NUM},
+    closed=True,
+)
 
 
 @dataclass(frozen=True, slots=True)

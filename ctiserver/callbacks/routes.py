@@ -14,17 +14,27 @@ from typing import Any
 
 from aiohttp import web
 
+from ctiserver.callbacks.model import CALLBACK
 from ctiserver.web.common import json, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import INT, STR, array, obj, operation
 
 CALLBACKS = web.AppKey("callbacks", Any)
 
 routes = web.RouteTableDef()
 
+# CallbackService.per_queue(): a callback in a line carries its place in it (0 once being made).
+IN_LINE = obj(CALLBACK["properties"] | {"place": INT}, closed=True)
+PER_QUEUE = obj(
+    {"queues": array(obj({"queue": STR, "pending": array(IN_LINE), "ringing": array(IN_LINE), "count": INT},
+                         closed=True)),
+     "recent": array(CALLBACK)},
+    closed=True,
+)
+
 
 @routes.get("/api/callbacks")
-@operation()
+@operation(returns=PER_QUEUE)
 async def pending(request: web.Request) -> web.Response:
     """The pending callbacks per queue in line order, the ones being made, the last closed ones."""
     require_supervisor(request[ACCOUNT], "see the callbacks")
@@ -32,7 +42,7 @@ async def pending(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/callbacks/{id}/cancel")
-@operation("Take a pending callback off the list", body={})
+@operation("Take a pending callback off the list", body={}, returns=CALLBACK)
 async def cancel(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "cancel callbacks")
     await read_body(request, {})

@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 
 from ctiserver.web.keys import CONFIG
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import STR, array, nullable, obj, operation
 from ivr.menu import Menu, Node, load_menu
 
 log = structlog.get_logger(__name__)
@@ -37,8 +37,12 @@ def menu_json(menu: Menu) -> dict[str, Any]:
     return {"menu": menu.name, "start": menu.start, "nodes": [node_json(n) for n in menu.nodes.values()]}
 
 
+NODE = obj({"name": STR, "label": STR, "type": STR}, closed=True)
+MENU = obj({"menu": nullable(STR), "start": nullable(STR), "nodes": array(NODE)}, closed=True)
+
+
 @routes.get("/api/ivr/nodes")
-@operation()
+@operation(returns=MENU)
 async def ivr_nodes(request: web.Request) -> web.Response:
     """The IVR menu's nodes; none (still 200) when the menu file cannot be read."""
     source = request.app[CONFIG].ivr.menu_file or None

@@ -16,12 +16,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ctiserver.calls.commands import TRANSFER_KINDS
+from ctiserver.calls.consult import CONSULT_KINDS
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body, ref_param
 from ctiserver.web.keys import ACCOUNT, CALLS, CONFERENCES, CONSULTS, RECORDINGS
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import STR, array, enum, obj, operation
 
 routes = web.RouteTableDef()
+
+
+def requested(what: str, **more: dict) -> dict:
+    """The 202 answer of a call command: the call, what was asked of Asterisk, and its details."""
+    return obj({"linkedid": STR, "requested": enum(what), **more}, closed=True)
+
+
+PARTICIPANT = obj({"participant": STR, "who": STR, "kind": enum("customer", "agent", "external")}, closed=True)
+CONFERENCE = obj({"linkedid": STR, "room": STR, "participants": array(PARTICIPANT)}, closed=True)
 
 
 def _accepted(data: dict) -> web.Response:
@@ -29,21 +40,22 @@ def _accepted(data: dict) -> web.Response:
 
 
 @routes.post("/api/calls/dial")
-@operation("Call a number from the agent's phone", body={"number": v.Field(str)}, ok=202)
+@operation("Call a number from the agent's phone", body={"number": v.Field(str)}, ok=202,
+           returns=requested("dial", number=STR))
 async def dial(request: web.Request) -> web.Response:
     body = await read_body(request)
     return _accepted(await request.app[CALLS].dial(request[ACCOUNT], body["number"]))
 
 
 @routes.post("/api/calls/{linkedid}/hold")
-@operation("Put the caller on hold", body={}, ok=202)
+@operation("Put the caller on hold", body={}, ok=202, returns=requested("hold"))
 async def hold(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CALLS].hold(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/retrieve")
-@operation("Take the caller off hold", body={}, ok=202)
+@operation("Take the caller off hold", body={}, ok=202, returns=requested("retrieve"))
 async def retrieve(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CALLS].retrieve(request[ACCOUNT], request.match_info["linkedid"]))
@@ -54,6 +66,7 @@ async def retrieve(request: web.Request) -> web.Response:
     "Transfer the call (blind or to a queue / agent)",
     body={"kind": v.Field(str), "target": v.Field(str)},
     ok=202,
+    returns=requested("transfer", kind=enum(*TRANSFER_KINDS), target=STR),
 )
 async def transfer(request: web.Request) -> web.Response:
     body = await read_body(request)
@@ -62,7 +75,8 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/calls/{linkedid}/ivr")
-@operation("Send the caller to an IVR node", body={"node": v.Field(str)}, ok=202)
+@operation("Send the caller to an IVR node", body={"node": v.Field(str)}, ok=202,
+           returns=requested("ivr", node=STR))
 async def to_ivr(request: web.Request) -> web.Response:
     body = await read_body(request)
     return _accepted(await request.app[CALLS].to_ivr(request[ACCOUNT], request.match_info["linkedid"],
@@ -70,7 +84,7 @@ async def to_ivr(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/calls/{linkedid}/hangup")
-@operation("Hang up the agent's call", body={}, ok=202)
+@operation("Hang up the agent's call", body={}, ok=202, returns=requested("hangup"))
 async def hangup(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CALLS].hangup(request[ACCOUNT], request.match_info["linkedid"]))
@@ -81,6 +95,7 @@ async def hangup(request: web.Request) -> web.Response:
     "Call a colleague while the caller holds",
     body={"kind": v.Field(str), "target": v.Field(str)},
     ok=202,
+    returns=requested("consult", kind=enum(*CONSULT_KINDS), target=STR),
 )
 async def consult(request: web.Request) -> web.Response:
     body = await read_body(request)
@@ -89,7 +104,8 @@ async def consult(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/calls/{linkedid}/consult/complete")
-@operation("Hand the caller over to the consulted colleague", body={}, ok=202)
+@operation("Hand the caller over to the consulted colleague", body={}, ok=202,
+           returns=requested("consult_complete"))
 async def consult_complete(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CONSULTS].complete(request[ACCOUNT],
@@ -97,14 +113,16 @@ async def consult_complete(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/calls/{linkedid}/consult/cancel")
-@operation("End the consultation and take the caller back", body={}, ok=202)
+@operation("End the consultation and take the caller back", body={}, ok=202,
+           returns=requested("consult_cancel"))
 async def consult_cancel(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CONSULTS].cancel(request[ACCOUNT], request.match_info["linkedid"]))
 
 
 @routes.post("/api/calls/{linkedid}/consult/conference")
-@operation("Join caller, agent and consulted colleague", body={}, ok=202)
+@operation("Join caller, agent and consulted colleague", body={}, ok=202,
+           returns=requested("consult_conference", room=STR))
 async def consult_conference(request: web.Request) -> web.Response:
     await read_body(request)
     return _accepted(await request.app[CONSULTS].conference(request[ACCOUNT],
@@ -116,6 +134,7 @@ async def consult_conference(request: web.Request) -> web.Response:
     "Add a party to the call's conference",
     body={"kind": v.Field(str), "target": v.Field(str)},
     ok=202,
+    returns=requested("conference_add", room=STR, kind=enum(*CONSULT_KINDS), target=STR),
 )
 async def conference_add(request: web.Request) -> web.Response:
     body = await read_body(request)
@@ -124,14 +143,15 @@ async def conference_add(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/calls/{linkedid}/conference")
-@operation("The call's conference and its parties")
+@operation("The call's conference and its parties", returns=CONFERENCE)
 async def conference(request: web.Request) -> web.Response:
     return web.json_response(await request.app[CONFERENCES].show(request[ACCOUNT],
                                                                       request.match_info["linkedid"]), dumps=dumps)
 
 
 @routes.post("/api/calls/{linkedid}/conference/remove")
-@operation("Remove a party from the conference", body={"participant": v.Field(str)}, ok=202)
+@operation("Remove a party from the conference", body={"participant": v.Field(str)}, ok=202,
+           returns=requested("conference_remove", participant=STR))
 async def conference_remove(request: web.Request) -> web.Response:
     body = await read_body(request)
     return _accepted(await request.app[CONFERENCES].remove(request[ACCOUNT],

@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ctiserver.apischema import ANY_OBJ, BOOL, INT, NUM, STR, TIME, enum, nullable, obj
+from ctiserver.complaints.periods import MEASURES, PERIODS
+
 # A complaint counts once it is written up and sent on: a draft may still change category.
 WRITTEN = "status IS NOT NULL AND status <> 'draft'"
 THRESHOLD_COLUMNS = (
@@ -23,6 +26,25 @@ THRESHOLD_COLUMNS = (
     "min_answered",
     "enabled",
 )
+
+
+# The schemas of threshold_json(), warning_json() and audit()'s entries.
+THRESHOLD = obj(
+    {"id": INT, "name": STR, "measure": enum(*MEASURES), "period": enum(*PERIODS), "category": STR,
+     "subcategory": nullable(STR), "queue": nullable(STR), "limit": NUM, "min_answered": INT, "enabled": BOOL,
+     "created_by": STR, "created_at": TIME, "updated_by": STR, "updated_at": TIME, "version": INT},
+    closed=True,
+)
+WARNING = obj(
+    {"id": INT, "threshold_id": INT, "name": STR, "measure": enum(*MEASURES), "period": enum(*PERIODS),
+     "category": STR, "subcategory": nullable(STR), "queue": nullable(STR), "period_start": TIME,
+     "period_end": TIME, "complaints": INT, "answered": INT, "value": NUM, "limit": NUM, "raised_at": TIME,
+     "late": BOOL, "acknowledged_by": nullable(STR), "acknowledged_at": nullable(TIME),
+     "ack_comment": nullable(STR)},
+    closed=True,
+)
+AUDIT_ENTRY = obj({"id": INT, "at": TIME, "actor": STR, "action": STR, "target_id": INT, "data": ANY_OBJ},
+                  closed=True)
 
 
 def threshold_json(r: Any) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from aiohttp import web
 
 from ctiserver.complaints.model import FIELDS
 from ctiserver.complaints.periods import PERIODS
-from ctiserver.complaints.service import require_admin
+from ctiserver.complaints.queries import AUDIT_ENTRY, THRESHOLD, WARNING
+from ctiserver.complaints.service import STATISTICS, require_admin
 from ctiserver.reports.csvfile import render, safe_name
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query, read_body
 from ctiserver.web.keys import ACCOUNT, COMPLAINTS
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import STR, array, mapping, obj, operation
 
 routes = web.RouteTableDef()
 # Each field's own check (threshold_fields) names what is wrong with it; here only JSON scalars pass.
@@ -33,7 +34,12 @@ def _id(request: web.Request) -> int:
 
 
 @routes.get("/api/complaints/thresholds")
-@operation("The complaint thresholds, with the categories and queues they may name")
+@operation(
+    "The complaint thresholds, with the categories and queues they may name",
+    returns=obj({"thresholds": array(THRESHOLD),
+                 "categories": mapping(array(STR)),  # category -> its sub-categories
+                 "queues": array(STR)}, closed=True),
+)
 async def thresholds(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
     return json(
@@ -47,7 +53,7 @@ async def thresholds(request: web.Request) -> web.Response:
 
 @routes.post("/api/complaints/thresholds")
 @operation(
-    "Add a complaint threshold (admins)", body=dict.fromkeys(FIELDS, _SCALAR), ok=201
+    "Add a complaint threshold (admins)", body=dict.fromkeys(FIELDS, _SCALAR), ok=201, returns=THRESHOLD
 )
 async def create(request: web.Request) -> web.Response:
     watch = request.app[COMPLAINTS]
@@ -63,6 +69,7 @@ async def create(request: web.Request) -> web.Response:
 @operation(
     "Change a threshold made on `version` (admins)",
     body={**dict.fromkeys(FIELDS, _SCALAR), "version": v.Field(int)},
+    returns=THRESHOLD,
 )
 async def change(request: web.Request) -> web.Response:
     require_admin(request[ACCOUNT], "change complaint thresholds")
@@ -73,7 +80,8 @@ async def change(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/complaints/warnings")
-@operation("Complaint warnings raised (open=1: not acknowledged yet)", query=("open",))
+@operation("Complaint warnings raised (open=1: not acknowledged yet)", query=("open",),
+           returns=obj({"warnings": array(WARNING)}, closed=True))
 async def warnings(request: web.Request) -> web.Response:
     q = query(request)
     open_only = v.choice(q.get("open", "0"), "open", ("0", "1")) == "1"
@@ -90,6 +98,7 @@ async def warnings(request: web.Request) -> web.Response:
 @operation(
     "Acknowledge a warning, with a comment",
     body={"comment": v.Field(str, required=False)},
+    returns=WARNING,
 )
 async def acknowledge(request: web.Request) -> web.Response:
     body = await read_body(request)
@@ -106,7 +115,8 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/complaints/audit")
-@operation("Who changed thresholds and acknowledged warnings, when")
+@operation("Who changed thresholds and acknowledged warnings, when",
+           returns=obj({"audit": array(AUDIT_ENTRY)}, closed=True))
 async def audit(request: web.Request) -> web.Response:
     return json({"audit": await request.app[COMPLAINTS].audit(request[ACCOUNT])})
 
@@ -130,7 +140,7 @@ async def _stats(request: web.Request) -> dict:
 
 
 @routes.get("/api/complaints/stats")
-@operation("Complaints per day, week or month", query=STATS_QUERY)
+@operation("Complaints per day, week or month", query=STATS_QUERY, returns=STATISTICS)
 async def stats(request: web.Request) -> web.Response:
     return json(await _stats(request))
 

@@ -28,9 +28,16 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from ctiserver.apischema import DATE, INT, NUM, STR, array, enum, mapping, nullable, obj
 from ctiserver.complaints import queries as q
 from ctiserver.complaints.model import threshold_fields
-from ctiserver.complaints.periods import measure, period_bounds, periods_between, rate
+from ctiserver.complaints.periods import (
+    PERIODS,
+    measure,
+    period_bounds,
+    periods_between,
+    rate,
+)
 from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from ctiserver.push.hub import SUPERVISORS
 
@@ -76,6 +83,17 @@ class _Observed:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+# The schema of ComplaintWatch.statistics().
+STATISTICS = obj(
+    {"period": enum(*PERIODS), "from": DATE, "to": DATE, "category": STR, "queue": nullable(STR), "timezone": STR,
+     "subcategories": array(STR),
+     "rows": array(obj({"period_start": DATE, "complaints": INT, "repeats": INT, "answered": INT,
+                        "by_subcategory": mapping(INT),  # sub-category ("—": none) -> complaints
+                        "rate": nullable(NUM)}, closed=True))},
+    closed=True,
+)
 
 
 class ComplaintWatch:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ctiserver.apischema import BOOL, INT, NUM, STR, TIME, array, enum, nullable, obj
+
 _CUSTOMER = (
     "SELECT c.id, c.customer_no, c.name, c.class, c.note, c.created_at, c.pin_hash IS NOT NULL AS has_pin, "
     "COALESCE((SELECT array_agg(p.phone ORDER BY p.phone) FROM customer_phones p "
@@ -40,6 +42,23 @@ HISTORY_COLUMNS = (
     "due_at",
     "satisfaction",
     "repeats",
+)
+
+
+# The schemas of customer_json() and of history()'s items (work_orders rows, times as ISO text).
+CUSTOMER = obj(
+    {"id": INT, "customer_no": STR, "name": STR, "class": enum("vip", "ordinary"), "note": STR,
+     "phones": array(STR), "has_pin": BOOL, "created_at": TIME},
+    closed=True,
+)
+_TEXT = nullable(STR)
+HISTORY_ITEM = obj(
+    {"id": INT, "ref": _TEXT, "linkedid": STR, "channel": STR, "direction": _TEXT, "caller_number": _TEXT,
+     "queue": _TEXT, "agent_id": _TEXT, "call_state": _TEXT, "disposition": _TEXT, "created_at": TIME,
+     "answered_at": nullable(TIME), "talk_seconds": nullable(NUM), "wait_seconds": nullable(NUM), "status": _TEXT,
+     "category": _TEXT, "subcategory": _TEXT, "summary": _TEXT, "due_at": nullable(TIME),
+     "satisfaction": _TEXT, "repeats": INT},
+    closed=True,
 )
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ctiserver.customers.queries import CUSTOMER, HISTORY_ITEM
 from ctiserver.customers.records import CUSTOMER_NO, KINDS
 from ctiserver.errors import InvalidInput
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query, read_body
 from ctiserver.web.keys import ACCOUNT, CUSTOMERS
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import BOOL, INT, STR, array, enum, obj, operation
 
 routes = web.RouteTableDef()
 PAGE = Path(__file__).resolve().parents[2] / "agent_web" / "customer.html"
@@ -35,14 +36,14 @@ def _no(request: web.Request) -> str:
 
 
 @routes.get("/api/customers/{no}")
-@operation("A customer's details")
+@operation("A customer's details", returns=CUSTOMER)
 async def customer(request: web.Request) -> web.Response:
     return json(await request.app[CUSTOMERS].get(request[ACCOUNT], _no(request)))
 
 
 @routes.get("/api/customers")
 @operation(
-    "The customer with a phone number (an agent: their caller's)", query=("phone",)
+    "The customer with a phone number (an agent: their caller's)", query=("phone",), returns=CUSTOMER
 )
 async def by_phone(request: web.Request) -> web.Response:
     raw = query(request).get("phone")
@@ -62,6 +63,11 @@ async def by_phone(request: web.Request) -> web.Response:
 @operation(
     "A customer's calls and work orders, newest first, paged",
     query=("kind", "page", "size"),
+    returns=obj(
+        {"customer_no": STR, "kind": enum(*KINDS), "page": INT, "size": INT, "total": INT, "pages": INT,
+         "items": array(HISTORY_ITEM)},
+        closed=True,
+    ),
 )
 async def history(request: web.Request) -> web.Response:
     q = query(request)
@@ -83,6 +89,7 @@ async def history(request: web.Request) -> web.Response:
         "linkedid": v.Field(str, required=False),
     },
     ok=201,
+    returns=obj(CUSTOMER["properties"] | {"pop_refreshed": BOOL}, closed=True),
 )
 async def create(request: web.Request) -> web.Response:
     body = await read_body(request)

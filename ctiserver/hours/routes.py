@@ -13,11 +13,11 @@ from aiohttp import web
 
 from ctiserver.errors import InvalidInput
 from ctiserver.hours.schedule import HOTLINE
-from ctiserver.hours.service import REASON_MAX, HoursService
+from ctiserver.hours.service import HOTLINE_VIEW, REASON_MAX, SWITCH, HoursService
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import array, obj, operation
 
 HOURS = web.AppKey("hours", HoursService)
 
@@ -36,7 +36,8 @@ def _hotline(request: web.Request) -> str:
 
 @routes.get("/api/hours")
 @operation(
-    "Each hotline, open or closed now and why, its week and its emergency switch"
+    "Each hotline, open or closed now and why, its week and its emergency switch",
+    returns=obj({"hotlines": array(HOTLINE_VIEW)}, closed=True),
 )
 async def hours(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the service hours")
@@ -47,6 +48,7 @@ async def hours(request: web.Request) -> web.Response:
 @operation(
     "Close a hotline now (a reason is required) or reopen it to its hours",
     body={"closed": v.Field(bool), "reason": v.Field(str, required=False)},
+    returns=HOTLINE_VIEW,
 )
 async def switch(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "close or reopen a hotline")
@@ -68,7 +70,7 @@ async def switch(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/hours/{hotline}/history")
-@operation("Who closed or reopened the hotline, when, why")
+@operation("Who closed or reopened the hotline, when, why", returns=obj({"history": array(SWITCH)}, closed=True))
 async def history(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the service hours")
     return json({"history": await request.app[HOURS].history(_hotline(request))})

@@ -13,8 +13,9 @@ from typing import Any
 
 import structlog
 
+from ctiserver.apischema import BOOL, STR, TIME, array, enum, nullable, obj
 from ctiserver.errors import NotFound, Unavailable
-from ctiserver.hours.schedule import ServiceHours
+from ctiserver.hours.schedule import AFTER_HOURS, CLOSED_NOW, HOLIDAY, ServiceHours
 from ctiserver.push.hub import SUPERVISORS
 from ctiserver.store.errors import StoreUnavailable
 from ctiserver.store.guards import HotlineSwitch, HotlineSwitches
@@ -22,6 +23,18 @@ from ctiserver.store.guards import HotlineSwitch, HotlineSwitches
 log = structlog.get_logger(__name__)
 
 REASON_MAX = 200
+
+
+# The schemas of a switch (HotlineSwitch.to_json; never flipped: nobody, no time) and of _view().
+SWITCH = obj({"hotline": STR, "closed": BOOL, "reason": STR, "changed_by": nullable(STR), "changed_at": nullable(TIME)},
+             closed=True)
+HOTLINE_VIEW = obj(
+    {"hotline": STR, "closed_reason": nullable(enum(CLOSED_NOW, HOLIDAY, AFTER_HOURS)),
+     "week": nullable(array(obj({"day": enum("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                                 "hours": array(STR)}, closed=True))),  # None: always open
+     "switch": SWITCH},
+    closed=True,
+)
 
 
 class HoursService:

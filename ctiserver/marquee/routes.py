@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.store.models import Marquee
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, MARQUEE
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import array, obj, operation
 
 MAX_TTL = 7 * 24 * 3600
 
@@ -18,7 +19,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/marquee")
-@operation()
+@operation(returns=obj({"items": array(Marquee.JSON)}, closed=True))
 async def get_marquee(request: web.Request) -> web.Response:
     """The marquee items now showing."""
     return web.json_response({"items": request.app[MARQUEE].active()}, dumps=dumps)
@@ -27,6 +28,8 @@ async def get_marquee(request: web.Request) -> web.Response:
 @routes.post("/api/marquee")
 @operation(
     body={"text": v.Field(str), "expires_at": v.Field(str, required=False), "ttl_seconds": v.Field(int, required=False)},
+    ok=201,
+    returns=Marquee.JSON,
 )
 async def post_marquee(request: web.Request) -> web.Response:
     """Publish a marquee line (supervisors and admins), with an optional expiry."""

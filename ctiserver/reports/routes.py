@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver.reports.csvfile import render, safe_name
-from ctiserver.reports.service import TABLES
+from ctiserver.reports.service import REPORT, TABLES
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query
 from ctiserver.web.keys import ACCOUNT, REPORTS
@@ -70,6 +70,7 @@ async def _report(request: web.Request) -> dict[str, Any]:
 @operation(
     "Every report table over local dates from..to (the last 30 days by default)",
     query=("from", "to"),
+    returns=REPORT,
 )
 async def report(request: web.Request) -> web.Response:
     return json(await _report(request))

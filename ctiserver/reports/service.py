@@ -14,12 +14,38 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from ctiserver.apischema import DATE, INT, NUM, STR, TIME, array, nullable, obj
 from ctiserver.errors import Forbidden, InvalidInput
 from ctiserver.reports import queries as q
 
 log = structlog.get_logger(__name__)
 
 TABLES = ("by_category_status", "on_time", "overdue", "satisfaction", "repeats")
+_TEXT = nullable(STR)
+# The schema of Reports.report() (queries.py makes the tables' rows; category None: none chosen).
+REPORT = obj(
+    {"from": DATE, "to": DATE, "timezone": STR, "generated_at": TIME,
+     "by_category_status": array(obj({"category": _TEXT, "status": _TEXT, "count": INT}, closed=True)),
+     "on_time": array(obj({"category": _TEXT, "closed": INT, "with_deadline": INT, "on_time": INT}, closed=True)),
+     "on_time_rate": nullable(NUM),
+     "overdue": array(obj(
+         {"ref": _TEXT, "category": _TEXT, "subcategory": _TEXT, "status": _TEXT, "department": _TEXT,
+          "assignee": _TEXT, "urgency": _TEXT, "due_at": nullable(TIME), "late_seconds": nullable(NUM),
+          "summary": _TEXT},
+         closed=True,
+     )),
+     "satisfaction": array(obj({"category": _TEXT, "satisfaction": _TEXT, "count": INT}, closed=True)),
+     "satisfaction_rate": nullable(NUM),
+     "repeats": array(obj(
+         {"at": TIME, "actor": STR, "comment": _TEXT, "ref": _TEXT, "category": _TEXT, "subcategory": _TEXT,
+          "department": _TEXT, "repeats": INT, "status": _TEXT, "caller_number": _TEXT, "customer_no": _TEXT,
+          "customer_name": _TEXT},
+         closed=True,
+     )),
+     "totals": obj({"work_orders": INT, "closed_with_deadline": INT, "closed_on_time": INT, "callbacks": INT,
+                    "repeats": INT, "overdue": INT}, closed=True)},
+    closed=True,
+)
 MAX_DAYS = 366
 
 

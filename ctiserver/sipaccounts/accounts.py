@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 
 from ctiserver.admin.service import audit
+from ctiserver.apischema import BOOL, INT, STR, TIME, array, nullable, obj
 from ctiserver.errors import Conflict, InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
@@ -174,6 +175,15 @@ class SipAccounts:
         )
         log.info("sip_account_created", agent=row["id"], username=wanted, by=actor)
         return row, {"sip": self._shown(wanted, secret)}
+
+    # The schemas of _shown() (the secret, shown once) and of list()'s items.
+    SHOWN = obj({"username": STR, "secret": STR, "realm": STR}, closed=True)
+    ACCOUNT = obj(
+        {"login": STR, "username": STR, "interface": STR, "secret_set_at": nullable(TIME),
+         "contacts": array(obj({"uri": STR, "user_agent": nullable(STR), "expires": nullable(INT)})),
+         "registered": BOOL},
+        closed=True,
+    )
 
     def _shown(self, username: str, secret: str) -> dict[str, str]:
         """What the admin is shown once (and gives the person for their softphone)."""

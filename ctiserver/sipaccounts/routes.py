@@ -10,7 +10,7 @@ from ctiserver.admin.people import check_login
 from ctiserver.sipaccounts.accounts import SipAccounts
 from ctiserver.web.common import json, query, read_body, role_of
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import array, obj, operation
 
 SIP_ACCOUNTS = web.AppKey("sip_accounts", SipAccounts)
 routes = web.RouteTableDef()
@@ -24,7 +24,7 @@ def _admin_id(request: web.Request) -> str:
 
 
 @routes.get("/api/admin/sip-accounts")
-@operation(query=("login",))
+@operation(query=("login",), returns=obj({"accounts": array(SipAccounts.ACCOUNT)}, closed=True))
 async def list_accounts(request: web.Request) -> web.Response:
     """Every person's SIP account (username, when its secret was set) and its registrations."""
     _admin_id(request)
@@ -34,7 +34,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/admin/people/{login}/sip-secret")
-@operation(body={})
+@operation(body={}, returns=obj({"sip": SipAccounts.SHOWN}, closed=True))
 async def reset_secret(request: web.Request) -> web.Response:
     """A new SIP secret for a person's phone, shown once; the phone registered with the old one is dropped."""
     actor = _admin_id(request)

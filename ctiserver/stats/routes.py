@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.stats.service import AGENTS_DAY, QUEUES_DAY
 from ctiserver.web import validate as v
 from ctiserver.web.common import AGENT_ID, SUPERVISORS, dumps, query, role_of
 from ctiserver.web.keys import ACCOUNT, STATS
@@ -22,7 +23,7 @@ def _day(q: dict[str, str]) -> date:
 
 
 @routes.get("/api/stats/agents")
-@operation(query=("date", "agent"))
+@operation(query=("date", "agent"), returns=AGENTS_DAY)
 async def agent_stats(request: web.Request) -> web.Response:
     """Per-agent figures of a day; an agent gets only its own, supervisors anyone's."""
     account = request[ACCOUNT]
@@ -38,7 +39,7 @@ async def agent_stats(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/stats/queues")
-@operation(query=("date",))
+@operation(query=("date",), returns=QUEUES_DAY)
 async def queue_stats(request: web.Request) -> web.Response:
     """Per-queue figures of a day (supervisors and admins only)."""
     if role_of(request[ACCOUNT]) not in SUPERVISORS:

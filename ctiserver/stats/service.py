@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 
 import structlog
 
+from ctiserver.apischema import DATE, INT, NUM, STR, TIME, array, mapping, nullable, obj
 from ctiserver.callbacks.figures import empty as no_callbacks
 from ctiserver.errors import NotFound
 from ctiserver.stats import agent_queries, day_queries
@@ -28,6 +29,30 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
+
+
+# The answers' schemas: agents() and queues_day() (surveys.rating_figures, AgentDay.to_json,
+# QueueTotals.to_json and callbacks.figures make the parts).
+SURVEY = obj({"surveys": INT, "rated": INT, "unanswered": INT, "avg_rating": nullable(NUM),
+              "ratings": mapping(INT)}, closed=True)  # ratings: "1".."5" -> count
+AGENT_DAY = obj(
+    {"agent_id": STR, "name": STR, "signed_in_seconds": INT, "ready_seconds": INT,
+     "busy_seconds": mapping(INT),  # busy reason -> seconds
+     "busy_total_seconds": INT, "ringing_seconds": INT, "talk_seconds": INT, "hold_seconds": INT,
+     "wrapup_seconds": INT, "answered": INT, "missed": INT, "talk_calls": INT, "avg_talk_seconds": NUM,
+     "first_sign_in": nullable(TIME), "last_sign_out": nullable(TIME), "survey": SURVEY},
+    closed=True,
+)
+AGENTS_DAY = obj({"date": DATE, "generated_at": TIME, "agents": array(AGENT_DAY)}, closed=True)
+QUEUE_DAY = obj(
+    {"queue": STR, "offered": INT, "answered": INT, "abandoned": INT, "no_agent": INT, "waiting": INT,
+     "answered_within_sl": INT, "service_level_pct": nullable(NUM), "avg_wait_seconds": NUM,
+     "max_wait_seconds": NUM, "avg_handle_seconds": NUM, "survey": SURVEY,
+     "callbacks": obj({"requested": INT, "connected": INT, "waiting": INT, "failed": INT}, closed=True)},
+    closed=True,
+)
+QUEUES_DAY = obj({"date": DATE, "generated_at": TIME, "service_level_seconds": NUM, "queues": array(QUEUE_DAY)},
+                 closed=True)
 
 
 class StatsService:

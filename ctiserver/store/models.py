@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from ctiserver.apischema import INT, STR, TIME, nullable, obj
+
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
@@ -170,6 +172,9 @@ class HistoryEntry:
 @dataclass(frozen=True, slots=True)
 class Marquee:
     """A marquee notice; ``expires_at`` None means until replaced or removed."""
+
+    # The schema of to_json().
+    JSON = obj({"id": INT, "text": STR, "posted_by": STR, "posted_at": TIME, "expires_at": nullable(TIME)})
 
     id: int
     text: str

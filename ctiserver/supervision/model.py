@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ctiserver.apischema import BOOL, NUM, STR, enum, nullable, obj
+
 MODES = ("listen", "whisper", "barge")
 # ChanSpy's start option for each mode (cti-spy: ChanSpy(PJSIP/<ext>,qdES${CTI_SPY_MODE}))
 CHANSPY_FLAG = {"listen": "", "whisper": "w", "barge": "B"}
@@ -40,6 +42,14 @@ class Session:
     unsure: bool = False
     pause_before: tuple[bool, str] = (False, "")  # the agent's pause before the intercept (to give back)
     previous_move: str = ""  # the call's move intent the intercept replaced (given back if it fails)
+
+    # The schema of view().
+    VIEW = obj(
+        {"id": STR, "supervisor": STR, "supervisor_name": STR, "linkedid": STR, "agent": STR, "mode": enum(*MODES),
+         "state": enum("ringing", "active", "intercepted", "ended"), "requested_at": NUM, "since": nullable(NUM),
+         "switching_to": nullable(enum(*MODES)), "intercepting": BOOL, "seconds": NUM, "ended_at": nullable(NUM),
+         "end_reason": nullable(STR), "error": nullable(STR), "unsure": BOOL},
+    )
 
     def view(self, now: float) -> dict:
         return {"id": self.id, "supervisor": self.supervisor, "supervisor_name": self.supervisor_name,

@@ -15,26 +15,44 @@ from datetime import time as dtime
 
 from aiohttp import web
 
+from ctiserver.supervision.model import Session
 from ctiserver.web import validate as v
 from ctiserver.web.common import json, query, read_body, require_supervisor
 from ctiserver.web.keys import ACCOUNT, STORE_READER, SUPERVISION
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import (
+    ANY_OBJ,
+    DATE,
+    INT,
+    STR,
+    TIME,
+    array,
+    enum,
+    nullable,
+    obj,
+    operation,
+)
 
 AUDIT_KINDS = ("monitor_requested", "monitor_started", "monitor_mode", "monitor_ended", "monitor_failed",
                "intercept", "intercept_failed", "intercept_confirmed")
 
 routes = web.RouteTableDef()
 
+# One supervision step (a work order's history entry): data says who, which mode, why it ended.
+AUDIT_ENTRY = obj({"id": INT, "kind": enum(*AUDIT_KINDS), "at": TIME, "data": ANY_OBJ, "linkedid": STR,
+                   "ref": nullable(STR)}, closed=True)
+AUDIT = obj({"date": DATE, "entries": array(AUDIT_ENTRY)}, closed=True)
+
 
 @routes.get("/api/supervision")
-@operation("The monitoring sessions now")
+@operation("The monitoring sessions now", returns=obj({"sessions": array(Session.VIEW)}, closed=True))
 async def sessions(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the monitoring sessions")
     return json({"sessions": request.app[SUPERVISION].views()})
 
 
 @routes.post("/api/supervision/monitor")
-@operation("Monitor a call (listen, whisper or barge): the supervisor's phone rings first", body={"linkedid": v.Field(str), "mode": v.Field(str)}, ok=202)
+@operation("Monitor a call (listen, whisper or barge): the supervisor's phone rings first", body={"linkedid": v.Field(str), "mode": v.Field(str)}, ok=202,
+           returns=Session.VIEW)
 async def monitor(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")  # before the body: an agent learns nothing more
     body = await read_body(request)
@@ -42,7 +60,7 @@ async def monitor(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/supervision/mode")
-@operation("Switch the monitoring mode without ringing again", body={"mode": v.Field(str)}, ok=202)
+@operation("Switch the monitoring mode without ringing again", body={"mode": v.Field(str)}, ok=202, returns=Session.VIEW)
 async def mode(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")
     body = await read_body(request)
@@ -50,7 +68,7 @@ async def mode(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/supervision/stop")
-@operation("Stop monitoring", body={}, ok=202)
+@operation("Stop monitoring", body={}, ok=202, returns=Session.VIEW)
 async def stop(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "monitor calls")
     await read_body(request)
@@ -58,7 +76,7 @@ async def stop(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/supervision/intercept")
-@operation("Take the caller over from the agent", body={"linkedid": v.Field(str)}, ok=202)
+@operation("Take the caller over from the agent", body={"linkedid": v.Field(str)}, ok=202, returns=Session.VIEW)
 async def intercept(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "intercept calls")
     body = await read_body(request)
@@ -66,7 +84,7 @@ async def intercept(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/supervision/audit")
-@operation(query=("date",))
+@operation(query=("date",), returns=AUDIT)
 async def audit(request: web.Request) -> web.Response:
     """Who monitored or intercepted which call, in which mode, when (from the work orders' history)."""
     require_supervisor(request[ACCOUNT], "read the supervision log")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, replace
 
+from ctiserver.apischema import BOOL, INT, NUM, STR, array, enum, nullable, obj
 from ctiserver.errors import Conflict, Forbidden, InvalidInput
 
 CLOSING = frozenset({"reached", "wrong_number"})
@@ -45,6 +46,15 @@ class Voicemail:
     @property
     def open(self) -> bool:
         return self.outcome is None
+
+    # The schema of view() (times are Unix seconds; attempts: {outcome, by, at, note}).
+    VIEW = obj(
+        {"id": STR, "mailbox": STR, "folder": STR, "msg": STR, "left_at": NUM, "caller_number": STR,
+         "caller_name": STR, "seconds": nullable(INT), "ref": STR, "claimed_by": nullable(STR),
+         "claimed_at": nullable(NUM), "attempts": array(obj({"outcome": enum(*sorted(OUTCOMES)), "by": STR, "at": NUM})),
+         "outcome": nullable(enum(*sorted(OUTCOMES))), "overdue": BOOL, "open": BOOL},
+        closed=True,
+    )
 
     def view(self) -> dict:
         return {**asdict(self), "open": self.open}

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ctiserver.voicemail.model import Voicemail
 from ctiserver.voicemail.service import Voicemails
 from ctiserver.web import validate as v
 from ctiserver.web.common import dumps, read_body
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import array, obj, operation
 
 VOICEMAILS = web.AppKey("voicemails", Voicemails)
 
@@ -29,6 +30,7 @@ OUTCOME_BODY = {"outcome": v.Field(str), "note": v.Field(str, required=False)}
 @operation(
     "The messages left in the IVR, newest first (all=1: the closed ones too)",
     query=("all",),
+    returns=obj({"voicemails": array(Voicemail.VIEW)}, closed=True),
 )
 async def list_voicemails(request: web.Request) -> web.Response:
     q = v.query(request.query, ("all",))
@@ -57,7 +59,7 @@ async def play(request: web.Request) -> web.FileResponse:
 
 
 @routes.post("/api/voicemails/{id}/claim")
-@operation("Claim a message: nobody else can then (409 claimed)", body={})
+@operation("Claim a message: nobody else can then (409 claimed)", body={}, returns=Voicemail.VIEW)
 async def claim(request: web.Request) -> web.Response:
     await read_body(request, {})
     return web.json_response(
@@ -67,7 +69,7 @@ async def claim(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/voicemails/{id}/release")
-@operation("Give a claimed message back (its claimer or a supervisor)", body={})
+@operation("Give a claimed message back (its claimer or a supervisor)", body={}, returns=Voicemail.VIEW)
 async def release(request: web.Request) -> web.Response:
     await read_body(request, {})
     return web.json_response(
@@ -80,6 +82,7 @@ async def release(request: web.Request) -> web.Response:
 @operation(
     "Record a call-back's outcome; reached and wrong_number close the message",
     body=OUTCOME_BODY,
+    returns=Voicemail.VIEW,
 )
 async def outcome(request: web.Request) -> web.Response:
     body = await read_body(

@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.wallboard.service import WALL_FIGURES
 from ctiserver.web.common import json, require_supervisor
 from ctiserver.web.keys import ACCOUNT, CONFIG, HUB, WALLBOARD
 from ctiserver.web.middleware import current_account
@@ -34,7 +35,7 @@ class Display:
 
 
 @routes.get("/api/wallboard")
-@operation("The wall display's figures now (supervisors)")
+@operation("The wall display's figures now (supervisors)", returns=WALL_FIGURES)
 async def figures(request: web.Request) -> web.Response:
     require_supervisor(request[ACCOUNT], "see the wallboard's figures")
     return json(request.app[WALLBOARD].compute())

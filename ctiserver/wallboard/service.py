@@ -17,13 +17,33 @@ from typing import Any
 import structlog
 
 from ctiserver.agents.book import AgentBook
+from ctiserver.apischema import ANY_OBJ, INT, NUM, STR, TIME, array, enum, nullable, obj
 from ctiserver.calls.tracker import CallTracker
 from ctiserver.push.hub import Audience, Publisher
 from ctiserver.stats.service import StatsService
 from ctiserver.store.errors import StoreUnavailable
-from ctiserver.wallboard.figures import agent_counts, level, live_queues
+from ctiserver.wallboard.figures import AGENT_STATES, agent_counts, level, live_queues
 
 log = structlog.get_logger(__name__)
+
+_LEVEL = enum("ok", "amber", "red")
+_N = nullable(INT)  # the day's figure (none yet for a queue only live calls name)
+# The schema of Wallboard.compute(): the wall's figures, as served and pushed (marquee: Marquee.JSON items).
+WALL_FIGURES = obj(
+    {"queues": array(obj(
+        {"queue": STR, "waiting": INT, "longest_wait": NUM, "offered": _N, "answered": _N, "abandoned": _N,
+         "no_agent": _N, "service_level_pct": nullable(NUM), "avg_wait_seconds": nullable(NUM),
+         "avg_handle_seconds": nullable(NUM), "wait_level": _LEVEL, "service_level": _LEVEL},
+        closed=True,
+    )),
+     "agents": obj({state: INT for state in AGENT_STATES}, closed=True),
+     "intervals": array(obj({"start": TIME, "offered": INT, "answered": INT, "service_level_pct": nullable(NUM)},
+                            closed=True)),
+     "service_level_seconds": NUM, "marquee": array(ANY_OBJ),
+     "thresholds": obj({"wait_amber_seconds": NUM, "wait_red_seconds": NUM, "service_level_amber_pct": NUM,
+                        "service_level_red_pct": NUM}, closed=True)},
+    closed=True,
+)
 
 #: Who sees the wall's figures: supervisors, and the wall display's own read-only connection.
 WALL = Audience.roles({"supervisor", "admin", "display"})

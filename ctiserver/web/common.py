@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.apischema import STR, enum, obj
 from ctiserver.push.hub import (
     encode as dumps,  # same encoding as the push (datetimes, enums)
 )
@@ -21,6 +22,13 @@ REF = r"[A-Za-z0-9_-]+"  # a work order's id or reference
 def role_of(account: Any) -> str:
     """The account's role as a plain string (it may be an enum)."""
     return str(getattr(account.role, "value", account.role))
+
+
+# What account_json answers.
+ACCOUNT_JSON = obj(
+    {"id": STR, "login": STR, "name": STR, "role": enum("agent", "supervisor", "handler", "admin")},  # admin.people.ROLES
+    closed=True,
+)
 
 
 def account_json(account: Any) -> dict[str, Any]:

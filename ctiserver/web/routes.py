@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ctiserver import errors
 from ctiserver.web import validate as v
-from ctiserver.web.common import account_json, read_body
+from ctiserver.web.common import ACCOUNT_JSON, account_json, read_body
 from ctiserver.web.keys import ACCOUNT, ACCOUNTS, LINK, SESSIONS, SOCKETS, THROTTLE
 from ctiserver.web.middleware import (
     PUBLIC_API,
@@ -15,7 +15,15 @@ from ctiserver.web.middleware import (
     error_response,
     session_token,
 )
-from ctiserver.web.openapi import document, operation
+from ctiserver.web.openapi import (
+    ANY_OBJ,
+    INT,
+    document,
+    enum,
+    mapping,
+    obj,
+    operation,
+)
 from ctiserver.web.ws import CLOSE_TAKEN_OVER, close_session_sockets, live_sockets_of
 
 log = structlog.get_logger(__name__)
@@ -24,9 +32,16 @@ ADDRESS_FAILURES = 30  # from one address, across logins (a shared office NAT ha
 
 routes = web.RouteTableDef()
 
+OK = obj({"ok": enum(True)}, closed=True)
+_LINK = enum("up", "down")
+HEALTH = obj({"ami": _LINK, "db": _LINK}, closed=True)
+
 
 @routes.get("/api/openapi.json")
-@operation("The OpenAPI document of this API (made from the routes the server serves)")
+@operation(
+    "The OpenAPI document of this API (made from the routes the server serves)",
+    returns=obj({"openapi": enum("3.1.0"), "info": ANY_OBJ, "paths": mapping(ANY_OBJ), "components": ANY_OBJ}),
+)
 async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(document(request.app, public=PUBLIC_API))
 
@@ -34,6 +49,7 @@ async def openapi_document(request: web.Request) -> web.Response:
 @routes.post("/api/login")
 @operation(
     body={"login": v.Field(str), "password": v.Field(str), "take_over": v.Field(bool, required=False)},
+    returns=obj({"me": ACCOUNT_JSON, "other_sessions": INT}, closed=True),
 )
 async def login(request: web.Request) -> web.Response:
     """Check login and password; set the signed session cookie.
@@ -86,7 +102,7 @@ async def close_account_sessions(app: web.Application, agent_id: str) -> int:
 
 
 @routes.post("/api/logout")
-@operation()
+@operation(returns=OK)
 async def logout(request: web.Request) -> web.Response:
     """Revoke the session and clear the cookie (succeeds even without a session)."""
     token = session_token(request)
@@ -98,7 +114,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/health")
-@operation()
+@operation(returns=HEALTH, also={503: HEALTH})
 async def health(request: web.Request) -> web.Response:
     """Link health of Asterisk and PostgreSQL; 503 while either is down."""
     status = request.app[LINK].status()
@@ -107,7 +123,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/me")
-@operation()
+@operation(returns=obj({"me": ACCOUNT_JSON}, closed=True))
 async def me(request: web.Request) -> web.Response:
     """The signed-in account."""
     return web.json_response({"me": account_json(request[ACCOUNT])})

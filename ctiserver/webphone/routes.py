@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ctiserver.web.common import read_body
 from ctiserver.web.keys import ACCOUNT
-from ctiserver.web.openapi import operation
+from ctiserver.web.openapi import ANY_OBJ, STR, array, enum, nullable, obj, operation
 from ctiserver.webphone.phones import WebPhones
 
 WEB_PHONES = web.AppKey("web_phones", WebPhones)
@@ -28,8 +28,17 @@ def ws_url(request: web.Request, configured: str) -> str:
     return f"wss://{host}:8089/ws" if request.secure else f"ws://{host}:8088/ws"
 
 
+# Desk phone: the setting alone; browser phone: its SIP account with a fresh secret and where to register.
+MY_PHONE = obj(
+    {"phone": enum("desk", "browser")},
+    {"username": STR, "secret": STR, "realm": STR, "ice_servers": array(ANY_OBJ), "ws_url": STR,
+     "domain": nullable(STR)},
+    closed=True,
+)
+
+
 @routes.post("/api/me/phone")
-@operation(body={})
+@operation(body={}, returns=MY_PHONE)
 async def my_phone(request: web.Request) -> web.Response:
     """Where I take calls (desk or browser); for the browser phone, its SIP account with a fresh secret."""
     await read_body(request)

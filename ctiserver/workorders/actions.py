@@ -18,12 +18,25 @@ from typing import Any
 
 import structlog
 
+from ctiserver.apischema import (
+    ANY_OBJ,
+    BOOL,
+    INT,
+    NUM,
+    STR,
+    TIME,
+    array,
+    enum,
+    nullable,
+    obj,
+)
 from ctiserver.calendar import Duration
 from ctiserver.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from ctiserver.push.hub import SUPERVISORS, Audience
 from ctiserver.store.ops import WorkOrderChangeOp, WorkOrderOp
 from ctiserver.workorders import forms
 from ctiserver.workorders.lifecycle import (
+    SATISFACTION,
     Action,
     Command,
     Moved,
@@ -48,6 +61,42 @@ def _iso(value: Any) -> Any:
 
 def _role_name(account: Any) -> str:
     return str(getattr(account.role, "value", account.role))
+
+
+# The API's work order (WorkOrder.to_json, sheets.to_json) as WorkOrderActions.view() completes it; get() adds
+# the history and where it is saved, the task bar why it waits.
+WORK_ORDER_FIELDS = {
+    "id": nullable(INT), "ref": nullable(STR), "linkedid": STR, "direction": nullable(enum("inbound", "outbound")),
+    "caller_number": nullable(STR), "caller_name": nullable(STR), "customer_id": nullable(INT),
+    "customer_no": nullable(STR), "customer_name": nullable(STR), "customer_class": nullable(STR),
+    "queue": nullable(STR), "agent_id": nullable(STR), "ivr_keys": nullable(STR), "ivr_path": nullable(array(STR)),
+    "call_state": nullable(enum("open", "queued", "ringing", "in_call", "ended")),
+    "disposition": nullable(enum("answered", "abandoned", "no_agent", "no_answer")),
+    "created_at": nullable(TIME), "queued_at": nullable(TIME), "ringing_at": nullable(TIME),
+    "answered_at": nullable(TIME), "ended_at": nullable(TIME), "wait_seconds": nullable(NUM),
+    "talk_seconds": nullable(NUM), "hangup_by": nullable(STR), "category": nullable(STR), "urgency": nullable(STR),
+    "department": nullable(STR), "summary": nullable(STR), "updated_at": nullable(TIME),
+    "status": nullable(enum(*(s.value for s in Status))), "channel": enum("call", *forms.CHANNELS),
+    "subcategory": nullable(STR), "request": nullable(STR), "answer": nullable(STR), "resolution": nullable(STR),
+    "notes": nullable(STR), "assignee": nullable(STR), "resolved": nullable(BOOL),
+    "satisfaction": nullable(enum(*SATISFACTION)), "opinion": nullable(STR), "repeats": INT, "deferred": BOOL,
+    "step_started_at": nullable(TIME), "due_at": nullable(TIME), "created_by": nullable(STR),
+    "submitted_by": nullable(STR), "submitted_at": nullable(TIME), "closed_at": nullable(TIME), "version": INT,
+    "started_at": nullable(TIME),
+}
+WORK_ORDER_EVENT = obj({"id": INT, "kind": STR, "at": TIME, "data": ANY_OBJ}, closed=True)
+HISTORY_ENTRY = obj(
+    {"id": INT, "at": TIME, "actor": STR, "role": STR, "action": STR, "from": nullable(STR), "to": nullable(STR),
+     "version": INT, "comment": nullable(STR), "data": ANY_OBJ, "actor_name": nullable(STR)},
+    closed=True,
+)
+WORK_ORDER = obj(
+    WORK_ORDER_FIELDS,
+    {"colour": enum("grey", "orange", "amber", "red", "black"), "allowed_actions": array(enum(*(a.value for a in Action))),
+     "events": array(WORK_ORDER_EVENT), "history": nullable(array(HISTORY_ENTRY)), "saved": enum("database", "journal"),
+     "why": enum("department", "assigned", "callback", "to_forward")},
+    closed=True,
+)
 
 
 class WorkOrderActions:

@@ -24,10 +24,11 @@ from ctiserver.web.common import (
     role_of,
 )
 from ctiserver.web.keys import ACCOUNT, WORKORDER_ACTIONS, WORKORDERS
-from ctiserver.web.openapi import operation
-from ctiserver.workorders.actions import ACTIONS
+from ctiserver.web.openapi import INT, STR, array, enum, nullable, obj, operation
+from ctiserver.workorders.actions import ACTIONS, HISTORY_ENTRY, WORK_ORDER
 from ctiserver.workorders.lifecycle import Status
 from ctiserver.workorders.search import PARAMS, WorkOrderSearch
+from ctiserver.workorders.settings import FORM_CHOICES
 
 CALLER = r"[A-Za-z0-9+*#_.-]+"
 DISPOSITIONS = ("answered", "abandoned", "no_agent")
@@ -52,6 +53,10 @@ ALL_ACTION_FIELDS = {name: v.Field(spec.kind, required=name == "version") for na
 
 routes = web.RouteTableDef()
 
+# Writes answer the work order and where it is: "database", or "journal" (202) while PostgreSQL is away.
+SAVED = obj({"workorder": WORK_ORDER, "saved": enum("database", "journal")}, closed=True)
+WORK_ORDERS = obj({"workorders": array(WORK_ORDER)}, closed=True)
+
 
 def _saved(data: dict[str, Any], saved: str, created: bool = False) -> web.Response:
     status = (201 if created else 200) if saved == "database" else 202
@@ -59,7 +64,8 @@ def _saved(data: dict[str, Any], saved: str, created: bool = False) -> web.Respo
 
 
 @routes.get("/api/workorders")
-@operation(query=("date", "agent", "caller", "disposition", "status", "limit", "offset"))
+@operation(query=("date", "agent", "caller", "disposition", "status", "limit", "offset"),
+           returns=obj({"workorders": array(WORK_ORDER), "limit": INT, "offset": INT}, closed=True))
 async def list_workorders(request: web.Request) -> web.Response:
     """Search work orders; agents only ever see their own."""
     account = request[ACCOUNT]
@@ -86,7 +92,7 @@ async def list_workorders(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/workorders")
-@operation(body=CREATE, ok=201)
+@operation(body=CREATE, ok=201, returns=SAVED, also={202: None})
 async def create_workorder(request: web.Request) -> web.Response:
     """A work order without a call (letter, e-mail, walk-in), as a draft of the person creating it."""
     body = await read_body(request)
@@ -95,7 +101,7 @@ async def create_workorder(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/form")
-@operation()
+@operation(returns=FORM_CHOICES)
 async def workorder_form(request: web.Request) -> web.Response:
     """The choices of the wrap-up form: category tree, urgencies, departments, required fields."""
     query(request)
@@ -103,7 +109,10 @@ async def workorder_form(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/tasks")
-@operation(query=("limit",))
+@operation(query=("limit",), returns=obj(
+    {"workorders": array(WORK_ORDER),
+     "counts": obj({"department": INT, "assigned": INT, "callback": INT, "to_forward": INT}, closed=True),
+     "total": INT}, closed=True))
 async def workorder_tasks(request: web.Request) -> web.Response:
     """What waits for the signed-in person (the task bar), soonest due first, with counts."""
     q = query(request)
@@ -112,7 +121,7 @@ async def workorder_tasks(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/overdue")
-@operation(query=("limit",))
+@operation(query=("limit",), returns=WORK_ORDERS)
 async def workorder_overdue(request: web.Request) -> web.Response:
     """Open work orders past due (supervisors: everyone's), most overdue first."""
     q = query(request)
@@ -121,7 +130,7 @@ async def workorder_overdue(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/my_departments")
-@operation()
+@operation(returns=obj({"my_departments": array(STR)}, closed=True))
 async def my_departments(request: web.Request) -> web.Response:
     """The departments the signed-in person handles work for (empty for most agents)."""
     query(request)
@@ -129,7 +138,8 @@ async def my_departments(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/search")
-@operation(query=PARAMS)
+@operation(query=PARAMS, returns=obj({"workorders": array(WORK_ORDER), "next": nullable(STR), "limit": INT},
+                                    closed=True))
 async def search_workorders(request: web.Request) -> web.Response:
     """Work orders by text, customer, caller, category, status, handler, due, date; newest first, keyset pages."""
     found = WorkOrderSearch(request.app[WORKORDER_ACTIONS].store, request.app[WORKORDER_ACTIONS])
@@ -156,7 +166,7 @@ async def export_workorders(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/workorders/{id}")
-@operation()
+@operation(returns=obj({"workorder": WORK_ORDER}, closed=True))
 async def get_workorder(request: web.Request) -> web.Response:
     """One work order by numeric id or reference, with its call events, history and colour."""
     item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
@@ -164,7 +174,7 @@ async def get_workorder(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/workorders/{id}/history")
-@operation()
+@operation(returns=obj({"history": array(HISTORY_ENTRY), "ref": nullable(STR), "version": INT}, closed=True))
 async def workorder_history(request: web.Request) -> web.Response:
     """The changes people made to one work order, oldest first."""
     item = await request.app[WORKORDER_ACTIONS].get(request[ACCOUNT], ref_param(request))
@@ -174,7 +184,7 @@ async def workorder_history(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/workorders/{id}/draft")
-@operation(body={"version": v.Field(int), **FORM})
+@operation(body={"version": v.Field(int), **FORM}, returns=SAVED, also={202: None})
 async def save_draft(request: web.Request) -> web.Response:
     """Save the form as it is (during the call or after): only the fields sent change."""
     body = await read_body(request)
@@ -183,7 +193,7 @@ async def save_draft(request: web.Request) -> web.Response:
 
 
 @routes.post(r"/api/workorders/{id}/{action:(" + "|".join(ACTIONS) + ")}")
-@operation(body=ALL_ACTION_FIELDS)  # each action checks its own fields below
+@operation(body=ALL_ACTION_FIELDS, returns=SAVED, also={202: None})  # each action checks its own fields below
 async def workorder_action(request: web.Request) -> web.Response:
     """One lifecycle action: 403 when the role may not, 409 when the state (or version) refuses."""
     action = request.match_info["action"]

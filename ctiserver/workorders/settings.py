@@ -13,12 +13,23 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ctiserver.apischema import INT, STR, array, mapping, obj
 from ctiserver.calendar import WorkCalendar, parse_dates, parse_duration, parse_week
 from ctiserver.workorders.deadlines import STEPS, Deadlines
 
 NAME = re.compile(r"[^\s/=,.]{1,40}")  # a category, sub-category or department name
 FORM_FIELDS = ("category", "subcategory", "urgency", "request", "answer", "notes", "department", "summary")
 MAX_DEFERRAL_DAYS = 30  # seed 003: a deferred problem is answered within 30 working days at most
+
+
+# The schema of WorkOrderSettings.form().
+FORM_CHOICES = obj(
+    {"categories": array(obj({"name": STR, "subcategories": array(STR)}, closed=True)), "urgencies": array(STR),
+     "departments": array(STR), "required": array(STR), "wrapup_required": array(STR),
+     "deferrable": mapping(INT),  # category -> the longest deferral in working days
+     "text_max": INT},
+    closed=True,
+)
 
 
 @dataclass(frozen=True)
