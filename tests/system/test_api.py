@@ -13,6 +13,7 @@ from yarl import URL
 import pytest
 
 from ctiserver.push.hub import messages_of
+from tests.support.document import assert_matches_document
 from tests.support.panel import PanelClient
 
 
@@ -136,6 +137,7 @@ async def test_state_changes_are_validated_and_confirmed_by_asterisk(stack: Any,
 
     status, body = await agent.post("/api/agent/state", {"state": "ready"})
     assert status == 202, body
+    await assert_matches_document(agent, "POST", "/api/agent/state", status, body)
     view = await agent.expect("agent_state", lambda d: d["id"] == "1001" and d["state"] == "ready")
     assert view["queues"] == ["support"]
     status, body = await agent.post("/api/agent/state", {"state": "ready"})
@@ -228,6 +230,7 @@ async def test_a_call_is_listed_and_fetched_as_a_work_order_with_filters(stack: 
     today = datetime.now(timezone.utc).date()
     status, body = await boss.get("/api/workorders", caller="13800138000", date=today.isoformat())
     assert status == 200
+    await assert_matches_document(boss, "GET", "/api/workorders", status, body)
     [order] = body["workorders"]
     assert order["ref"] == ref and order["agent_id"] == "1001" and order["disposition"] == "answered"
     assert order["queue"] == "support" and order["customer_class"] == "vip"
@@ -240,6 +243,7 @@ async def test_a_call_is_listed_and_fetched_as_a_work_order_with_filters(stack: 
 
     status, body = await agent.get(f"/api/workorders/{ref}")
     assert status == 200 and body["workorder"]["ref"] == ref
+    await assert_matches_document(agent, "GET", f"/api/workorders/{ref}", status, body)
     other = clients()
     await other.login("1002")
     status, body = await other.get(f"/api/workorders/{ref}")

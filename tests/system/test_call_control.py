@@ -11,6 +11,7 @@ import asyncio
 
 from pbxsim.scripts import Phone
 from tests.support.calls import (WAIT, answered_call, answered_with_colleague_ready, channels_of, is_state, panels, ready, sim_event, workorder)
+from tests.support.document import assert_matches_document
 
 
 async def test_hold_and_retrieve_from_the_panel_keep_both_legs_and_go_on_the_work_order(stack) -> None:
@@ -24,6 +25,9 @@ async def test_hold_and_retrieve_from_the_panel_keep_both_legs_and_go_on_the_wor
 
         status, body = await agent.post(f"/api/calls/{linkedid}/hold", {})
         assert status == 202, body
+        await assert_matches_document(agent, "POST", f"/api/calls/{linkedid}/hold", status, body)
+        status, body = await boss.get("/api/agents")
+        await assert_matches_document(boss, "GET", "/api/agents", status, body)
         held = await agent.expect("agent_state", is_state("1001", "on_hold"))
         assert held["call"] == linkedid
         pop = await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid and d.get("held") is True)

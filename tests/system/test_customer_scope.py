@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.calls import answered_call, is_state, panels, ready
+from tests.support.document import assert_matches_document
 
 DENIED = "not_your_customer"
 
@@ -39,10 +40,13 @@ async def test_an_agent_reads_the_caller_of_their_call_and_no_one_else(
         )
         status, body = await agent.get("/api/customers/C0001")
         assert status == 200 and body["name"] == "张伟", body
+        await assert_matches_document(agent, "GET", "/api/customers/C0001", status, body)
         status, body = await agent.get("/api/customers/C0001/history", kind="calls")
         assert status == 200 and body["items"][0]["linkedid"] == linkedid, body
+        await assert_matches_document(agent, "GET", "/api/customers/C0001/history", status, body)
         status, body = await agent.get("/api/customers", phone="138 0013 8000")
         assert status == 200 and body["customer_no"] == "C0001", body
+        await assert_matches_document(agent, "GET", "/api/customers", status, body)
 
         # Someone else's record, by number or by phone, and one that does not exist: the same 403.
         for path, params in [

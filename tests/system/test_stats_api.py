@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.document import assert_matches_document
 from tests.support.panel import PanelClient
 
 PARTS = ("ready_seconds", "busy_total_seconds", "ringing_seconds", "talk_seconds", "hold_seconds", "wrapup_seconds")
@@ -108,16 +109,19 @@ async def test_a_missed_and_an_answered_call_show_in_the_figures(stack: Any, cli
 
     status, body = await boss.get("/api/stats/agents")
     assert status == 200
+    await assert_matches_document(boss, "GET", "/api/stats/agents", status, body)
     mine = {a["agent_id"]: a for a in body["agents"]}["1001"]
     assert mine["answered"] == 1 and mine["missed"] >= 1
     assert mine["signed_in_seconds"] >= mine["talk_seconds"] >= 1 and mine["talk_calls"] == 1
     assert mine["first_sign_in"] and mine["last_sign_out"] is None  # still signed in: live figures
     assert all(adds_up(a) for a in body["agents"])
     status, own = await agent.get("/api/stats/agents")
+    await assert_matches_document(agent, "GET", "/api/stats/agents", status, own)
     assert status == 200 and (own["agents"][0]["answered"], own["agents"][0]["missed"]) == (1, mine["missed"])
 
     status, body = await boss.get("/api/stats/queues")
     assert status == 200
+    await assert_matches_document(boss, "GET", "/api/stats/queues", status, body)
     [support] = body["queues"]
     assert (support["offered"], support["answered"], support["abandoned"], support["waiting"]) == (2, 1, 1, 0)
     assert support["answered_within_sl"] == 1 and support["service_level_pct"] == 50.0

@@ -11,6 +11,7 @@ from typing import Any
 
 from pbxsim.scripts import Phone
 from tests.support.calls import answered_call, is_state, panels, ready, workorder
+from tests.support.document import assert_matches_document
 
 
 def session_in(state: str, **more: Any):
@@ -38,6 +39,9 @@ async def test_listen_then_whisper_then_stop_without_the_phone_ringing_again(sta
 
         status, body = await boss.post("/api/supervision/mode", {"mode": "whisper"})
         assert status == 202, body
+        await assert_matches_document(boss, "POST", "/api/supervision/mode", status, body)
+        status, body = await boss.get("/api/supervision")
+        await assert_matches_document(boss, "GET", "/api/supervision", status, body)
         await boss.expect("supervision", session_in("active", mode="whisper"))
         notice = await agent.expect("notice", lambda d: d.get("kind") == "monitoring" and d.get("active"))
         assert notice["mode"] == "whisper" and "Supervisor" in notice["by"]
@@ -45,12 +49,14 @@ async def test_listen_then_whisper_then_stop_without_the_phone_ringing_again(sta
 
         status, body = await boss.post("/api/supervision/stop", {})
         assert status == 202, body
+        await assert_matches_document(boss, "POST", "/api/supervision/stop", status, body)
         ended = await boss.expect("supervision", session_in("ended"))
         assert ended["end_reason"] == "stopped"
         await agent.expect("notice", lambda d: d.get("kind") == "monitoring" and not d.get("active"))
         assert stack.sim.truth()["spies"] == []
         status, body = await agent.post("/api/calls/{}/hangup".format(linkedid), {})
         assert status == 202, body
+        await assert_matches_document(agent, "POST", f"/api/calls/{linkedid}/hangup", status, body)
         await agent.expect("call_ended", lambda d: d["linkedid"] == linkedid)  # the call's end, then its work order
         wo = await workorder(stack, boss, linkedid)
         steps = [(e["kind"], e["data"].get("mode") or e["data"].get("to")) for e in wo["events"]
@@ -59,6 +65,7 @@ async def test_listen_then_whisper_then_stop_without_the_phone_ringing_again(sta
                          ("monitor_mode", "whisper"), ("monitor_ended", "whisper")]
         status, body = await boss.get("/api/supervision/audit")
         assert status == 200 and [e["kind"] for e in body["entries"]][:1] == ["monitor_ended"], body
+        await assert_matches_document(boss, "GET", "/api/supervision/audit", status, body)
 
 
 async def test_monitoring_ends_with_the_call_and_leaves_no_spy_channel(stack: Any) -> None:

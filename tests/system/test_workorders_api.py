@@ -16,6 +16,7 @@ from typing import Any
 
 from tests.conftest import running, stack_config
 from tests.support.calls import answered_call, panels, ready
+from tests.support.document import assert_matches_document
 
 
 def err(body: dict) -> dict:
@@ -26,6 +27,7 @@ def err(body: dict) -> dict:
 async def act(panel: Any, ref: str, action: str, version: int, **body: Any) -> dict:
     status, answer = await panel.post(f"/api/workorders/{ref}/{action}", {"version": version, **body})
     assert status == 200, (action, answer)
+    await assert_matches_document(panel, "POST", f"/api/workorders/{ref}/{action}", status, answer)
     assert answer["saved"] == "database"
     return answer["workorder"]
 
@@ -37,6 +39,7 @@ async def test_a_complaint_from_call_to_closing(stack: Any) -> None:
         call, linkedid = await answered_call(stack, agent, hangup_after_answer=5)
         status, body = await agent.get("/api/workorders/form")
         assert status == 200 and "complaint" in [c["name"] for c in body["categories"]]
+        await assert_matches_document(agent, "GET", "/api/workorders/form", status, body)
         ref = (await agent.expect("pop_update", lambda d: d.get("linkedid") == linkedid))["workorder_ref"]
 
         # During the call the form is saved as it changes.
@@ -61,6 +64,7 @@ async def test_a_complaint_from_call_to_closing(stack: Any) -> None:
 
         status, tasks = await handler.get("/api/workorders/tasks")
         assert status == 200 and tasks["counts"]["department"] == 1
+        await assert_matches_document(handler, "GET", "/api/workorders/tasks", status, tasks)
         assert [(w["ref"], w["why"]) for w in tasks["workorders"]] == [(ref, "department")]
 
         wo = await act(handler, ref, "accept", 3)
@@ -79,6 +83,7 @@ async def test_a_complaint_from_call_to_closing(stack: Any) -> None:
 
         status, body = await agent.get(f"/api/workorders/{ref}/history")
         assert status == 200 and body["version"] == 9
+        await assert_matches_document(agent, "GET", f"/api/workorders/{ref}/history", status, body)
         assert [(h["action"], h["actor"], h["from"], h["to"]) for h in body["history"]] == [
             ("save", "1001", "draft", "draft"), ("save", "1001", "draft", "draft"),
             ("submit", "1001", "draft", "submitted"), ("accept", "1003", "submitted", "accepted"),
@@ -89,6 +94,7 @@ async def test_a_complaint_from_call_to_closing(stack: Any) -> None:
         assert body["history"][0]["data"]["fields"] == {"category": "complaint", "subcategory": "fees"}
         status, one = await handler.get(f"/api/workorders/{ref}")
         assert status == 200 and one["workorder"]["events"] and len(one["workorder"]["history"]) == 9
+        await assert_matches_document(handler, "GET", f"/api/workorders/{ref}", status, one)
 
         # Another agent has no part in it: not to read, not to touch, not even told it exists.
         assert (await other.get(f"/api/workorders/{ref}"))[0] == 404
