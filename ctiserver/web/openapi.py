@@ -3,9 +3,10 @@
 A handler declares what it takes with :func:`operation`: a summary, the JSON body's fields
 (the very :class:`~ctiserver.web.validate.Field` map :func:`ctiserver.web.common.read_body`
 checks the request against), its query parameters (what :func:`ctiserver.web.common.query`
-accepts) and what it answers: its success status, media type and, for JSON, the answer's schema
-(``returns``), written with the small helpers below (:func:`obj`, :func:`array`, :func:`nullable`,
-:func:`enum`, :func:`mapping`) next to the handler or beside the builder that makes the payload. :func:`document` walks the application's router, so every
+accepts) and what it answers: its success status, media type and, for JSON, the answer's
+schema (``returns``), written with the helpers of :mod:`ctiserver.apischema` (re-exported here:
+``obj``, ``array``, ``nullable``, ``enum``, ``mapping``) next to the handler or beside the
+builder that makes the payload. :func:`document` walks the application's router, so every
 route is in the document, with or without a declaration, and nothing is described that the
 server does not serve. ``GET /api/openapi.json`` serves it.
 """
