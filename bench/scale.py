@@ -476,6 +476,11 @@ async def _one_run(ns: argparse.Namespace, rate: float, filtered: bool, dsn: str
     expected = {k: ts for k, ts in emitted.items() if k[1] in watched}
     res.pops_expected = len(expected)
     res.pops = [(panels.pops[k] - ts) * 1000 for k, ts in expected.items() if k in panels.pops]
+    if ns.pops_out:
+        with open(ns.pops_out, "a", encoding="utf-8") as out:  # noqa: ASYNC230 - once, after the run
+            for k, ts in sorted(expected.items(), key=lambda kv: kv[1]):
+                got = panels.pops.get(k)
+                out.write(f"{rate:g} {ts - t0:.3f} {'' if got is None else f'{(got - ts) * 1000:.1f}'}\n")
     res.wo_found, res.wo_dup, res.wo_answered = await work_orders(dsn, [k[0] for k in emitted], len(emitted))
     ctl.close()
     for p in (bare, server, source):
@@ -559,6 +564,8 @@ def main() -> None:
     p.add_argument("--speed", type=float, default=1.0, help="call pace (1 = as recorded, a call lasts 7.5 s)")
     p.add_argument("--drain-timeout", type=float, default=120.0)
     p.add_argument("--profile", default="", help="py-spy the server into this directory and print its hot spots")
+    p.add_argument("--pops-out", default="", help="append each watched pop (rate, seconds into the run, latency "
+                   "ms or nothing if it never came) to this file: where in the run the slow ones fall")
     p.add_argument("--server-root", default=str(ROOT), help="run `python -m ctiserver` from this checkout")
     ns = p.parse_args()
     random.seed(1)
