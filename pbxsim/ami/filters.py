@@ -214,6 +214,17 @@ class SessionFilter:
             self._names[name] = found
         return found
 
+    def reads(self, name: str) -> frozenset[str] | None:
+        """The headers (with their colon) whose values decide for an event called ``name``:
+        empty when the name alone decides, None when a filter reads the event's whole text."""
+        found = self._for_name(name)
+        if isinstance(found, bool):
+            return frozenset()
+        inc, exc, _ = found
+        if any(f.header is None for f in inc + exc):
+            return None
+        return frozenset(f.header for f in inc + exc if f.header is not None)
+
     def passes_filters(self, name: str, data: str) -> bool:
         found = self._for_name(name)
         if isinstance(found, bool):
