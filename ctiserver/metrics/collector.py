@@ -48,7 +48,7 @@ class _Live(Collector):
             calls.add_metric([state], by_state.get(state, 0))
         yield calls
         agents = GaugeMetricFamily("cti_agents", "agents by state", labels=["state"])
-        for state, n in sorted(Tally(v["state"] for v in self.book.views()).items()):
+        for state, n in sorted(Tally(state.value for _, _, state, _ in self.book.states()).items()):
             agents.add_metric([state], n)
         yield agents
         yield GaugeMetricFamily("cti_journal_depth", "writes waiting for PostgreSQL (kept in the journal)",

@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 
 from ctiserver.agents.book import Account, AgentBook, AgentChanged
-from ctiserver.agents.model import AgentState, derive
+from ctiserver.agents.model import AgentState, AgentStatus, derive
 from ctiserver.calls import model as cm
 from ctiserver.push.hub import SUPERVISORS, Publisher
 
@@ -111,17 +111,31 @@ class Alerts:
         return sorted(self.raised.values(), key=lambda a: (-(now - a["since"]) / a["limit"], a["key"]))
 
     def evaluate(self) -> None:
-        """Every call and agent against the thresholds now: raise, update and clear."""
+        """Every call and agent against the thresholds now: raise, update and clear.
+
+        One pass over the agents (their state derived once each) and one over the calls; the
+        queues' busy agents are gathered only when a caller waits too long."""
         now = self.clock()
-        calls = list(self.calls())
-        busy = self._busy_by_queue()
         found: dict[str, dict] = {}
-        for call in calls:
-            for alert in self._of_call(call, now, lambda queue: busy[queue][0][1] if busy.get(queue) else ""):
-                found[alert["key"]] = alert
-        for account in self.book.by_id.values():
-            alert = self._of_agent(account, now)
+        busy_agents: list[tuple[Account, AgentStatus]] = []
+        for account, status, state, reason in self.book.states():
+            if account.role != "agent" or not account.interface:
+                continue  # a supervisor's own state is not an alert
+            if state is AgentState.NOT_READY and status.since:
+                busy_agents.append((account, status))
+            alert = self._agent_alert(account, status, state, reason, now)
             if alert is not None:
+                found[alert["key"]] = alert
+        busy: dict[str, list[tuple[float, str]]] | None = None
+
+        def helper_of(queue: str) -> str:
+            nonlocal busy
+            if busy is None:
+                busy = self._busy_by_queue(busy_agents)
+            return busy[queue][0][1] if busy.get(queue) else ""
+
+        for call in list(self.calls()):
+            for alert in self._of_call(call, now, helper_of):
                 found[alert["key"]] = alert
         for key in [k for k in self.raised if k not in found]:
             self._clear(key)
@@ -164,7 +178,9 @@ class Alerts:
 
     def _of_call(self, call: cm.Call, now: float, helper_of: Callable[[str], str]) -> list[dict]:
         t = self.thresholds
-        out = []
+        out: list[dict] = []
+        if call.ended_at is not None:
+            return out
         caller = {"caller_number": call.caller_num, "caller_name": call.caller_name, "queue": call.queue}
         if (call.direction == "inbound" and call.queued_at is not None and call.answered_at is None
                 and call.ended_at is None and now - call.queued_at > t.wait_seconds):
@@ -185,6 +201,10 @@ class Alerts:
             return None  # a supervisor's own state is not an alert
         status = self.book.status_of(account.interface)
         state, reason = derive(status)
+        return self._agent_alert(account, status, state, reason, now)
+
+    def _agent_alert(self, account: Account, status: AgentStatus, state: AgentState, reason: str,
+                     now: float) -> dict | None:
         if state is AgentState.NOT_READY:
             kind, limit = "busy", self.thresholds.busy_limit(reason)
         elif state is AgentState.WRAP_UP:
@@ -196,16 +216,13 @@ class Alerts:
         return self._alert(kind, account.id, status.since, limit, now, agent=account.id, reason=reason,
                            action={"kind": "force_ready", "agent": account.id})
 
-    def _busy_by_queue(self) -> dict[str, list[tuple[float, str]]]:
+    @staticmethod
+    def _busy_by_queue(busy_agents: Iterable[tuple[Account, AgentStatus]]) -> dict[str, list[tuple[float, str]]]:
         """Each queue's busy agents, longest busy first (whom a supervisor frees for a waiting caller)."""
         out: dict[str, list[tuple[float, str]]] = {}
-        for account in self.book.by_id.values():
-            if account.role != "agent" or not account.interface:
-                continue
-            status = self.book.status_of(account.interface)
-            if status.since and status.state is AgentState.NOT_READY:
-                for queue in status.queues:
-                    out.setdefault(queue, []).append((status.since, account.id))
+        for account, status in busy_agents:
+            for queue in status.queues:
+                out.setdefault(queue, []).append((status.since, account.id))
         for agents in out.values():
             agents.sort()
         return out
