@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -79,6 +80,7 @@ async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
     except OSError as exc:
         await app.stop()
         return _fail(EXIT_START, f"cannot start: {exc.strerror or exc}")
+    _quiet_collector()
     mode = "demo mode: built-in PBX simulator" if app.demo else f"Asterisk {cfg.ami.host}:{cfg.ami.port}"
     print(f"\n  Agent panel: {app.url}   ({mode})\n"
           + ("  Sign in as agent 1001 / password 1001, or supervisor 1900 / 1900.\n" if app.demo else ""),
@@ -93,6 +95,24 @@ async def _serve(cfg: config_mod.Config, demo_traffic: bool) -> int:
     watchdog.start()
     await app.stop()
     return 0
+
+
+# A full collection walks every object the server holds (2,000 agents, the live calls, 200
+# websockets) and, measured at 100 calls a second, freed nothing: the calls' objects go by
+# reference counting. Each walk held the event loop 70-200 ms, once every 15-25 s, which is
+# what the slowest pops waited for. The young generations keep their default pace (they
+# collect the short cycles, such as exceptions with their tracebacks); a full collection is
+# considered after FULL_EVERY young-generation-1 collections instead of 10, about every five
+# minutes at that load (more rarely when the center is quiet).
+FULL_EVERY = 300
+
+
+def _quiet_collector() -> None:
+    """What start-up built (modules, settings, the agent book) lives as long as the process:
+    moved out of the collector's sight. Full collections become rare (see FULL_EVERY)."""
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_EVERY)
 
 
 def _force_exit(why: str) -> None:
