@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_JSON_TYPES = {
+JSON_TYPES = {  # a Python type -> its JSON Schema type name
     str: "string",
     int: "integer",
     float: "number",
@@ -35,7 +35,7 @@ TIME: dict[str, Any] = {
 
 def enum(*values: Any) -> dict[str, Any]:
     """One of a closed set of values (all strings, all integers...)."""
-    kinds = {_JSON_TYPES.get(type(x), "string") for x in values}
+    kinds = {JSON_TYPES.get(type(x), "string") for x in values}
     schema: dict[str, Any] = {"enum": list(values)}
     if len(kinds) == 1:
         schema["type"] = kinds.pop()

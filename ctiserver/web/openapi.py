@@ -24,6 +24,7 @@ from ctiserver.apischema import (
     BOOL,
     DATE,
     INT,
+    JSON_TYPES,
     NUM,
     STR,
     TIME,
@@ -54,15 +55,6 @@ __all__ = [
 ]
 
 OPENAPI_ATTR = "__openapi__"
-
-_JSON_TYPES = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    dict: "object",
-    list: "array",
-}
 
 # What any API call may answer besides its success: the one error shape of the error
 # middleware, under each status it uses.
@@ -141,7 +133,7 @@ def spec_of(handler: Any) -> Operation | None:
 
 def _field_schema(spec: v.Field) -> dict[str, Any]:
     kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
-    names = [_JSON_TYPES.get(k, "string") for k in kinds]
+    names = [JSON_TYPES.get(k, "string") for k in kinds]
     if "number" in names and "integer" in names:
         names.remove("integer")
     return {"type": names[0] if len(names) == 1 else names}
