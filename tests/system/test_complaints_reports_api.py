@@ -5,16 +5,13 @@ threshold, CSV exports, and a customer created from a live call's pop that the p
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from ctiserver.agents.passwords import hash_password
+from tests.support.accounts import ADMIN, add_admin
 from tests.support.calls import answered_call, panels, ready
-
-ADMIN = "9000"
 
 
 def err(body: dict) -> dict:
@@ -24,18 +21,7 @@ def err(body: dict) -> dict:
 @pytest.fixture
 async def admin_stack(stack: Any) -> AsyncIterator[Any]:
     """The stack with an admin account (the demo has agents and a supervisor only)."""
-    await stack.store.upsert_agents(
-        [
-            (
-                ADMIN,
-                "管理员 Admin",
-                "admin",
-                await asyncio.to_thread(hash_password, ADMIN),
-                "",
-                {},
-            )
-        ]
-    )
+    await add_admin(stack)
     yield stack
 
 

@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from ctiserver.agents.passwords import hash_password
 from ctiserver.web.openapi import spec_of
+from tests.support.accounts import ADMIN, add_admin
 from tests.support.calls import answered_call, panels, ready
 
 CHECKS = [
@@ -26,7 +26,6 @@ CHECKS = [
 # Ending the session under test would only test the sign-in page; the rest all run.
 SKIP = {("POST", "/api/logout"), ("POST", "/api/login")}
 EXAMPLES = 12
-ADMIN = "9000"  # not in the demo data: added by _with_data
 
 
 async def _document(url: str) -> dict[str, Any]:
@@ -92,18 +91,7 @@ async def _with_data(stack) -> dict[str, str]:
     """Something to answer with: agent 1001 answered a customer call, now ended (a work order with
     its events, the agent's figures); 1002 is on a second one; a supervisor's marquee line; an
     admin. Returns real values for the path parameters (``{id}`` a work order of 1001's...)."""
-    await stack.store.upsert_agents(
-        [
-            (
-                ADMIN,
-                "管理员 Admin",
-                "admin",
-                await asyncio.to_thread(hash_password, ADMIN),
-                "",
-                {},
-            )
-        ]
-    )
+    await add_admin(stack)
     async with panels(stack, "1001", "1002", "1900") as p:
         await ready(p["1001"], "1001")
         call, _ = await answered_call(stack, p["1001"])

@@ -6,36 +6,19 @@ the record. Names and text holding HTML are shown as text, never run."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
-from ctiserver.agents.passwords import hash_password
+from tests.support.accounts import ADMIN, add_admin
 from tests.support.browser import WAIT_MS
 from tests.support.calls import answered_call, panels, ready
 
 pytestmark = pytest.mark.browser
 
-ADMIN = "9000"
 EVIL = '<img src=x onerror="window.__pwned=1">'
-
-
-async def add_admin(stack: Any) -> None:
-    await stack.store.upsert_agents(
-        [
-            (
-                ADMIN,
-                "管理员 Admin",
-                "admin",
-                await asyncio.to_thread(hash_password, ADMIN),
-                "",
-                {},
-            )
-        ]
-    )
 
 
 async def signed_in(browser: Any, url: str, login: str, width: int = 1280) -> Page:
