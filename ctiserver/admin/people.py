@@ -10,11 +10,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ctiserver.agents.book import ROLES
 from ctiserver.apischema import BOOL, INT, STR, TIME, enum, mapping, obj
 from ctiserver.errors import InvalidInput
 from ctiserver.web import validate as v
 
-ROLES = ("agent", "supervisor", "handler", "admin")
 LOGIN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 INTERFACE = re.compile(r"(PJSIP|SIP|Local|IAX2)/[A-Za-z0-9_.@-]{1,60}")
 MAX_PENALTY = 100

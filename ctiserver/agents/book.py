@@ -15,6 +15,7 @@ from ctiserver.calls import model as calls
 
 log = structlog.get_logger(__name__)
 FORCE_WINDOW = 30.0  # seconds within which a confirming event is credited to a supervisor's command
+ROLES = ("agent", "supervisor", "handler", "admin")  # what an account may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class Account:
     id: str
     login: str
     name: str
-    role: str  # agent | supervisor | admin
+    role: str  # one of ROLES
     interface: str
     queues: tuple[str, ...] = ()
     penalties: tuple[int, ...] = ()

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ctiserver import errors
+from ctiserver.agents.book import ROLES
 from ctiserver.apischema import STR, enum, obj
 from ctiserver.push.hub import (
     encode as dumps,  # same encoding as the push (datetimes, enums)
@@ -26,7 +27,7 @@ def role_of(account: Any) -> str:
 
 # What account_json answers.
 ACCOUNT_JSON = obj(
-    {"id": STR, "login": STR, "name": STR, "role": enum("agent", "supervisor", "handler", "admin")},  # admin.people.ROLES
+    {"id": STR, "login": STR, "name": STR, "role": enum(*ROLES)},
     closed=True,
 )
 
