@@ -89,7 +89,8 @@ class Wallboard:
             row["service_level"] = level(row["service_level_pct"], s.service_level_amber_pct,
                                          s.service_level_red_pct, higher_is_worse=False)
             rows.append(row)
-        return {"queues": rows, "agents": agent_counts({"role": a.role, "state": state.value} for a, _, state, _ in self.book.states()), "intervals": self._day["intervals"],
+        floor = ({"role": a.role, "state": state.value} for a, _, state, _ in self.book.states())
+        return {"queues": rows, "agents": agent_counts(floor), "intervals": self._day["intervals"],
                 "service_level_seconds": self.stats.service_level_seconds, "marquee": self.marquee(),
                 "thresholds": {"wait_amber_seconds": s.wait_amber_seconds, "wait_red_seconds": s.wait_red_seconds,
                                "service_level_amber_pct": s.service_level_amber_pct,
